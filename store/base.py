@@ -1,0 +1,95 @@
+"""The event-store contract (SPEC §1) that every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from store.events import Conflict, Event, NewEvent
+
+
+class EventStore(abc.ABC):
+    """Append-only streams in one database.
+
+    Every method is safe to call from many asyncio tasks at once: a backend never
+    lets two callers' statements interleave inside one transaction.
+    """
+
+    #: Human-readable location of the database (a path or a URL without password).
+    url: str
+
+    async def append(
+        self, stream: str, type: str, data: dict[str, Any], meta: dict[str, Any] | None = None
+    ) -> Event:
+        """Append unconditionally (seq = last + 1)."""
+        events = await self.append_many(stream, None, [NewEvent(type, data, meta or {})])
+        assert not isinstance(events, Conflict)
+        return events[0]
+
+    async def append_expect(
+        self,
+        stream: str,
+        expected_seq: int,
+        type: str,
+        data: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+    ) -> Event | Conflict:
+        """Append only if the stream's last seq is still ``expected_seq`` at commit."""
+        events = await self.append_many(stream, expected_seq, [NewEvent(type, data, meta or {})])
+        if isinstance(events, Conflict):
+            return events
+        return events[0]
+
+    async def append_many_expect(
+        self, stream: str, expected_seq: int, events: Sequence[NewEvent]
+    ) -> list[Event] | Conflict:
+        """Append several events in one transaction, all or none, at ``expected_seq``.
+
+        This is what group commit stands on: one fsync for a batch of decisions.
+        """
+        return await self.append_many(stream, expected_seq, events)
+
+    @abc.abstractmethod
+    async def append_many(
+        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+    ) -> list[Event] | Conflict:
+        """Append ``events`` atomically; ``expected_seq=None`` appends unconditionally."""
+
+    @abc.abstractmethod
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        """The stream's events after ``after_seq``, in seq order."""
+
+    @abc.abstractmethod
+    async def last_seq(self, stream: str) -> int:
+        """The stream's last seq, 0 for an empty stream."""
+
+    @abc.abstractmethod
+    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
+        """Every stream's events after a global position, in position order."""
+
+    @abc.abstractmethod
+    async def streams(self, prefix: str = "") -> list[str]:
+        """Names of the non-empty streams starting with ``prefix``, sorted."""
+
+    async def server_now(self) -> datetime | None:
+        """The database server's clock, or None where the local clock is the authority.
+
+        PostgreSQL answers with its own clock so that terminals with skewed clocks
+        agree on when a hold lapses; an embedded SQLite file has no clock of its own.
+        """
+        return None
+
+    async def head_position(self) -> int:
+        """The highest committed position (0 for an empty store)."""
+        events = await self.read_all(0, None)
+        return events[-1].position if events else 0
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for a doctor/about screen: engine version, journal mode and so on."""
+        return {"url": self.url}

@@ -1,0 +1,39 @@
+"""Errors of the event store, independent of the database behind it.
+
+Driver exceptions never leave ``store/``: each backend maps them to these, so a
+caller (the CLI's exit codes, the app's notices) can tell a missing database
+from a locked one from a corrupt one without knowing SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """A database problem the caller cannot fix by retrying the same call now."""
+
+
+class StoreNotFound(StoreError):
+    """The database does not exist (and ``create=True`` was not given).
+
+    A mistyped path must never look like an empty house with every seat free.
+    """
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer boxoffice; opening it could corrupt it."""
+
+
+class StoreBusy(StoreError):
+    """The database stayed locked by another process past the deadline."""
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a boxoffice database, or its pages are damaged."""
+
+
+class StoreReadOnly(StoreError):
+    """The database cannot be written (file permissions, read-only mount)."""
+
+
+class StoreFull(StoreError):
+    """The disk, or the database's size limit, is full: the write did not happen."""

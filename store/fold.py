@@ -1,0 +1,451 @@
+"""The fold: a booking stream's events, in order, into the occurrence's live state.
+
+The fold is total and deterministic from the log alone. An event that does not
+fit the actor's current state changes nothing, so no log, however written, can
+fold into an impossible state. ``fold(events)`` is the pure function (what a
+checker refolds from scratch); ``OccurrenceState.apply`` is the same fold kept
+incrementally, so a command costs the same on the 10th event as on the 100,000th.
+
+Time: each event is applied at T, the latest ``recorded_at`` seen so far (a
+high-water mark, so a clock stepping back never revives a hold), and every hold
+with ``expires_at`` <= T lapses before it. Views ``*_at(t)`` look at the state as
+of a later instant without changing it, because a read's clock is not in the log.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from store.events import Event
+
+STREAM_PREFIX = "booking:"
+
+
+def stream_of(key: str) -> str:
+    return STREAM_PREFIX + key
+
+
+class SeatState(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    LAPSED = "lapsed"  # not on the roster; remembered so a late confirm answers `expired`
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One actor the stream has seen join, in its latest state."""
+
+    actor: str
+    state: SeatState
+    join: int  # increases with every join: roster order
+    joined_at: datetime | None
+    expires_at: datetime | None
+    operator: str | None
+    lapse_recorded: bool = False  # an `expire` event is in the log for this lapse
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 instant from the log; naive times are UTC, garbage is None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _whole(value: Any) -> int | None:
+    return value if type(value) is int and value >= 0 else None
+
+
+class _Fenwick:
+    """Counts occupying members by join index, so a seat number costs O(log n)."""
+
+    def __init__(self) -> None:
+        self.tree = [0] * 64
+
+    def add(self, index: int, delta: int) -> None:
+        i = index + 1
+        if i >= len(self.tree):
+            self._grow(i)
+        tree = self.tree
+        while i < len(tree):
+            tree[i] += delta
+            i += i & -i
+
+    def prefix(self, index: int) -> int:
+        """How many occupied join indices are <= ``index``."""
+        i = min(index + 1, len(self.tree) - 1)
+        total = 0
+        tree = self.tree
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
+    def _grow(self, needed: int) -> None:
+        size = len(self.tree)
+        while size <= needed:
+            size *= 2
+        counts = [0] * size
+        old = self.tree
+        # recover point counts from the old tree, then rebuild in O(n)
+        for i in range(1, len(old)):
+            counts[i] = self._point(old, i)
+        tree = counts[:]
+        for i in range(1, size):
+            parent = i + (i & -i)
+            if parent < size:
+                tree[parent] += tree[i]
+        self.tree = tree
+
+    @staticmethod
+    def _point(tree: list[int], i: int) -> int:
+        value = tree[i]
+        stop = i - (i & -i)
+        j = i - 1
+        while j > stop:
+            value -= tree[j]
+            j -= j & -j
+        return value
+
+
+class OccurrenceState:
+    """The folded state of one occurrence's stream, kept up to date event by event.
+
+    A group-committing writer applies its decisions tentatively between
+    ``begin()`` and ``commit()``/``rollback()``; the journal undoes them if the
+    append lost a race, without refolding the stream.
+    """
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self.seq = 0
+        self.high_water: datetime | None = None
+        self.created = False
+        self.title: str | None = None
+        self.starts_at: str | None = None
+        self.capacity = 0
+        self.hold_ttl_s: float | None = None
+        self.members: dict[str, Member] = {}
+        self.held = 0  # held members not lapsed at high_water
+        self.confirmed = 0
+        self._next_join = 0
+        self._seats = _Fenwick()
+        self._expiry: list[tuple[datetime, int, str]] = []  # heap; stale entries are skipped
+        self._journal: list[tuple[Any, ...]] | None = None
+        self._saved: tuple[Any, ...] | None = None
+
+    # -- tentative application ----------------------------------------------------
+
+    _SCALARS = (
+        "seq",
+        "high_water",
+        "created",
+        "title",
+        "starts_at",
+        "capacity",
+        "hold_ttl_s",
+        "held",
+        "confirmed",
+    )
+
+    def begin(self) -> None:
+        self._journal = []
+        self._saved = tuple(getattr(self, name) for name in self._SCALARS)
+
+    def commit(self) -> None:
+        self._journal = None
+        self._saved = None
+        if len(self._expiry) > 2 * self.held + 64:
+            self._compact_expiry()
+
+    def rollback(self) -> None:
+        journal, saved = self._journal, self._saved
+        assert journal is not None and saved is not None, "rollback without begin"
+        for entry in reversed(journal):
+            kind = entry[0]
+            if kind == "member":
+                _, actor, old = entry
+                if old is None:
+                    self.members.pop(actor, None)
+                else:
+                    self.members[actor] = old
+            elif kind == "seat":
+                self._seats.add(entry[1], -entry[2])
+            else:  # "expiry": an entry popped by a lapse goes back on the heap
+                heapq.heappush(self._expiry, entry[1])
+        for name, value in zip(self._SCALARS, saved, strict=True):
+            setattr(self, name, value)
+        self._journal = None
+        self._saved = None
+
+    def _set(self, actor: str, member: Member | None) -> None:
+        if self._journal is not None:
+            self._journal.append(("member", actor, self.members.get(actor)))
+        if member is None:
+            self.members.pop(actor, None)
+        else:
+            self.members[actor] = member
+
+    def _seat(self, join: int, delta: int) -> None:
+        self._seats.add(join, delta)
+        if self._journal is not None:
+            self._journal.append(("seat", join, delta))
+
+    def _compact_expiry(self) -> None:
+        self._expiry = [
+            (m.expires_at, m.join, m.actor)
+            for m in self.members.values()
+            if m.state is SeatState.HELD and m.expires_at is not None
+        ]
+        heapq.heapify(self._expiry)
+
+    # -- the fold -------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        if event.seq != self.seq + 1:
+            raise ValueError(f"{self.stream}: expected seq {self.seq + 1}, got {event.seq}")
+        recorded = parse_time(event.meta.get("recorded_at"))
+        if recorded is not None and (self.high_water is None or recorded > self.high_water):
+            self.high_water = recorded
+        if self.high_water is not None:
+            self._lapse(self.high_water)
+        self.seq = event.seq
+        data = event.data if isinstance(event.data, dict) else {}
+        kind = event.type
+        if kind == "created":
+            if not self.created:
+                self.created = True
+                self.title = data.get("title") if isinstance(data.get("title"), str) else None
+                self.starts_at = (
+                    data.get("starts_at") if isinstance(data.get("starts_at"), str) else None
+                )
+                self.capacity = _whole(data.get("capacity")) or 0
+                ttl = data.get("hold_ttl_s")
+                valid_ttl = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0
+                self.hold_ttl_s = float(ttl) if valid_ttl else None
+            return
+        if kind == "capacity":
+            capacity = _whole(data.get("capacity"))
+            if capacity is not None:
+                self.capacity = capacity
+            return
+        actor = data.get("actor")
+        if not isinstance(actor, str):
+            return
+        member = self.members.get(actor)
+        state = member.state if member is not None else None
+        if kind in ("booking", "hold"):
+            if state is SeatState.HELD or state is SeatState.CONFIRMED:
+                return
+            join = self._next_join
+            self._next_join += 1
+            operator = event.meta.get("operator")
+            expires = parse_time(data.get("expires_at")) if kind == "hold" else None
+            self._set(
+                actor,
+                Member(
+                    actor,
+                    SeatState.HELD if kind == "hold" else SeatState.CONFIRMED,
+                    join,
+                    self.high_water,
+                    expires,
+                    operator if isinstance(operator, str) else None,
+                ),
+            )
+            self._seat(join, 1)
+            if kind == "hold":
+                self.held += 1
+                if expires is not None:
+                    heapq.heappush(self._expiry, (expires, join, actor))
+            else:
+                self.confirmed += 1
+        elif kind == "confirm":
+            if member is not None and state is SeatState.HELD:
+                self._set(
+                    actor,
+                    Member(
+                        actor,
+                        SeatState.CONFIRMED,
+                        member.join,
+                        member.joined_at,
+                        None,
+                        member.operator,
+                    ),
+                )
+                self.held -= 1
+                self.confirmed += 1
+        elif kind in ("release", "cancel"):
+            if member is not None and (
+                state is SeatState.HELD or (kind == "cancel" and state is SeatState.CONFIRMED)
+            ):
+                self._set(actor, None)
+                self._seat(member.join, -1)
+                if state is SeatState.HELD:
+                    self.held -= 1
+                else:
+                    self.confirmed -= 1
+        elif kind == "expire":
+            if member is not None and state is SeatState.HELD:
+                self._leave_lapsed(member, recorded=True)
+            elif member is not None and state is SeatState.LAPSED and not member.lapse_recorded:
+                self._set(
+                    actor,
+                    Member(
+                        actor,
+                        SeatState.LAPSED,
+                        member.join,
+                        member.joined_at,
+                        member.expires_at,
+                        member.operator,
+                        True,
+                    ),
+                )
+
+    def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
+        self._set(
+            member.actor,
+            Member(
+                member.actor,
+                SeatState.LAPSED,
+                member.join,
+                member.joined_at,
+                member.expires_at,
+                member.operator,
+                recorded,
+            ),
+        )
+        self._seat(member.join, -1)
+        self.held -= 1
+
+    def _is_live_entry(self, entry: tuple[datetime, int, str]) -> Member | None:
+        member = self.members.get(entry[2])
+        if member is not None and member.state is SeatState.HELD and member.join == entry[1]:
+            return member
+        return None
+
+    def _lapse(self, now: datetime) -> None:
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            if self._journal is not None:
+                self._journal.append(("expiry", entry))
+            member = self._is_live_entry(entry)
+            if member is not None:
+                self._leave_lapsed(member, recorded=False)
+
+    # -- views at an instant (never mutate) ----------------------------------------------
+
+    def at(self, now: datetime | None) -> datetime | None:
+        """The instant a read or a decision happens at: max(now, T)."""
+        if now is None:
+            return self.high_water
+        if self.high_water is None or now > self.high_water:
+            return now
+        return self.high_water
+
+    def lapsing(self, now: datetime | None) -> list[Member]:
+        """Held members whose hold has lapsed by ``now`` (not yet folded as lapsed)."""
+        if now is None:
+            return []
+        heap, found, stack = self._expiry, [], [0]
+        while stack:
+            i = stack.pop()
+            if i < len(heap) and heap[i][0] <= now:
+                member = self._is_live_entry(heap[i])
+                if member is not None:
+                    found.append(member)
+                stack.extend((2 * i + 1, 2 * i + 2))
+        found.sort(key=lambda m: m.join)
+        return found
+
+    def state_at(self, actor: str, now: datetime | None) -> SeatState | None:
+        member = self.members.get(actor)
+        if member is None:
+            return None
+        if (
+            member.state is SeatState.HELD
+            and member.expires_at is not None
+            and now is not None
+            and member.expires_at <= now
+        ):
+            return SeatState.LAPSED
+        return member.state
+
+    def occupied_at(self, now: datetime | None) -> int:
+        return self.held + self.confirmed - len(self.lapsing(now))
+
+    def seat_at(self, actor: str, now: datetime | None) -> int | None:
+        """The actor's 1-based place on the roster at ``now``, or None."""
+        member = self.members.get(actor)
+        state = self.state_at(actor, now)
+        if member is None or state not in (SeatState.HELD, SeatState.CONFIRMED):
+            return None
+        earlier_lapses = sum(1 for m in self.lapsing(now) if m.join < member.join)
+        return self._seats.prefix(member.join) - earlier_lapses
+
+    def roster_at(self, now: datetime | None) -> list[Member]:
+        """Occupying members in join order."""
+        gone = {m.actor for m in self.lapsing(now)}
+        return sorted(
+            (
+                m
+                for m in self.members.values()
+                if m.state is not SeatState.LAPSED and m.actor not in gone
+            ),
+            key=lambda m: m.join,
+        )
+
+    def unrecorded_lapses(self, now: datetime | None) -> list[Member]:
+        """Lapses with no `expire` event yet, in join order."""
+        folded = [
+            m for m in self.members.values() if m.state is SeatState.LAPSED and not m.lapse_recorded
+        ]
+        return sorted(folded + self.lapsing(now), key=lambda m: m.join)
+
+    # -- comparison with a full refold ---------------------------------------------------
+
+    def canonical(self) -> tuple[Any, ...]:
+        """Everything the fold means, without bookkeeping (join numbers, heap order)."""
+        members = sorted(self.members.values(), key=lambda m: m.join)
+        return (
+            self.stream,
+            self.seq,
+            self.high_water,
+            self.created,
+            self.title,
+            self.starts_at,
+            self.capacity,
+            self.hold_ttl_s,
+            self.held,
+            self.confirmed,
+            tuple(
+                (m.actor, m.state, m.joined_at, m.expires_at, m.operator, m.lapse_recorded)
+                for m in members
+                if m.state is not SeatState.LAPSED
+            ),
+            tuple(
+                sorted(
+                    (m.actor, m.expires_at, m.lapse_recorded)
+                    for m in members
+                    if m.state is SeatState.LAPSED
+                )
+            ),
+        )
+
+
+def fold(events: Iterable[Event], stream: str | None = None) -> OccurrenceState:
+    """Fold a whole stream from nothing: the pure reference the incremental state equals."""
+    state: OccurrenceState | None = None
+    for event in events:
+        if state is None:
+            state = OccurrenceState(stream or event.stream)
+        state.apply(event)
+    return state if state is not None else OccurrenceState(stream or "")

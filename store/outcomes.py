@@ -1,0 +1,90 @@
+"""What the ledger answers: statuses, outcomes and the records its reads return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """The word a command answers with; ``str(status)`` is the word itself."""
+
+    CREATED = "created"
+    EXISTS = "exists"
+    CAPACITY_SET = "capacity-set"
+    BOOKED = "booked"
+    HELD = "held"
+    ALREADY = "already"
+    FULL = "full"
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already-confirmed"
+    NOT_HELD = "not-held"
+    EXPIRED = "expired"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+    NOT_BOOKED = "not-booked"
+    CONFLICT = "conflict"
+
+
+#: Statuses that wrote (or, for `expired` from confirm, may have written) an event.
+SUCCESSES = frozenset(
+    {
+        Status.CREATED,
+        Status.CAPACITY_SET,
+        Status.BOOKED,
+        Status.HELD,
+        Status.CONFIRMED,
+        Status.RELEASED,
+        Status.CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One command's answer.
+
+    ``seat`` is set whenever the actor holds a seat after the command;
+    ``attempts`` counts tries, so retries = attempts - 1.
+    """
+
+    status: Status
+    actor: str | None = None
+    seat: int | None = None
+    capacity: int | None = None
+    expires_at: datetime | None = None
+    actual: int | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status in SUCCESSES
+
+
+@dataclass(frozen=True, slots=True)
+class SeatRecord:
+    """One line of the roster."""
+
+    seat: int
+    actor: str
+    state: str  # "held" or "confirmed"
+    joined_at: datetime | None
+    expires_at: datetime | None
+    operator: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRecord:
+    """An occurrence as a list of occurrences shows it."""
+
+    key: str
+    title: str | None
+    starts_at: str | None
+    capacity: int
+    hold_ttl: timedelta | None
+    occupied: int
+    held: int
+    confirmed: int
+    seats_left: int
+    seq: int = 0

@@ -1,0 +1,324 @@
+"""The embedded event store: one SQLite file in WAL mode, through aiosqlite.
+
+Each transaction runs as one function on the connection's own thread, so the
+statements of two asyncio tasks can never interleave inside a transaction (the
+failure mode of sharing an aiosqlite connection, omnilib/aiosqlite#19), and a
+task cancelled mid-append leaves either a committed or an untouched stream.
+Writes take SQLite's write lock up front (``BEGIN IMMEDIATE``) and the
+``UNIQUE(stream, seq)`` constraint lets the database itself refuse a second
+writer at the same seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from store.base import EventStore
+from store.errors import (
+    SchemaTooNew,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    StoreFull,
+    StoreNotFound,
+    StoreReadOnly,
+)
+from store.events import Conflict, Event, NewEvent
+from store.writelock import WriteTurn
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS boxoffice_schema (version INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream   TEXT    NOT NULL,
+        seq      INTEGER NOT NULL CHECK (seq >= 1),
+        type     TEXT    NOT NULL,
+        data     TEXT    NOT NULL,
+        meta     TEXT    NOT NULL,
+        UNIQUE (stream, seq)
+    )""",
+    # Every stream has exactly one seq 1: a tiny index that lists the streams.
+    "CREATE INDEX IF NOT EXISTS events_stream_heads ON events (stream) WHERE seq = 1",
+    """CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+)
+
+_COLUMNS = "position, stream, seq, type, data, meta"
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+T = TypeVar("T")
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    position, stream, seq, type_, data, meta = row
+    return Event(stream, seq, position, type_, json.loads(data), json.loads(meta))
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_busy(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    return False
+
+
+def _translate(exc: BaseException, path: str) -> BaseException:
+    """Map a driver exception to the store's own error types."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.DatabaseError):
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return StoreCorrupt(f"{path}: not a boxoffice database, or damaged ({exc})")
+        if "readonly" in text or "read-only" in text:
+            return StoreReadOnly(f"{path}: the database is read-only ({exc})")
+        if "full" in text:
+            return StoreFull(f"{path}: no space left for the write ({exc})")
+        if "unable to open" in text:
+            return StoreNotFound(f"{path}: cannot open the database ({exc})")
+        return StoreError(f"{path}: {exc}")
+    return exc
+
+
+class SQLiteStore(EventStore):
+    """An event store in one SQLite file; open it with ``store.open_store``."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout: float = 10.0,
+        fair_lock: bool = True,
+    ) -> None:
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous: must be one of {', '.join(_SYNCHRONOUS)}")
+        self.path = path
+        self.url = path
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._fair_lock = fair_lock
+        self._turn: WriteTurn | None = None
+        self._facts: dict[str, Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self, *, create: bool = False) -> SQLiteStore:
+        if not create and not os.path.exists(self.path):
+            raise StoreNotFound(
+                f"{self.path}: no such database (create it with `boxoffice init --db {self.path}`)"
+            )
+        if create:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if self._fair_lock:
+            self._turn = WriteTurn(self.path + ".lock")
+        try:
+            self._writer = await self._connect()
+            await self._run(self._writer, lambda c: self._prepare(c, create))
+            self._reader = await self._connect()
+            self._facts = await self._run(self._reader, self._read_facts)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def _connect(self) -> aiosqlite.Connection:
+        try:
+            conn = await aiosqlite.connect(
+                self.path, isolation_level=None, timeout=self.busy_timeout
+            )
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        try:
+            await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise _translate(exc, self.path) from exc
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection, create: bool) -> None:
+        """Check (or, with ``create``, lay down) the schema; runs on the writer's thread."""
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if "boxoffice_schema" not in tables:
+            if tables - {"sqlite_sequence"}:
+                raise StoreCorrupt(f"{self.path}: a SQLite file, but not a boxoffice database")
+            if not create:
+                raise StoreNotFound(
+                    f"{self.path}: not a boxoffice database yet "
+                    f"(create it with `boxoffice init --db {self.path}`)"
+                )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            if conn.execute("SELECT COUNT(*) FROM boxoffice_schema").fetchone()[0] == 0:
+                conn.execute("INSERT INTO boxoffice_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        else:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
+        if version is None or version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path}: schema version {version} is newer than this boxoffice "
+                f"understands ({SCHEMA_VERSION}); upgrade boxoffice to open it"
+            )
+
+    def _read_facts(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        return {
+            "engine": "sqlite",
+            "sqlite_version": sqlite3.sqlite_version,
+            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "synchronous": self.synchronous,
+            "schema_version": conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[
+                0
+            ],
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, **self._facts}
+
+    async def close(self) -> None:
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                # closing a broken connection must not mask the error that broke it
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._writer = self._reader = None
+        if self._turn is not None:
+            self._turn.close()
+            self._turn = None
+
+    # -- running work on a connection's thread -----------------------------------
+
+    async def _run(
+        self, conn: aiosqlite.Connection | None, fn: Callable[[sqlite3.Connection], T]
+    ) -> T:
+        """Run ``fn(sqlite3_connection)`` on the connection's thread, waiting out busy errors."""
+        if conn is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                # aiosqlite's worker thread owns the sqlite3 connection; running the
+                # whole transaction there keeps it atomic with respect to other tasks.
+                return await conn._execute(fn, conn._conn)
+            except sqlite3.Error as exc:
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+                    continue
+                if _is_busy(exc):
+                    raise StoreBusy(
+                        f"{self.path}: locked by another process for over {self.busy_timeout:g} s"
+                    ) from exc
+                raise _translate(exc, self.path) from exc
+
+    # -- the contract ----------------------------------------------------------
+
+    async def append_many(
+        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+    ) -> list[Event] | Conflict:
+        rows = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
+        if not rows:
+            raise ValueError("append_many: no events")
+        turn = self._turn
+
+        def transaction(conn: sqlite3.Connection) -> list[Event] | Conflict:
+            if turn is not None:
+                turn.acquire(self.busy_timeout)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    (last,) = conn.execute(
+                        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
+                    ).fetchone()
+                    if expected_seq is not None and last != expected_seq:
+                        conn.execute("ROLLBACK")
+                        return Conflict(expected_seq, last)
+                    written = []
+                    for offset, (type_, data, meta) in enumerate(rows, start=1):
+                        cursor = conn.execute(
+                            "INSERT INTO events (stream, seq, type, data, meta)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            (stream, last + offset, type_, data, meta),
+                        )
+                        written.append((last + offset, cursor.lastrowid))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if turn is not None:
+                    turn.release()
+            return [
+                Event(stream, seq, position, e.type, e.data, e.meta)
+                for (seq, position), e in zip(written, events, strict=True)
+            ]
+
+        return await self._run(self._writer, transaction)
+
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND seq > ? ORDER BY seq",
+            (stream, after_seq),
+        )
+        return [_event(r) for r in rows]
+
+    async def last_seq(self, stream: str) -> int:
+        rows = await self._fetch(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
+        )
+        return int(rows[0][0])
+
+    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after_position, -1 if limit is None else limit),
+        )
+        return [_event(r) for r in rows]
+
+    async def head_position(self) -> int:
+        rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
+        return int(rows[0][0])
+
+    async def streams(self, prefix: str = "") -> list[str]:
+        rows = await self._fetch(
+            "SELECT stream FROM events WHERE seq = 1 AND substr(stream, 1, ?) = ? ORDER BY stream",
+            (len(prefix), prefix),
+        )
+        return [r[0] for r in rows]
+
+    async def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check``: ``["ok"]`` for a healthy file."""
+        rows = await self._fetch("PRAGMA integrity_check", ())
+        return [str(r[0]) for r in rows]
+
+    async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        def query(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return conn.execute(sql, params).fetchall()
+
+        return await self._run(self._reader, query)

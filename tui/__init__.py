@@ -1,0 +1,1 @@
+"""The box-office terminal app and the ``boxoffice`` command."""
