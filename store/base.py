@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -85,6 +86,22 @@ class EventStore(abc.ABC):
         """The highest committed position (0 for an empty store)."""
         events = await self.read_all(0, None)
         return events[-1].position if events else 0
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> bool:
+        """Wait until some event past ``after_position`` is committed, or ``timeout`` passes.
+
+        Returns whether one was. Live views (the app, ``log --follow``) call this in
+        a loop instead of re-reading tables. This default polls the head position
+        (one indexed lookup every 50 ms); PostgreSQL overrides it with LISTEN/NOTIFY.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if await self.head_position() > after_position:
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(0.05, remaining))
 
     @abc.abstractmethod
     async def close(self) -> None:
