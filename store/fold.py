@@ -230,7 +230,7 @@ class OccurrenceState:
                 self.capacity = _whole(data.get("capacity")) or 0
                 ttl = data.get("hold_ttl_s")
                 valid_ttl = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0
-                self.hold_ttl_s = float(ttl) if valid_ttl else None
+                self.hold_ttl_s = float(ttl) if valid_ttl and ttl is not None else None
             return
         if kind == "capacity":
             capacity = _whole(data.get("capacity"))

@@ -265,7 +265,7 @@ class SQLiteStore(EventStore):
                             " VALUES (?, ?, ?, ?, ?)",
                             (stream, last + offset, type_, data, meta),
                         )
-                        written.append((last + offset, cursor.lastrowid))
+                        written.append((last + offset, int(cursor.lastrowid or 0)))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
