@@ -1,0 +1,429 @@
+"""The event-store contract (SPEC §1), written against the ``store`` fixture only.
+
+Every test here that takes ``store`` or ``store_url`` runs unchanged on each
+backend in ``conftest.BACKENDS``; only the tests at the bottom, about SQLite
+files and URLs, use ``db_path`` directly. Positions are compared relative to
+the head seen at the start of a test, so a backend whose positions do not start
+at 1 still passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from store import (
+    Conflict,
+    Event,
+    EventStore,
+    NewEvent,
+    SchemaTooNew,
+    StoreError,
+    StoreNotFound,
+    open_store,
+)
+
+
+def _seqs(events: list[Event]) -> list[int]:
+    return [e.seq for e in events]
+
+
+# -- append, read, last_seq ---------------------------------------------------------------
+
+
+async def test_empty_stream_has_last_seq_zero_and_no_events(store: EventStore) -> None:
+    assert await store.last_seq("nobody") == 0
+    assert await store.read("nobody") == []
+
+
+async def test_append_numbers_seqs_from_one_and_positions_increase(store: EventStore) -> None:
+    head = await store.head_position()
+    first = await store.append("s", "a", {"n": 1})
+    second = await store.append("s", "b", {"n": 2}, {"operator": "op"})
+    assert (first.stream, first.seq, first.type, first.data) == ("s", 1, "a", {"n": 1})
+    assert (second.seq, second.type, second.meta) == (2, "b", {"operator": "op"})
+    assert head < first.position < second.position
+    assert first.meta == {}  # meta=None is stored as an empty object
+    assert await store.last_seq("s") == 2
+    assert await store.head_position() == second.position
+
+
+async def test_seqs_are_per_stream_and_positions_are_global(store: EventStore) -> None:
+    a1 = await store.append("a", "t", {})
+    b1 = await store.append("b", "t", {})
+    a2 = await store.append("a", "t", {})
+    assert (a1.seq, b1.seq, a2.seq) == (1, 1, 2)
+    assert a1.position < b1.position < a2.position
+    assert (await store.last_seq("a"), await store.last_seq("b")) == (2, 1)
+
+
+async def test_read_returns_events_after_seq_in_order(store: EventStore) -> None:
+    written = [await store.append("s", "t", {"i": i}) for i in range(5)]
+    assert await store.read("s") == written
+    assert await store.read("s", after_seq=0) == written
+    assert await store.read("s", after_seq=3) == written[3:]
+    assert await store.read("s", after_seq=5) == []
+    assert await store.read("s", after_seq=99) == []
+    assert [e.data["i"] for e in await store.read("s", 2)] == [2, 3, 4]
+
+
+async def test_read_does_not_mix_streams(store: EventStore) -> None:
+    await store.append("booking:x", "t", {"who": "x"})
+    await store.append("booking:xy", "t", {"who": "xy"})
+    await store.append("booking:x", "t", {"who": "x"})
+    assert [e.data["who"] for e in await store.read("booking:x")] == ["x", "x"]
+    assert [e.data["who"] for e in await store.read("booking:xy")] == ["xy"]
+
+
+# -- read_all --------------------------------------------------------------------------------
+
+
+async def test_read_all_is_every_stream_in_position_order(store: EventStore) -> None:
+    head = await store.head_position()
+    written = [await store.append(f"s{i % 3}", "t", {"i": i}) for i in range(9)]
+    everything = await store.read_all(head)
+    assert everything == written
+    positions = [e.position for e in everything]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+
+
+async def test_read_all_after_position_and_limit(store: EventStore) -> None:
+    head = await store.head_position()
+    written = [await store.append(f"s{i % 2}", "t", {"i": i}) for i in range(7)]
+    assert await store.read_all(written[2].position) == written[3:]
+    assert await store.read_all(head, limit=3) == written[:3]
+    assert await store.read_all(written[4].position, limit=10) == written[5:]
+    assert await store.read_all(written[-1].position) == []
+    assert await store.read_all(head, limit=0) == []
+
+
+async def test_tailing_read_all_in_pages_sees_each_event_once(store: EventStore) -> None:
+    head = await store.head_position()
+    written = [await store.append(f"s{i % 4}", "t", {"i": i}) for i in range(11)]
+    seen: list[Event] = []
+    after = head
+    while page := await store.read_all(after, limit=3):
+        seen.extend(page)
+        after = page[-1].position
+    assert seen == written
+
+
+# -- append_expect and append_many_expect ---------------------------------------------------
+
+
+async def test_append_expect_succeeds_at_the_last_seq(store: EventStore) -> None:
+    first = await store.append_expect("s", 0, "t", {"n": 1})
+    assert isinstance(first, Event) and first.seq == 1
+    second = await store.append_expect("s", 1, "t", {"n": 2}, {"operator": "op"})
+    assert isinstance(second, Event)
+    assert (second.seq, second.meta) == (2, {"operator": "op"})
+    assert await store.read("s") == [first, second]
+
+
+@pytest.mark.parametrize("expected", [0, 1, 3, 7])
+async def test_append_expect_conflict_writes_nothing(store: EventStore, expected: int) -> None:
+    await store.append("s", "t", {})
+    await store.append("s", "t", {})
+    head = await store.head_position()
+    result = await store.append_expect("s", expected, "t", {"stale": True})
+    assert result == Conflict(expected=expected, actual=2)
+    assert await store.last_seq("s") == 2
+    assert await store.read_all(head) == []
+    assert all("stale" not in e.data for e in await store.read("s"))
+
+
+async def test_append_expect_on_empty_stream_with_nonzero_expectation(store: EventStore) -> None:
+    assert await store.append_expect("fresh", 1, "t", {}) == Conflict(1, 0)
+    assert await store.last_seq("fresh") == 0
+    assert await store.streams("fresh") == []
+
+
+async def test_append_many_expect_writes_all_in_one_seq_run(store: EventStore) -> None:
+    await store.append("s", "t", {"i": 0})
+    batch = [NewEvent("t", {"i": i}, {"operator": "op"}) for i in range(1, 4)]
+    written = await store.append_many_expect("s", 1, batch)
+    assert not isinstance(written, Conflict)
+    assert _seqs(written) == [2, 3, 4]
+    assert [e.data["i"] for e in written] == [1, 2, 3]
+    positions = [e.position for e in written]
+    assert positions == sorted(positions) and len(set(positions)) == 3
+    assert await store.read("s", after_seq=1) == written
+
+
+async def test_append_many_expect_conflict_writes_none(store: EventStore) -> None:
+    await store.append("s", "t", {})
+    head = await store.head_position()
+    batch = [NewEvent("t", {"i": i}) for i in range(3)]
+    assert await store.append_many_expect("s", 0, batch) == Conflict(0, 1)
+    assert await store.last_seq("s") == 1
+    assert await store.read_all(head) == []
+
+
+async def test_append_many_unconditional(store: EventStore) -> None:
+    await store.append("s", "t", {})
+    written = await store.append_many("s", None, [NewEvent("t", {}), NewEvent("u", {})])
+    assert not isinstance(written, Conflict)
+    assert [(e.seq, e.type) for e in written] == [(2, "t"), (3, "u")]
+
+
+# -- streams ----------------------------------------------------------------------------------
+
+
+async def test_streams_lists_non_empty_streams_by_prefix_sorted(store: EventStore) -> None:
+    for name in ["booking:b", "booking:a", "other", "booking:a", "bookings", "book"]:
+        await store.append(name, "t", {})
+    assert await store.streams("booking:") == ["booking:a", "booking:b"]
+    assert await store.streams("book") == ["book", "booking:a", "booking:b", "bookings"]
+    assert await store.streams() == ["book", "booking:a", "booking:b", "bookings", "other"]
+    assert await store.streams("zzz") == []
+    # a prefix is literal text, not a pattern
+    assert await store.streams("booking%") == []
+    assert await store.streams("booking_") == []
+
+
+# -- JSON round trip ----------------------------------------------------------------------------
+
+
+async def test_data_and_meta_round_trip_unicode_and_nesting(store: EventStore) -> None:
+    data = {
+        "actor": "José Ñandú 王小明 🎭 «quoted» [brackets] <b>not markup</b>",
+        "nested": {"list": [1, 2.5, None, True, False, "x"], "deep": {"k": [{"a": []}]}},
+        "empty": {},
+        "escapes": "back\\slash \"quote\" 'single' tab\t newline\n",
+        "big": 2**53,
+        "negative": -7,
+    }
+    meta = {"operator": "Zoë", "terminal": "host:1", "recorded_at": "2026-12-01T19:00:00+00:00"}
+    written = await store.append("ünïcødé:流", "typé", data, meta)
+    (read,) = await store.read("ünïcødé:流")
+    assert read == written
+    assert (read.stream, read.type, read.data, read.meta) == ("ünïcødé:流", "typé", data, meta)
+    head = written.position - 1
+    assert (await store.read_all(head))[0].data == data
+    assert await store.streams("ünï") == ["ünïcødé:流"]
+
+
+# -- many tasks on one store object ---------------------------------------------------------------
+
+
+async def test_concurrent_appends_on_one_object_leave_no_gaps(store: EventStore) -> None:
+    head = await store.head_position()
+    results = await asyncio.gather(*(store.append("s", "t", {"task": i}) for i in range(40)))
+    assert sorted(_seqs(list(results))) == list(range(1, 41))
+    read = await store.read("s")
+    assert _seqs(read) == list(range(1, 41))
+    assert sorted(e.data["task"] for e in read) == list(range(40))
+    # each returned event is exactly what was committed
+    assert sorted(results, key=lambda e: e.seq) == read
+    # positions follow commit order, which is seq order within one stream
+    assert [e.position for e in read] == sorted(e.position for e in read)
+    assert await store.read_all(head) == read
+
+
+async def test_concurrent_expectations_on_one_object_have_one_winner_per_seq(
+    store: EventStore,
+) -> None:
+    """Racers all expecting seq n: one wins, the rest see the winner's seq."""
+    for expected in range(5):
+        results = await asyncio.gather(
+            *(store.append_expect("s", expected, "t", {"racer": r}) for r in range(8))
+        )
+        winners = [r for r in results if isinstance(r, Event)]
+        losers = [r for r in results if isinstance(r, Conflict)]
+        assert len(winners) == 1 and len(losers) == 7
+        assert winners[0].seq == expected + 1
+        assert all(c == Conflict(expected, expected + 1) for c in losers)
+    read = await store.read("s")
+    assert _seqs(read) == [1, 2, 3, 4, 5]
+
+
+async def test_concurrent_batches_never_interleave(store: EventStore) -> None:
+    """Each batch lands as one contiguous seq run, or not at all."""
+
+    async def writer(n: int) -> list[Event] | Conflict:
+        # conditional on whatever this task sees, so some lose the race
+        last = await store.last_seq("s")
+        return await store.append_many_expect(
+            "s", last, [NewEvent("t", {"batch": n, "part": p}) for p in range(4)]
+        )
+
+    results = await asyncio.gather(*(writer(n) for n in range(12)))
+    committed = [r for r in results if not isinstance(r, Conflict)]
+    assert committed, "at least the first batch must commit"
+    read = await store.read("s")
+    assert _seqs(read) == list(range(1, len(read) + 1))
+    assert len(read) == 4 * len(committed)
+    for start in range(0, len(read), 4):
+        run = read[start : start + 4]
+        assert len({e.data["batch"] for e in run}) == 1
+        assert [e.data["part"] for e in run] == [0, 1, 2, 3]
+    for batch in committed:
+        assert batch == read[batch[0].seq - 1 : batch[0].seq + 3]
+    for conflict in (r for r in results if isinstance(r, Conflict)):
+        assert conflict.actual > conflict.expected
+
+
+async def test_a_losing_task_never_takes_a_winners_write(store: EventStore) -> None:
+    """Conflicting and unconditional writers mixed: every success is in the stream."""
+    tasks = []
+    for i in range(30):
+        if i % 3 == 0:
+            tasks.append(store.append("s", "t", {"i": i}))
+        else:
+            tasks.append(store.append_expect("s", 0, "t", {"i": i}))
+    results = await asyncio.gather(*tasks)
+    committed = [r for r in results if isinstance(r, Event)]
+    read = await store.read("s")
+    assert sorted(committed, key=lambda e: e.seq) == read
+    assert _seqs(read) == list(range(1, len(read) + 1))
+    assert sum(1 for r in results if isinstance(r, Event) and r.data["i"] % 3) <= 1
+
+
+# -- opening and reopening ------------------------------------------------------------------------
+
+
+async def test_a_second_store_on_the_same_database_sees_the_events(
+    store: EventStore, store_url: str
+) -> None:
+    written = await store.append("s", "t", {"n": 1})
+    async with open_store(store_url) as other:
+        assert await other.read("s") == [written]
+        more = await other.append_expect("s", 1, "t", {"n": 2})
+        assert isinstance(more, Event)
+    assert await store.read("s") == [written, more]
+
+
+async def test_reopen_persists(store_url: str) -> None:
+    async with open_store(store_url, create=True) as first:
+        written = [await first.append(f"s{i % 2}", "t", {"i": i}) for i in range(4)]
+    async with open_store(store_url) as second:
+        assert await second.read_all(written[0].position - 1) == written
+        assert await second.last_seq("s0") == 2
+        assert (await second.append("s0", "t", {})).seq == 3
+
+
+async def test_closed_store_refuses_calls(store_url: str) -> None:
+    async with open_store(store_url, create=True) as opened:
+        pass
+    with pytest.raises(StoreError):
+        await opened.read("s")
+
+
+async def test_describe_names_the_location(store: EventStore) -> None:
+    facts = store.describe()
+    assert isinstance(facts, dict) and facts["url"] == store.url
+
+
+# -- SQLite files and URLs (SQLite only) ---------------------------------------------------------
+
+
+async def test_missing_sqlite_file_raises_store_not_found_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "typo" / "boxofice.db"
+    for url in (str(missing), f"sqlite:///{missing}"):
+        with pytest.raises(StoreNotFound, match=r"boxofice\.db"):
+            async with open_store(url):
+                pass
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_missing_sqlite_file_in_existing_dir_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFound):
+        async with open_store(str(tmp_path / "nope.db")):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_create_true_makes_file_and_parent_dirs(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "new.db"
+    async with open_store(str(path), create=True) as opened:
+        await opened.append("s", "t", {})
+    assert path.is_file()
+
+
+async def test_empty_existing_file_is_not_a_ledger_without_create(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    with pytest.raises(StoreNotFound):
+        async with open_store(str(path)):
+            pass
+
+
+async def test_sqlite_url_relative_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with open_store("sqlite:///rel.db", create=True) as opened:
+        await opened.append("s", "t", {"n": 1})
+    assert (tmp_path / "rel.db").is_file()
+    async with open_store("rel.db") as plain:
+        assert await plain.last_seq("s") == 1
+
+
+async def test_sqlite_url_absolute_form(db_path: str) -> None:
+    assert os.path.isabs(db_path)
+    async with open_store(f"sqlite:///{db_path}", create=True) as opened:  # sqlite:////abs
+        await opened.append("s", "t", {"n": 1})
+    assert os.path.isfile(db_path)
+    async with open_store(db_path) as plain:
+        assert (await plain.read("s"))[0].data == {"n": 1}
+    async with open_store(f"sqlite:///{db_path}?mode=rw") as with_query:
+        assert await with_query.last_seq("s") == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", ":memory:", "", "mysql://h/db"]
+)
+async def test_unusable_urls_are_refused(url: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        async with open_store(url, create=True):
+            pass
+
+
+async def test_newer_schema_version_is_refused(db_path: str) -> None:
+    async with open_store(db_path, create=True) as opened:
+        await opened.append("s", "t", {})
+    with sqlite3.connect(db_path) as conn:
+        (version,) = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()
+        conn.execute("UPDATE boxoffice_schema SET version = ?", (version + 1,))
+    conn.close()
+    with pytest.raises(SchemaTooNew, match=str(version + 1)):
+        async with open_store(db_path):
+            pass
+    # refusing must not have touched the file
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
+    conn.close()
+
+
+async def test_sqlite_file_of_another_application_is_not_adopted(db_path: str) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    with pytest.raises(StoreError):
+        async with open_store(db_path, create=True):
+            pass
+    with sqlite3.connect(db_path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert "events" not in tables
+
+
+async def test_events_are_append_only_in_the_database(db_path: str) -> None:
+    async with open_store(db_path, create=True) as opened:
+        await opened.append("s", "t", {"n": 1})
+    conn = sqlite3.connect(db_path)
+    try:
+        for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(statement)
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(
+                "INSERT INTO events (stream, seq, type, data, meta)"
+                " VALUES ('s', 1, 't', '{}', '{}')"
+            )
+    finally:
+        conn.close()
