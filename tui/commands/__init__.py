@@ -1,0 +1,18 @@
+"""The ``boxoffice`` subcommands, one module per job.
+
+Each module in ``COMMANDS`` has ``register(subparsers) -> None``, which adds its
+subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
+``--db``/``--operator``/``--json`` are already on the returned parser) and sets
+``handler=fn`` with ``parser.set_defaults``, where ``fn(opts, args) -> int``
+(``opts`` is ``tui.commands.common.Options``). Handlers raise on failure;
+``tui.cli.main`` prints one line and picks the exit code.
+"""
+
+from __future__ import annotations
+
+from tui.commands import occurrences, setup
+
+COMMANDS = [
+    setup,
+    occurrences,
+]

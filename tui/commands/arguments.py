@@ -1,0 +1,24 @@
+"""argparse value types whose errors an operator can act on (exit 2 via the parser)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from tui.durations import parse_duration
+
+
+def whole_number(text: str) -> int:
+    """A capacity: digits only, 0 or more (``10``, not ``10.0`` or ``ten``)."""
+    value = text.strip()
+    if not value.isdigit() or not value.isascii():
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more (got {text!r})")
+    return int(value)
+
+
+def duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

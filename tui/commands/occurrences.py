@@ -1,0 +1,112 @@
+"""``boxoffice occurrences``, ``create`` and ``capacity``: what is on, and how big."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from store.booking import OccurrenceRecord
+from tui.commands import arguments, outcomes
+from tui.commands.common import EXIT_OK, Options, open_ledger, run
+from tui.commands.output import emit_json, record, table
+
+HEADERS = ("key", "title", "starts", "capacity", "held", "confirmed", "left", "hold ttl")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    listing = subparsers.add_parser("occurrences", help="list the occurrences and their seats")
+    listing.set_defaults(handler=lambda opts, args: list_occurrences(opts))
+
+    create = subparsers.add_parser("create", help="create an occurrence")
+    create.add_argument("key", metavar="KEY", help="1-120 letters, digits and . _ : -")
+    create.add_argument("--capacity", required=True, type=arguments.whole_number, metavar="N")
+    create.add_argument("--title", metavar="T")
+    create.add_argument("--starts", metavar="ISO", help="ISO 8601 date-time")
+    create.add_argument(
+        "--hold-ttl",
+        type=arguments.duration,
+        metavar="DURATION",
+        help="how long a hold lasts unless given (90s, 15m, 2h); default: holds never lapse",
+    )
+    create.set_defaults(handler=create_occurrence)
+
+    capacity = subparsers.add_parser(
+        "capacity",
+        help="set an occurrence's capacity",
+        description="Lowering below the seats taken keeps every seat; it only stops new ones.",
+    )
+    capacity.add_argument("key", metavar="KEY")
+    capacity.add_argument("capacity", metavar="N", type=arguments.whole_number)
+    capacity.set_defaults(handler=set_capacity)
+
+
+def occurrence_json(rec: OccurrenceRecord) -> dict[str, object]:
+    data = record(
+        {
+            "key": rec.key,
+            "title": rec.title,
+            "starts_at": rec.starts_at,
+            "capacity": rec.capacity,
+            "occupied": rec.occupied,
+            "held": rec.held,
+            "confirmed": rec.confirmed,
+            "seats_left": rec.seats_left,
+            "hold_ttl_s": rec.hold_ttl.total_seconds() if rec.hold_ttl is not None else None,
+            "seq": rec.seq,
+        }
+    )
+    return data
+
+
+def _ttl(value: timedelta | None) -> timedelta | str:
+    return value if value is not None else "never"
+
+
+def list_occurrences(opts: Options) -> int:
+    async def fetch() -> list[OccurrenceRecord]:
+        async with open_ledger(opts) as ledger:
+            return await ledger.occurrences()
+
+    records = run(fetch())
+    if opts.json:
+        emit_json([occurrence_json(r) for r in records])
+    else:
+        table(
+            HEADERS,
+            (
+                (
+                    r.key,
+                    r.title,
+                    r.starts_at,
+                    r.capacity,
+                    r.held,
+                    r.confirmed,
+                    r.seats_left,
+                    _ttl(r.hold_ttl),
+                )
+                for r in records
+            ),
+        )
+    return EXIT_OK
+
+
+def create_occurrence(opts: Options, args: argparse.Namespace) -> int:
+    async def create() -> outcomes.Outcome:
+        async with open_ledger(opts) as ledger:
+            return await ledger.create_occurrence(
+                args.key,
+                capacity=args.capacity,
+                title=args.title,
+                starts_at=args.starts,
+                hold_ttl=args.hold_ttl,
+            )
+
+    return outcomes.report(opts, args.key, run(create()))
+
+
+def set_capacity(opts: Options, args: argparse.Namespace) -> int:
+    async def apply() -> outcomes.Outcome:
+        async with open_ledger(opts) as ledger:
+            return await ledger.set_capacity(args.key, args.capacity)
+
+    return outcomes.report(opts, args.key, run(apply()))

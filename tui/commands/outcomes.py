@@ -1,0 +1,57 @@
+"""A ledger ``Outcome`` as a line for people or a JSON object for scripts, and its exit code.
+
+Exit 0 only when the ledger did what was asked (``Outcome.ok``: it wrote the
+event); every other answer (``already``, ``exists``, ``full``, ``not-held``,
+``expired``, ``conflict``...) is exit 1, so ``boxoffice hold K A && pay`` never
+pays for a seat the script did not just get. The status word is printed first
+either way, for scripts that accept ``already``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.booking import Outcome
+
+__all__ = ["Outcome", "outcome_json", "outcome_text", "report"]
+from tui.commands.common import EXIT_OK, EXIT_REFUSED, Options
+from tui.commands.output import cell, emit_json, line
+
+
+def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "status": str(outcome.status),
+        "ok": outcome.ok,
+        "key": key,
+        "actor": outcome.actor,
+        "seat": outcome.seat,
+        "capacity": outcome.capacity,
+        "expires_at": outcome.expires_at.isoformat() if outcome.expires_at else None,
+        "actual": outcome.actual,
+        "attempts": outcome.attempts,
+    }
+
+
+def outcome_text(key: str, outcome: Outcome) -> str:
+    """``booked hamlet: alice, seat 3``; the status word always comes first."""
+    details = []
+    if outcome.actor is not None:
+        details.append(cell(outcome.actor))
+    if outcome.seat is not None:
+        details.append(f"seat {outcome.seat}")
+    if outcome.capacity is not None:
+        details.append(f"capacity {outcome.capacity}")
+    if outcome.expires_at is not None:
+        details.append(f"expires {cell(outcome.expires_at)}")
+    if outcome.actual is not None:
+        details.append(f"stream moved to seq {outcome.actual}")
+    text = f"{outcome.status} {key}"
+    return f"{text}: {', '.join(details)}" if details else text
+
+
+def report(opts: Options, key: str, outcome: Outcome) -> int:
+    if opts.json:
+        emit_json(outcome_json(key, outcome))
+    else:
+        line(outcome_text(key, outcome))
+    return EXIT_OK if outcome.ok else EXIT_REFUSED

@@ -1,0 +1,98 @@
+"""Printing for people and for scripts; user text never reaches the terminal raw.
+
+Tables and CSV cells go through ``printable``. JSON keeps names readable in
+UTF-8 but escapes every control, format or separator character as ``\\uXXXX``:
+``json.dumps`` alone escapes only U+0000-U+001F, which would let DEL, C1
+controls (U+009B is a CSI) and bidi overrides through to a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from tui.durations import format_duration
+from tui.safe_text import printable
+
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """One line of JSON, safe to print (see the module docstring)."""
+    text = json.dumps(value, ensure_ascii=False, default=_plain)
+    if text.isascii() and text.isprintable():
+        return text
+    # outside strings json.dumps emits only printable ASCII, so every hidden
+    # character is inside a string, where its ASCII escape means the same
+    return "".join(
+        json.dumps(ch)[1:-1] if unicodedata.category(ch) in _HIDDEN else ch for ch in text
+    )
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+def line(text: str) -> None:
+    """A line already made of safe parts."""
+    sys.stdout.write(text + "\n")
+
+
+def cell(value: Any) -> str:
+    """A value as a table or CSV shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return printable(value)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Columns padded to their widest cell (wide East Asian characters count double)."""
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [_width(h) for h in headers]
+    for row in cells:
+        widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=True)]
+
+    def render(values: Sequence[str]) -> str:
+        padded = [v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    out = [render(headers)]
+    out.extend(render(row) for row in cells)
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    sys.stdout.write(buffer.getvalue())
+
+
+def record(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A dict ready for ``emit_json`` (datetimes and durations made plain)."""
+    return {k: _plain(v) if isinstance(v, datetime | timedelta) else v for k, v in mapping.items()}

@@ -1,0 +1,45 @@
+"""``boxoffice init``: the one command that creates a database.
+
+Every other command refuses a missing one (exit 3), because a mistyped path
+must never look like an empty house with every seat free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from store.opening import sqlite_path
+from tui.commands.common import EXIT_OK, Options, run
+from tui.commands.output import cell, emit_json, line
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="create the database (--db PATH); harmless on an existing one",
+        description="Create a boxoffice database at --db (or $BOXOFFICE_DB, or the default).",
+    )
+    parser.set_defaults(handler=init)
+
+
+def init(opts: Options, args: argparse.Namespace) -> int:
+    path = sqlite_path(opts.db)
+    existed = path is not None and os.path.exists(path)
+
+    async def create() -> dict[str, object]:
+        from store import open_store
+
+        async with open_store(opts.db, create=True) as store:
+            return store.describe()
+
+    facts = run(create())
+    if opts.json:
+        emit_json(
+            {"db": opts.db, "created": not existed, "schema_version": facts.get("schema_version")}
+        )
+    elif existed:
+        line(f"exists {cell(opts.db)}: already a boxoffice database")
+    else:
+        line(f"created {cell(opts.db)}")
+    return EXIT_OK
