@@ -103,6 +103,9 @@ class _Subparsers:
         parents = [self._common, *kwargs.pop("parents", [])]  # type: ignore[misc]
         return self._action.add_parser(name, parents=parents, **kwargs)  # type: ignore[arg-type]
 
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._action, name)
+
 
 def _options(args: argparse.Namespace) -> Options:
     db_explicit = args.db or os.environ.get(DB_ENV) or None

@@ -10,9 +10,12 @@ subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 
 from __future__ import annotations
 
-from tui.commands import occurrences, setup
+from tui.commands import check, log, occurrences, seats, setup
 
 COMMANDS = [
     setup,
     occurrences,
+    seats,
+    log,
+    check,
 ]

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from store.base import EventStore
 from store.booking import Ledger, UnknownOccurrence
 from store.errors import StoreBusy, StoreError, StoreReadOnly
 from tui.safe_text import printable
@@ -51,11 +52,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def open_ledger(opts: Options) -> AsyncIterator[Ledger]:
-    """The ledger on the existing database ``opts.db`` (a missing one is refused, exit 3)."""
+async def open_db(opts: Options) -> AsyncIterator[EventStore]:
+    """The raw event store at ``opts.db``, for commands that read the log itself."""
     from store import open_store
 
     async with open_store(opts.db) as store:
+        yield store
+
+
+@asynccontextmanager
+async def open_ledger(opts: Options) -> AsyncIterator[Ledger]:
+    """The ledger on the existing database ``opts.db`` (a missing one is refused, exit 3)."""
+    async with open_db(opts) as store:
         yield Ledger(store, operator=opts.operator)
 
 

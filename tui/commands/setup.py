@@ -34,12 +34,14 @@ def init(opts: Options, args: argparse.Namespace) -> int:
             return store.describe()
 
     facts = run(create())
+    created = None if path is None else not existed  # a server cannot tell us
     if opts.json:
-        emit_json(
-            {"db": opts.db, "created": not existed, "schema_version": facts.get("schema_version")}
-        )
-    elif existed:
-        line(f"exists {cell(opts.db)}: already a boxoffice database")
-    else:
+        version = facts.get("schema_version")
+        emit_json({"db": opts.db, "created": created, "schema_version": version})
+    elif created is None:
+        line(f"ready {cell(opts.db)}")
+    elif created:
         line(f"created {cell(opts.db)}")
+    else:
+        line(f"exists {cell(opts.db)}: already a boxoffice database")
     return EXIT_OK

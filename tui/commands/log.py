@@ -1,0 +1,213 @@
+"""``boxoffice roster``, ``export`` and ``log``: the occurrence as a list, and as its stream.
+
+The roster is the ledger's view at now (lapsed holds gone); export and log show
+the events exactly as recorded, and ``log --follow`` tails new ones as they land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+from typing import Any
+
+from store.base import EventStore
+from store.booking import SeatRecord, UnknownOccurrence
+from store.events import Event
+from store.fold import stream_of
+from store.validation import occurrence_key
+from tui.commands.common import EXIT_OK, Options, open_db, open_ledger, run
+from tui.commands.output import cell, dumps, emit_json, line, record, table, write_csv
+from tui.durations import format_duration
+
+ROSTER_HEADERS = ("seat", "actor", "state", "joined", "expires", "operator")
+EXPORT_HEADERS = (
+    "stream",
+    "seq",
+    "position",
+    "type",
+    "recorded_at",
+    "operator",
+    "terminal",
+    "actor",
+    "data",
+    "meta",
+)
+#: how long one wait for a new event lasts before ``--follow`` waits again
+FOLLOW_POLL_S = 1.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    roster = subparsers.add_parser("roster", help="who has a seat, in seat order")
+    roster.add_argument("key", metavar="KEY")
+    roster.add_argument(
+        "--format", choices=("table", "json", "csv"), help="default table (json with --json)"
+    )
+    roster.set_defaults(handler=show_roster)
+
+    export = subparsers.add_parser("export", help="the occurrence's whole stream, every event")
+    export.add_argument("key", metavar="KEY")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.set_defaults(handler=export_stream)
+
+    log = subparsers.add_parser("log", help="the occurrence's events; --follow for new ones")
+    log.add_argument("key", metavar="KEY")
+    log.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing events as they land (Ctrl-C)"
+    )
+    log.set_defaults(handler=show_log)
+
+
+# -- roster -------------------------------------------------------------------------
+
+
+def seat_json(seat: SeatRecord) -> dict[str, Any]:
+    return record(
+        {
+            "seat": seat.seat,
+            "actor": seat.actor,
+            "state": seat.state,
+            "joined_at": seat.joined_at,
+            "expires_at": seat.expires_at,
+            "operator": seat.operator,
+        }
+    )
+
+
+def show_roster(opts: Options, args: argparse.Namespace) -> int:
+    async def fetch() -> list[SeatRecord]:
+        async with open_ledger(opts) as ledger:
+            return await ledger.seats(args.key)
+
+    seats = run(fetch())
+    form = args.format or ("json" if opts.json else "table")
+    rows = [(s.seat, s.actor, s.state, s.joined_at, s.expires_at, s.operator) for s in seats]
+    if form == "json":
+        emit_json([seat_json(s) for s in seats])
+    elif form == "csv":
+        write_csv(ROSTER_HEADERS, rows)
+    else:
+        table(ROSTER_HEADERS, rows)
+    return EXIT_OK
+
+
+# -- the stream ------------------------------------------------------------------------
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "stream": event.stream,
+        "seq": event.seq,
+        "position": event.position,
+        "type": event.type,
+        "data": event.data,
+        "meta": event.meta,
+    }
+
+
+def _get(mapping: object, name: str) -> Any:
+    return mapping.get(name) if isinstance(mapping, dict) else None
+
+
+def event_row(event: Event) -> tuple[Any, ...]:
+    return (
+        event.stream,
+        event.seq,
+        event.position,
+        event.type,
+        _get(event.meta, "recorded_at"),
+        _get(event.meta, "operator"),
+        _get(event.meta, "terminal"),
+        _get(event.data, "actor"),
+        dumps(event.data),
+        dumps(event.meta),
+    )
+
+
+def event_summary(event: Event) -> str:
+    """What happened, in a few words: ``hold alice until 19:15``."""
+    data = event.data if isinstance(event.data, dict) else {}
+    parts: list[str] = []
+    if "actor" in data:
+        parts.append(cell(data["actor"]))
+    if event.type == "created":
+        if data.get("title"):
+            parts.append(cell(data["title"]))
+        parts.append(f"capacity {cell(data.get('capacity'))}")
+        if data.get("starts_at"):
+            parts.append(f"starts {cell(data['starts_at'])}")
+        ttl = data.get("hold_ttl_s")
+        if isinstance(ttl, int | float) and ttl > 0:
+            parts.append(f"hold ttl {format_duration(timedelta(seconds=ttl))}")
+    elif event.type == "capacity":
+        parts.append(f"capacity {cell(data.get('capacity'))}")
+    elif event.type == "hold" and data.get("expires_at"):
+        parts.append(f"until {cell(data['expires_at'])}")
+    return ", ".join(parts)
+
+
+def event_line(event: Event) -> str:
+    recorded = cell(_get(event.meta, "recorded_at") or "-")
+    operator = cell(_get(event.meta, "operator") or "-")
+    return (
+        f"{event.seq:>6}  {recorded}  {cell(event.type):<8}  {event_summary(event)}  [{operator}]"
+    )
+
+
+async def _read_stream(store: EventStore, key: str) -> list[Event]:
+    events = await store.read(stream_of(occurrence_key(key)))
+    if not events:
+        raise UnknownOccurrence(key)
+    return events
+
+
+def export_stream(opts: Options, args: argparse.Namespace) -> int:
+    async def fetch() -> list[Event]:
+        async with open_db(opts) as store:
+            return await _read_stream(store, args.key)
+
+    events = run(fetch())
+    if args.format == "csv":
+        write_csv(EXPORT_HEADERS, (event_row(e) for e in events))
+    else:
+        emit_json([event_json(e) for e in events])
+    return EXIT_OK
+
+
+def _print_events(opts: Options, events: list[Event]) -> None:
+    for event in events:
+        if opts.json:
+            emit_json(event_json(event))
+        else:
+            line(event_line(event))
+    if events:
+        sys.stdout.flush()
+
+
+async def _log(opts: Options, key: str, follow: bool) -> None:
+    async with open_db(opts) as store:
+        stream = stream_of(occurrence_key(key))
+        # the head is taken before the read, so nothing committed in between is missed
+        head = await store.head_position()
+        events = await _read_stream(store, key)
+        _print_events(opts, events)
+        last_seq = events[-1].seq
+        while follow:
+            if not await store.wait_for_append(head, FOLLOW_POLL_S):
+                continue
+            head = await store.head_position()
+            events = await store.read(stream, after_seq=last_seq)
+            _print_events(opts, events)
+            if events:
+                last_seq = events[-1].seq
+
+
+def show_log(opts: Options, args: argparse.Namespace) -> int:
+    """With ``--follow``, runs until Ctrl-C, which is a normal end (exit 0)."""
+    try:
+        run(_log(opts, args.key, args.follow))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        if not args.follow:
+            raise
+    return EXIT_OK
