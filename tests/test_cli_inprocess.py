@@ -121,7 +121,12 @@ def test_no_command_starts_the_app_with_the_options(
 ) -> None:
     calls: list[tuple[object, ...]] = []
     fake = types.ModuleType("tui.launch")
-    fake.launch = lambda db, operator, demo: calls.append((db, operator, demo)) or 7  # type: ignore[attr-defined]
+
+    def launch(db: str | None, operator: str | None, demo: bool) -> int:
+        calls.append((db, operator, demo))
+        return 7
+
+    fake.launch = launch  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tui.launch", fake)
     assert main(["--operator", "ops", "--demo"]) == 7
     monkeypatch.delenv("BOXOFFICE_DB")
