@@ -205,7 +205,7 @@ class Ledger:
                 pending.attempts += 1
                 try:
                     result, events = pending.decide(state, now)
-                except (UnknownOccurrence, InvalidInput) as exc:
+                except Exception as exc:  # one command's failure is its own, not its batch's
                     decided.append((pending, exc))
                     continue
                 for type_, data in events:

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,120}")
 MAX_TEXT = 500
+#: Far past any show, and short enough that now + ttl is still a representable datetime.
+MAX_TTL = timedelta(days=36525)
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
@@ -40,14 +42,15 @@ def text(value: object, field: str) -> str:
     """NFC-normalised, stripped, 1-500 characters with nothing that hides or rewrites text."""
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be text, not {type(value).__name__}")
-    for ch in value:
+    # SPEC order: normalise and strip first, so a pasted trailing newline is white space
+    normal = unicodedata.normalize("NFC", value).strip()
+    for ch in normal:
         category = unicodedata.category(ch)
         if category in _FORBIDDEN_CATEGORIES:
             raise InvalidInput(
                 field,
                 f"contains a control, format or separator character (U+{ord(ch):04X}, {category})",
             )
-    normal = unicodedata.normalize("NFC", value).strip()
     if not normal:
         raise InvalidInput(field, "must not be empty")
     if len(normal) > MAX_TEXT:
@@ -72,6 +75,8 @@ def ttl(value: object, field: str = "ttl") -> timedelta:
         raise InvalidInput(field, f"must be a duration, not {type(value).__name__}")
     if value <= timedelta(0):
         raise InvalidInput(field, "must be a positive duration")
+    if value > MAX_TTL:
+        raise InvalidInput(field, "must be at most 100 years")
     return value
 
 
