@@ -52,6 +52,7 @@ from store.validation import occurrence_key as _valid_key
 from store.validation import text as _valid_text
 
 __all__ = [
+    "CapacityMismatch",
     "Invariant",
     "Kind",
     "Race",
@@ -82,6 +83,10 @@ _FDS_PER_STORE = 8  # two SQLite connections (db, wal, shm each) and the write-t
 
 class RaceError(Exception):
     """The race could not be set up or run; the message is one line for a person."""
+
+
+class CapacityMismatch(RaceError):
+    """The occurrence exists with another capacity than the one asked for."""
 
 
 class Kind(StrEnum):
@@ -435,7 +440,7 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
 def _roster_agrees(state: OccurrenceState, racers: Sequence[RacerRecord]) -> Invariant:
     name = "final roster agrees"
     problems: list[tuple[int, str]] = []
-    expected = {
+    expected: dict[str, set[SeatState | None]] = {
         "held": {SeatState.HELD, SeatState.LAPSED},
         "confirmed": {SeatState.CONFIRMED},
         "released": {None},
@@ -559,7 +564,7 @@ async def prepare_occurrence(
         if capacity is not None:
             outcome = await ledger.create_occurrence(key, capacity=capacity, title="Racer demo")
             if outcome.status is Status.EXISTS and outcome.capacity != capacity:
-                raise RaceError(
+                raise CapacityMismatch(
                     f"occurrence {key!r} exists with capacity {outcome.capacity}, not {capacity}; "
                     "drop --capacity to race on it as it is, or pick a new occurrence key"
                 )
@@ -945,8 +950,10 @@ async def _child(
             )
             for n, i in enumerate(racers)
         ]
-        everyone = asyncio.ensure_future(asyncio.gather(*tasks))
+        everyone: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
         await asyncio.wait([everyone, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+        if everyone.done() and not everyone.cancelled():
+            everyone.exception()  # retrieved here; each racer's own end is gathered below
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -179,7 +179,8 @@ async def test_verify_fails_on_a_stream_that_oversells(db_path: str) -> None:
 
     assert not verdict.ok
     assert verdict.oversold == 1 and verdict.first_seq == 4
-    assert verdict.line().startswith("capacity 2 · occupied 3 · oversold 1 ✗ never oversold at seq 4")
+    head = "capacity 2 · occupied 3 · oversold 1 ✗ never oversold at seq 4"
+    assert verdict.line().startswith(head)
 
 
 async def test_verify_fails_when_a_winner_is_missing_or_doubled(db_path: str) -> None:
@@ -193,9 +194,10 @@ async def test_verify_fails_when_a_winner_is_missing_or_doubled(db_path: str) ->
 
     doubled = verify(events, [_told_held("ann", 0, 2)], start_seq=1)
     failed = {i.name: i for i in doubled.invariants if not i.ok}
-    assert set(failed) == {"each winner exactly once"} and failed[
-        "each winner exactly once"
-    ].first_seq == 4
+    assert (
+        set(failed) == {"each winner exactly once"}
+        and failed["each winner exactly once"].first_seq == 4
+    )
 
     wrong_seq = verify(events[:2], [_told_held("bob", 0, 2)], start_seq=1)
     failed = {i.name for i in wrong_seq.invariants if not i.ok}
@@ -294,3 +296,47 @@ def test_racer_processes_exit_when_the_parent_is_killed(db_path: str, tmp_path: 
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def test_race_command_prints_json_and_exits_0_when_capacity_held(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    assert main(["init", "--db", db_path]) == 0
+    capsys.readouterr()
+    argv = ["race", KEY, "--db", db_path, "--racers", "24", "--processes", "2", "--capacity", "6"]
+    assert main([*argv, "--seed", "99", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seed"] == 99 and out["invariants"]["ok"] is True
+    assert out["invariants"]["line"] == "capacity 6 · occupied 6 · oversold 0 ✓"
+    assert out["totals"]["held"] == 6 and out["totals"]["full"] == 18
+    assert len(out["racers"]) == 24
+    assert sum(r["attempts"] for r in out["racers"]) == out["totals"]["attempts"]
+
+    # the same key with another capacity is refused and left alone
+    assert main(["race", KEY, "--db", db_path, "--capacity", "7"]) == 2
+    assert "exists with capacity 6, not 7" in capsys.readouterr().err
+    assert main(["race", "no-such-show", "--db", db_path]) == 1
+
+
+def test_race_command_exits_1_on_a_stream_that_was_already_oversold(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    async def oversell() -> None:
+        async with open_store(db_path, create=True) as store:
+            stream = stream_of(KEY)
+            await store.append(stream, "created", {"title": None, "capacity": 1})
+            for actor in ("ann", "bob"):
+                await store.append(stream, "hold", {"actor": actor, "expires_at": None})
+
+    asyncio.run(oversell())
+    assert main(["race", KEY, "--db", db_path, "--racers", "4", "--processes", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ never oversold" in out
+    assert "oversold 1 ✗ never oversold at seq 3" in out

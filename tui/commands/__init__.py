@@ -10,7 +10,7 @@ subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 
 from __future__ import annotations
 
-from tui.commands import check, log, occurrences, seats, setup
+from tui.commands import check, log, occurrences, race, seats, setup
 
 COMMANDS = [
     setup,
@@ -18,4 +18,5 @@ COMMANDS = [
     seats,
     log,
     check,
+    race,
 ]
