@@ -1,0 +1,527 @@
+"""The fault harness: randomized multi-process races on a real file, optionally with ``kill -9``.
+
+Shared by ``tests/test_faults.py`` (a fixed number of small runs in CI) and
+``bench/soak.py`` (the same runs for as long as asked). It lives apart from the
+test module so that a ``spawn``ed racer imports only this file and ``store/``.
+
+One run: a fresh database file and one occurrence with a random capacity; a few
+racer processes, each with a few clients (asyncio tasks, sharing one or two
+ledgers), each client firing a random hold/book/confirm/release/cancel/expire
+mix (and the odd capacity change) at it. Every command is recorded by
+``store.history.Recorder`` before it is sent and again when it is answered.
+The parent steps a shared clock (a tick is one second of ledger time) so holds
+really lapse mid-run, and in a kill run sends SIGKILL to one racer at a random
+moment. Then the verdict, from the log and the replies only: ``check_stream``
+(no oversell, no gap), ``audit_stream`` (every acknowledged write is in the log
+exactly once, nothing in the log that nobody sent) and ``check_history``
+(the replies are linearizable).
+
+A run's seed fixes its plan (capacity, racers, commands, kill moment); the
+interleaving is the scheduler's, so a replay repeats the workload, not the race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mmap
+import os
+import random
+import signal
+import struct
+import time
+import traceback
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from store import open_store
+from store.booking import Ledger, Outcome, Status, UnknownOccurrence
+from store.check import check_stream
+from store.fold import stream_of
+from store.history import Recorder, audit_stream, check_history, load
+from store.sqlite import SQLiteStore
+from store.terminal import event_meta, terminal_id
+
+EPOCH = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+TICK = timedelta(seconds=1)  # one step of the shared clock, in ledger time
+KEY = "fault"
+#: Nothing here should take this long; a racer that does is reported, not waited for.
+STALL = 60.0
+
+SPAWN = get_context("spawn")
+
+
+# -- the shared clock ----------------------------------------------------------------------
+
+
+class Ticks:
+    """An integer clock in an 8-byte file every process maps; the parent steps it.
+
+    The ledger's clock is ``EPOCH + tick * TICK``, so a hold's ``expires_at`` and
+    every decision instant are whole ticks, and the history checker can try a
+    command at each tick of its window.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, writable: bool = False) -> None:
+        self.path = str(path)
+        if writable and not os.path.exists(path):
+            Path(path).write_bytes(bytes(8))
+        self._file = open(path, "r+b" if writable else "rb")  # noqa: SIM115 (closed in close)
+        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+        self._map = mmap.mmap(self._file.fileno(), 8, access=access)
+
+    def tick(self) -> int:
+        while True:  # a torn read of a value being stepped reads twice differently
+            first = struct.unpack_from("<q", self._map)[0]
+            if struct.unpack_from("<q", self._map)[0] == first:
+                return int(first)
+
+    def set(self, value: int) -> None:
+        struct.pack_into("<q", self._map, 0, value)
+
+    def __call__(self) -> datetime:
+        return EPOCH + self.tick() * TICK
+
+    def close(self) -> None:
+        self._map.close()
+        self._file.close()
+
+
+def to_ticks(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    ticks, rest = divmod(moment - EPOCH, TICK)
+    assert not rest, f"{moment} is not on the clock's grid"
+    return ticks
+
+
+# -- plans -----------------------------------------------------------------------------------
+
+Command = tuple[str, str | None, int | None]  # kind, actor, capacity or ttl ticks
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a seed decides about one run."""
+
+    seed: int
+    capacity: int
+    hold_ttl: int | None  # the occurrence's default, in ticks
+    tick_every: float  # seconds of real time between clock steps
+    racers: list[list[list[Command]]]  # per process, per client, the commands
+    ledgers: list[int]  # store connections per process (clients share them round-robin)
+    kill: tuple[int, int, float] | None = None  # victim, after how many invokes, extra delay
+    broken: bool = False  # racers use CheckThenAppendLedger
+
+    def describe(self) -> str:
+        kill = f", kill racer {self.kill[0]} after {self.kill[1]} commands" if self.kill else ""
+        clients = sum(len(p) for p in self.racers)
+        commands = sum(len(c) for p in self.racers for c in p)
+        return (
+            f"seed {self.seed}: capacity {self.capacity}, {len(self.racers)} processes, "
+            f"{clients} clients, {commands} commands{kill}"
+        )
+
+
+def plan_run(seed: int, *, kill: bool = False, broken: bool = False) -> Plan:
+    rng = random.Random(seed)
+    capacity = rng.choice([0, 1, 1, 2, 2, 3, 4])
+    actors = [f"a{i}" for i in range(capacity + rng.randint(1, 3))]
+    weights = {"hold": 30, "book": 10, "confirm": 20, "release": 10, "cancel": 10, "expire": 8}
+    if not broken:
+        weights["capacity"] = 2
+    kinds, odds = list(weights), list(weights.values())
+
+    def client() -> list[Command]:
+        commands: list[Command] = []
+        mine: list[str] = []  # actors this client took a seat for: it tends to follow them up
+        for _ in range(rng.randint(3, 7)):
+            kind = rng.choices(kinds, odds)[0]
+            if kind == "capacity":
+                commands.append((kind, None, rng.randint(0, 4)))
+            elif kind == "expire":
+                commands.append((kind, None, None))
+            elif kind in ("hold", "book"):
+                actor = rng.choice(actors)
+                mine.append(actor)
+                commands.append(
+                    (kind, actor, rng.choice([None, 1, 1, 2, 3]) if kind == "hold" else None)
+                )
+            else:
+                actor = rng.choice(mine) if mine and rng.random() < 0.7 else rng.choice(actors)
+                commands.append((kind, actor, None))
+        return commands
+
+    processes = rng.randint(2, 3)
+    racers = [[client() for _ in range(rng.randint(1, 2))] for _ in range(processes)]
+    if broken:  # hold-heavy and tight, so a check-then-append has a house to oversell
+        capacity = 1
+        racers = [
+            [[("hold", f"p{p}c{c}n{n}", None) for n in range(4)] for c in range(len(clients))]
+            for p, clients in enumerate(racers)
+        ]
+    kill_at = None
+    if kill:
+        victim = rng.randrange(processes)
+        sent = sum(len(c) for c in racers[victim])
+        kill_at = (victim, rng.randint(1, sent), rng.uniform(0.0, 0.004))
+    return Plan(
+        seed=seed,
+        capacity=capacity,
+        hold_ttl=rng.choice([None, 2, 3]),
+        tick_every=rng.uniform(0.002, 0.01),
+        racers=racers,
+        ledgers=[rng.randint(1, len(clients)) for clients in racers],
+        kill=kill_at,
+        broken=broken,
+    )
+
+
+# -- a deliberately broken ledger (the harness must catch it) --------------------------------
+
+
+class CheckThenAppendLedger(Ledger):
+    """Holds and books decided on one read and appended, unconditionally, in another transaction.
+
+    This is the bug SPEC §3 exists to forbid: between the read that saw a free
+    seat and the append, another process can take it. Only the harness-can-fail
+    test uses it.
+    """
+
+    async def hold(self, key: str, actor: str, ttl: timedelta | None = None) -> Outcome:
+        return await self._check_then_append(key, actor, "hold", ttl)
+
+    async def book(self, key: str, actor: str) -> Outcome:
+        return await self._check_then_append(key, actor, "booking", None)
+
+    async def _check_then_append(
+        self, key: str, actor: str, kind: str, ttl: timedelta | None
+    ) -> Outcome:
+        roster = await self.roster(key)  # transaction 1: the check
+        record = await self.occurrence(key)
+        now = await self.now()
+        if actor in roster:
+            return Outcome(Status.ALREADY, actor, seat=roster.index(actor) + 1)
+        if len(roster) >= record.capacity:
+            return Outcome(Status.FULL, actor, capacity=record.capacity)
+        lifetime = ttl or record.hold_ttl
+        expires = now + lifetime if kind == "hold" and lifetime else None
+        data: dict[str, Any] = {"actor": actor}
+        if kind == "hold":
+            data["expires_at"] = expires.isoformat() if expires else None
+        meta = event_meta(self.operator, now)
+        await self.store.append(stream_of(key), kind, data, meta)  # transaction 2: the act
+        status = Status.HELD if kind == "hold" else Status.BOOKED
+        return Outcome(status, actor, seat=len(roster) + 1, expires_at=expires)
+
+
+# -- one command, recorded -----------------------------------------------------------------
+
+
+async def perform(
+    ledger: Ledger, recorder: Recorder, ticks: Ticks, key: str, command: Command
+) -> None:
+    """Record the invoke, send the command, record the reply.
+
+    An exception leaves the command without a reply line (unknown) and
+    propagates: the caller counts it as a crash.
+    """
+    kind, actor, arg = command
+    ttl = arg if kind == "hold" else None
+    value = arg if kind == "capacity" else None
+    op = recorder.invoke(key, kind, actor, clock=ticks.tick(), value=value, ttl=ttl)
+    try:
+        if kind == "expire":
+            lapsed = await ledger.expire_holds(key)
+            recorder.complete(
+                op,
+                "expired",
+                clock=ticks.tick(),
+                lapsed=[o.actor or "" for o in lapsed],
+                attempts=max((o.attempts for o in lapsed), default=1),
+            )
+            return
+        outcome = await _send(ledger, key, kind, actor or "", arg)
+    except UnknownOccurrence:
+        recorder.complete(op, "unknown-occurrence", clock=ticks.tick())
+        return
+    recorder.complete(
+        op,
+        str(outcome.status),
+        clock=ticks.tick(),
+        seat=outcome.seat,
+        expires_at=to_ticks(outcome.expires_at),
+        attempts=outcome.attempts,
+    )
+
+
+def _send(ledger: Ledger, key: str, kind: str, actor: str, arg: int | None) -> Awaitable[Outcome]:
+    if kind == "hold":
+        return ledger.hold(key, actor, arg * TICK if arg else None)
+    if kind == "capacity":
+        return ledger.set_capacity(key, arg or 0)
+    commands: dict[str, Callable[[str, str], Awaitable[Outcome]]] = {
+        "book": ledger.book,
+        "confirm": ledger.confirm,
+        "release": ledger.release,
+        "cancel": ledger.cancel,
+    }
+    return commands[kind](key, actor)
+
+
+# -- the racer process -----------------------------------------------------------------------
+
+
+def racer_main(conn: Connection) -> None:
+    """A pooled racer: one job per run, until the parent sends None or kills it."""
+    while (job := conn.recv()) is not None:
+        try:
+            crashes = asyncio.run(_job(job, conn))
+        except BaseException:
+            conn.send(("crash", [traceback.format_exc()]))
+            continue
+        conn.send(("done", crashes))
+
+
+async def _job(job: dict[str, Any], conn: Connection) -> list[str]:
+    ticks = Ticks(job["clock"])
+    ledger_class = CheckThenAppendLedger if job["broken"] else Ledger
+    crashes: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        ledgers = []
+        for n in range(job["ledgers"]):
+            store = await stack.enter_async_context(open_store(job["db"]))
+            ledgers.append(ledger_class(store, clock=ticks, operator=f"racer{n}"))
+        for ledger in ledgers:
+            await ledger.seats_left(job["key"])  # caught up, like a terminal already open
+        recorders = [
+            Recorder(job["history"], terminal_id(), f"{terminal_id()}#{c}")
+            for c in range(len(job["clients"]))
+        ]
+        stack.callback(lambda: [r.close() for r in recorders])
+        conn.send(("ready", os.getpid()))
+        if conn.recv() != "go":
+            return crashes
+
+        async def client(number: int, commands: list[Command]) -> None:
+            ledger = ledgers[number % len(ledgers)]
+            for command in commands:
+                conn.send(("invoke", number))
+                try:
+                    await perform(ledger, recorders[number], ticks, job["key"], command)
+                except Exception:
+                    crashes.append(traceback.format_exc())
+                    return
+
+        await asyncio.gather(*(client(n, c) for n, c in enumerate(job["clients"])))
+    ticks.close()
+    return crashes
+
+
+class RacerPool:
+    """Spawned racer processes, kept across runs (a spawn costs more than a run)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self._procs: list[Any] = []
+        self._conns: list[Connection] = []
+
+    def ensure(self, count: int) -> None:
+        while len(self._procs) < count:
+            parent, child = SPAWN.Pipe()
+            proc = SPAWN.Process(target=racer_main, args=(child,), daemon=True)
+            proc.start()
+            child.close()
+            self._procs.append(proc)
+            self._conns.append(parent)
+
+    def conns(self, count: int) -> list[Connection]:
+        self.ensure(count)
+        return self._conns[:count]
+
+    def replace(self, index: int) -> None:
+        """Reap a killed racer and spawn a fresh one in its place."""
+        self._procs[index].join(STALL)
+        self._conns[index].close()
+        parent, child = SPAWN.Pipe()
+        proc = SPAWN.Process(target=racer_main, args=(child,), daemon=True)
+        proc.start()
+        child.close()
+        self._procs[index], self._conns[index] = proc, parent
+
+    def close(self) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        for proc in self._procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for conn in self._conns:
+            conn.close()
+        self._procs, self._conns = [], []
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    ops: int = 0
+    unknown: int = 0
+    killed: bool = False
+    ticks: int = 0
+    events: int = 0
+    histories: int = 0
+    oversold: int = 0
+    lost: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    retried: int = 0  # commands that lost at least one race and tried again
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        bad = self.lost or self.unexplained or self.violations or self.crashes
+        return not self.oversold and not bad
+
+    def failure(self) -> str:
+        parts = [self.plan.describe()]
+        parts += [f"oversold x{self.oversold}"] if self.oversold else []
+        parts += [f"lost: {x}" for x in self.lost]
+        parts += [f"unexplained: {x}" for x in self.unexplained]
+        parts += [f"violation: {x}" for x in self.violations]
+        parts += [f"crash: {x}" for x in self.crashes]
+        kill = " --kill" if self.plan.kill else ""
+        broken = " --broken" if self.plan.broken else ""
+        parts.append(
+            f"replay: .venv/bin/python bench/soak.py --seed {self.plan.seed}{kill}{broken}"
+        )
+        return "\n".join(parts)
+
+
+def execute(pool: RacerPool, plan: Plan, rundir: Path) -> RunResult:
+    """Run ``plan`` on a fresh database in ``rundir`` with ``pool``'s racers, then judge it."""
+    started = time.monotonic()
+    rundir.mkdir(parents=True, exist_ok=True)
+    db, history = str(rundir / "fault.db"), str(rundir / "history.jsonl")
+    ticks = Ticks(rundir / "clock", writable=True)
+    result = RunResult(plan)
+    try:
+        asyncio.run(_create(db, history, ticks, plan))
+        pool.ensure(len(plan.racers))
+        _race(pool, plan, db, history, ticks, result)
+        result.ticks = ticks.tick()
+    finally:
+        ticks.close()
+    asyncio.run(_judge(db, history, result))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _create(db: str, history: str, ticks: Ticks, plan: Plan) -> None:
+    recorder = Recorder(history, terminal_id(), "setup")
+    try:
+        async with open_store(db, create=True) as store:
+            ledger = Ledger(store, clock=ticks, operator="setup")
+            op = recorder.invoke(
+                KEY, "create", clock=ticks.tick(), value=plan.capacity, ttl=plan.hold_ttl
+            )
+            ttl = plan.hold_ttl * TICK if plan.hold_ttl else None
+            created = await ledger.create_occurrence(KEY, capacity=plan.capacity, hold_ttl=ttl)
+            recorder.complete(op, str(created.status), clock=ticks.tick())
+    finally:
+        recorder.close()
+
+
+def _race(
+    pool: RacerPool, plan: Plan, db: str, history: str, ticks: Ticks, result: RunResult
+) -> None:
+    conns = pool.conns(len(plan.racers))
+    for n, (conn, clients) in enumerate(zip(conns, plan.racers, strict=True)):
+        job = {"db": db, "key": KEY, "clock": ticks.path, "history": history,
+               "clients": clients, "ledgers": plan.ledgers[n], "broken": plan.broken}  # fmt: skip
+        conn.send(job)
+    pids = {}
+    for n, conn in enumerate(conns):
+        if not conn.poll(STALL):
+            raise RuntimeError(f"{plan.describe()}: racer {n} never became ready")
+        kind, payload = conn.recv()
+        if kind != "ready":
+            raise RuntimeError(f"{plan.describe()}: racer {n} failed to start: {payload}")
+        pids[n] = payload
+    for conn in conns:
+        conn.send("go")
+    running = dict(enumerate(conns))
+    invoked = dict.fromkeys(running, 0)
+    next_tick = time.monotonic() + plan.tick_every
+    deadline = time.monotonic() + STALL
+    while running:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{plan.describe()}: racers stalled for {STALL:g} s")
+        timeout = max(0.0, next_tick - time.monotonic())
+        for conn in wait(list(running.values()), timeout):
+            n = next(i for i, c in running.items() if c is conn)
+            try:
+                kind, payload = conn.recv()
+            except EOFError:  # the victim is gone
+                del running[n]
+                continue
+            if kind == "invoke":
+                invoked[n] += 1
+                if plan.kill and plan.kill[0] == n and invoked[n] == plan.kill[1]:
+                    time.sleep(plan.kill[2])  # lands the kill at a random point of the command
+                    os.kill(pids[n], signal.SIGKILL)
+                    result.killed = True
+            else:
+                result.crashes += payload
+                del running[n]
+        if time.monotonic() >= next_tick:
+            ticks.set(ticks.tick() + 1)
+            next_tick = time.monotonic() + plan.tick_every
+    if plan.kill:
+        pool.replace(plan.kill[0])
+
+
+async def _judge(db: str, history: str, result: RunResult) -> None:
+    ops = load([history])
+    result.ops = len(ops)
+    result.unknown = sum(op.outcome == "unknown" for op in ops)
+    result.statuses = Counter(_reply_word(op) for op in ops if op.kind != "create")
+    result.retried = sum(op.attempts > 1 for op in ops)
+    async with open_store(db) as store:
+        assert isinstance(store, SQLiteStore)
+        integrity = await store.integrity_check()
+        if integrity != ["ok"]:
+            result.violations.append(f"integrity_check: {integrity}")
+        events = await store.read(stream_of(KEY))
+        result.events = len(events)
+        report = check_stream(events)
+        result.oversold = report.oversold
+        result.violations += [str(v) for v in report.violations if "oversold" not in v.problem]
+        audit = audit_stream(ops, events)
+        result.lost, result.unexplained = audit.lost, audit.unexplained
+        verdicts = check_history(ops, clock_end=result.ticks)
+        result.histories = len(verdicts)
+        result.violations += [str(v) for v in verdicts if not v.ok]
+        ledger = Ledger(store, clock=lambda: EPOCH + result.ticks * TICK, operator="judge")
+        if not await ledger.matches_full_fold(KEY):
+            result.violations.append("the incremental state differs from a full refold")
+
+
+def _reply_word(op: Any) -> str:
+    if op.complete is None:
+        return "(unknown)"
+    if op.kind == "expire":
+        return "expire:lapses" if op.lapsed else "expire:none"
+    return str(op.status)
