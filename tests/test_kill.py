@@ -16,6 +16,7 @@ every later round. The seed of the kill moments is printed; set
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import queue
 import random
@@ -247,3 +248,54 @@ def test_kill_9_mid_race_loses_nothing_acknowledged(db_path: str, tmp_path: Path
     # Guard against a vacuous run: kills must land while the victim's racers were writing.
     assert figures.mid_run >= KILLS // 4, figures
     print(f"kill -9: {figures}")
+
+
+# -- a writer stopped in the middle of its transaction -----------------------------------------
+
+SPAWN = multiprocessing.get_context("spawn")
+STUCK_DEADLINE = 0.5
+#: How long past its deadline a command may take before the test calls it hung.
+HANG_SLACK = 3.0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="store/sqlite.py: a lock held past the deadline raises StoreBusy (only lock) or hangs "
+    "forever in WriteTurn.acquire (turn too) instead of answering `conflict` (SPEC §3)",
+)
+@pytest.mark.parametrize("take_turn", [False, True], ids=["sqlite-lock", "write-turn-and-lock"])
+async def test_a_stopped_writer_makes_commands_answer_conflict_by_the_deadline(
+    db_path: str, take_turn: bool
+) -> None:
+    """SPEC §1/§3: a busy database is waited out only until the deadline, then `conflict`.
+
+    Another process holds the write lock and never lets go (until the test ends).
+    A command must neither raise (a lock "never reaches a caller as a crash") nor
+    hang: it answers `conflict` when its deadline passes, having written nothing.
+    """
+    await _create(db_path, "stuck", 5)
+    ready, release = SPAWN.Event(), SPAWN.Event()
+    holder = SPAWN.Process(
+        target=workers.stuck_writer_process, args=(db_path, take_turn, ready, release)
+    )
+    holder.start()
+    try:
+        assert await asyncio.to_thread(ready.wait, LINE_TIMEOUT)
+        async with open_store(db_path, busy_timeout=STUCK_DEADLINE * 2) as store:
+            ledger = Ledger(store, operator="blocked", deadline=STUCK_DEADLINE)
+            try:
+                answer = await asyncio.wait_for(
+                    ledger.hold("stuck", "ada"), STUCK_DEADLINE + HANG_SLACK
+                )
+            finally:
+                # Let go before the store closes: its connection may be parked behind the lock.
+                release.set()
+                await asyncio.to_thread(holder.join, LINE_TIMEOUT)
+            assert answer.status is Status.CONFLICT
+            assert [e.type for e in await store.read(stream_of("stuck"))] == ["created"]
+    finally:
+        release.set()
+        if holder.is_alive():
+            holder.kill()
+        holder.join()

@@ -13,15 +13,17 @@ queueing in one ledger's lane.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
+from multiprocessing.synchronize import Barrier, Event
 from typing import NamedTuple
 
 from store import open_store
 from store.booking import Ledger, Outcome, Status
+from store.writelock import WriteTurn
 
 #: Far beyond any honest race here, so a `conflict` answer is a failure, not noise.
 RACER_DEADLINE = 60.0
@@ -129,6 +131,31 @@ async def _confirm_release(
             barrier.wait(BARRIER_TIMEOUT)
             replies.append(_reply(await command(key, actor), actor, round_))
         return replies
+
+
+# -- a writer stopped in the middle of its transaction ------------------------------------------
+
+
+def stuck_writer_process(db: str, take_turn: bool, ready: Event, release: Event) -> None:
+    """Hold SQLite's write lock (and, like a boxoffice writer, its write turn) until released.
+
+    This is the lock state of a writer stopped mid-transaction (SIGSTOP, a hung
+    disk, a debugger), or of another SQLite tool writing to the file; the turn is
+    taken exactly as ``SQLiteStore.append_many`` takes it.
+    """
+    turn = WriteTurn(db + ".lock") if take_turn else None
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        if turn is not None:
+            turn.acquire(BARRIER_TIMEOUT)
+        conn.execute("BEGIN IMMEDIATE")
+        ready.set()
+        release.wait(BARRIER_TIMEOUT)
+        conn.execute("ROLLBACK")
+    finally:
+        if turn is not None:
+            turn.close()
+        conn.close()
 
 
 # -- the kill -9 victim (run as a script) -----------------------------------------------------
