@@ -1,0 +1,61 @@
+"""``store/`` never imports a user interface (Harlequin keeps its core importable the same way).
+
+The racers, the checker and the benchmark import ``store`` in fresh processes;
+pulling in Textual or Rich there would cost start-up time and drag terminal
+code into processes that never draw. Each module is imported in its own
+interpreter, so one module's imports cannot hide another's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+UI_PACKAGES = ("textual", "rich")
+
+_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[2:])))
+"""
+
+
+def _store_modules() -> list[str]:
+    """Every module of the ``store`` package, found on disk without importing it here."""
+    spec = importlib.util.find_spec("store")
+    assert spec is not None and spec.submodule_search_locations
+    names = [f"store.{info.name}" for info in pkgutil.iter_modules(spec.submodule_search_locations)]
+    return ["store", *sorted(names)]
+
+
+def _ui_modules_after_importing(module: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, module, *UI_PACKAGES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"importing {module} failed:\n{done.stderr}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_package_has_the_modules_the_brief_names() -> None:
+    modules = set(_store_modules())
+    expected = {"store.base", "store.booking", "store.fold", "store.opening", "store.sqlite"}
+    assert expected <= modules
+
+
+@pytest.mark.parametrize("module", _store_modules())
+def test_store_module_imports_no_ui(module: str) -> None:
+    assert _ui_modules_after_importing(module) == []
+
+
+def test_the_probe_would_see_a_ui_import() -> None:
+    """The check itself can fail: importing Rich is seen."""
+    assert "rich" in _ui_modules_after_importing("rich.text")
