@@ -1,0 +1,57 @@
+"""From the command line to a running app: which database, and is it really there.
+
+The default database is created on first run; a database the operator *named*
+must already exist, because a mistyped path opened as a fresh file would show
+an empty house, every seat free, on a sold-out night.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from store import open_store, validation
+from tui.paths import default_db_path
+from tui.safe_text import printable
+
+EXIT_USAGE = 2
+EXIT_DATABASE = 3
+
+
+async def _probe(url: str, create: bool) -> None:
+    """Open and close the store once, so a bad database fails before the screen takes over."""
+    async with open_store(url, create=create):
+        pass
+
+
+def resolve(db: str | None) -> tuple[str, bool]:
+    """The database to open and whether it may be created (only the default may)."""
+    if db:
+        return db, False
+    return str(default_db_path()), True
+
+
+def launch(db: str | None, operator: str | None, demo: bool) -> int:
+    """Run the app on ``db`` (None: the default database); returns the exit code."""
+    url, create = resolve(db)
+    try:
+        if operator is not None:
+            validation.text(operator, "operator")
+        asyncio.run(_probe(url, create))
+    except ValueError as error:  # an unusable URL: a usage problem
+        _say(error)
+        return EXIT_USAGE
+    except Exception as error:  # missing, locked, corrupt, newer schema, unreachable
+        _say(error)
+        return EXIT_DATABASE
+
+    from tui.app import BoxOfficeApp  # the UI is imported only when it will run
+
+    app = BoxOfficeApp(url, operator=operator, demo=demo)
+    app.run()
+    return app.return_code or 0
+
+
+def _say(error: BaseException) -> None:
+    lines = str(error).strip().splitlines()
+    print(f"boxoffice: {printable(lines[0] if lines else type(error).__name__)}", file=sys.stderr)

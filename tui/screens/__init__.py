@@ -1,0 +1,1 @@
+"""Screens of the box-office app: forms, questions, help (and the racers panel)."""

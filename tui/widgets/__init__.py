@@ -1,0 +1,1 @@
+"""Widgets of the box-office app: one job each (house, roster, event log, header)."""

@@ -1,0 +1,68 @@
+"""The ledger's answers in the words a box-office operator reads at a glance.
+
+The status word alone ("full") is for scripts; at the window the operator
+needs the reason and the number: "Full: capacity 40", "Already holds seat 12".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from store.outcomes import Outcome, Status
+from tui.safe_text import printable
+from tui.widgets.timefmt import local
+
+
+def _who(outcome: Outcome) -> str:
+    return printable(outcome.actor) if outcome.actor is not None else "?"
+
+
+def _until(moment: datetime | None, tz: tzinfo | None) -> str:
+    return f" until {local(moment, tz):%H:%M:%S}" if moment is not None else ""
+
+
+def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
+    """One line that says what the command did (or why it did nothing)."""
+    who, seat = _who(outcome), outcome.seat
+    match outcome.status:
+        case Status.CREATED:
+            return f"Created: capacity {outcome.capacity}"
+        case Status.EXISTS:
+            return f"Exists already: capacity {outcome.capacity}"
+        case Status.CAPACITY_SET:
+            return f"Capacity set to {outcome.capacity}"
+        case Status.BOOKED:
+            return f"Booked: seat {seat} for {who}"
+        case Status.HELD:
+            return f"Held: seat {seat} for {who}{_until(outcome.expires_at, tz)}"
+        case Status.ALREADY:
+            return f"Already holds seat {seat}: {who}"
+        case Status.FULL:
+            return f"Full: capacity {outcome.capacity}"
+        case Status.CONFIRMED:
+            return f"Confirmed: seat {seat} for {who}"
+        case Status.ALREADY_CONFIRMED:
+            return f"Already confirmed: seat {seat} for {who}"
+        case Status.NOT_HELD:
+            return f"Not held: {who} has no hold to act on"
+        case Status.EXPIRED:
+            return f"Hold lapsed: not confirmed ({who})"
+        case Status.RELEASED:
+            return f"Released: {who}'s hold is free again"
+        case Status.CANCELLED:
+            return f"Cancelled: {who}'s seat is free again"
+        case Status.NOT_BOOKED:
+            return f"Not booked: {who} has no seat"
+        case Status.CONFLICT:
+            return "Busy: other terminals kept changing this occurrence; nothing written, try again"
+    return f"{outcome.status}: {who}"
+
+
+def expired_answer(outcomes: list[Outcome]) -> str:
+    """What ``expire lapsed holds`` recorded."""
+    if not outcomes:
+        return "No lapsed holds to expire"
+    names = ", ".join(_who(o) for o in outcomes[:5])
+    more = f" and {len(outcomes) - 5} more" if len(outcomes) > 5 else ""
+    plural = "hold" if len(outcomes) == 1 else "holds"
+    return f"Expired {len(outcomes)} lapsed {plural}: {names}{more}"

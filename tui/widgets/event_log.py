@@ -1,0 +1,101 @@
+"""The selected occurrence's stream, event by event: the ground truth behind the roster.
+
+Selecting an event asks the app to show the roster as it stood at that seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from store.events import Event
+from store.fold import parse_time
+from tui.safe_text import printable
+from tui.widgets.timefmt import stamp
+
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("seq", "Seq", 6),
+    ("time", "Time", 12),
+    ("type", "Event", 9),
+    ("actor", "Actor", 22),
+    ("operator", "Operator", 12),
+)
+
+_TYPE_STYLES = {
+    "booking": "green",
+    "confirm": "green",
+    "hold": "yellow",
+    "release": "cyan",
+    "cancel": "red",
+    "expire": "red",
+    "created": "bold",
+    "capacity": "bold",
+}
+
+
+def describe(event: Event) -> str:
+    """What an event changed, for the Actor column when it names no actor."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if isinstance(data.get("actor"), str):
+        return data["actor"]
+    if event.type == "created":
+        return f"{data.get('title') or ''} (capacity {data.get('capacity')})".strip()
+    if event.type == "capacity":
+        return f"capacity {data.get('capacity')}"
+    return ""
+
+
+class EventLog(DataTable[Any]):
+    """One occurrence's events in seq order; grows at the end as the stream does."""
+
+    def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self.tz = tz
+        self.key: str | None = None
+        self.events: list[Event] = []
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def last_seq(self) -> int:
+        return self.events[-1].seq if self.events else 0
+
+    def load(self, key: str, events: Sequence[Event], now: datetime) -> None:
+        """Show another occurrence's stream from the start."""
+        self.key = key
+        self.events = []
+        self.clear()
+        self.extend(events, now)
+
+    def extend(self, events: Sequence[Event], now: datetime) -> None:
+        """Append the events past the last one shown (older or repeated ones are skipped)."""
+        fresh = [e for e in events if e.seq > self.last_seq]
+        if not fresh:
+            return
+        at_end = self.cursor_row >= self.row_count - 1
+        with self.app.batch_update():
+            for event in fresh:
+                self.events.append(event)
+                operator = event.meta.get("operator") if isinstance(event.meta, dict) else None
+                recorded = parse_time(event.meta.get("recorded_at")) if event.meta else None
+                self.add_row(
+                    Text(str(event.seq), justify="right"),
+                    Text(stamp(recorded, now, self.tz)),
+                    Text(printable(event.type), style=_TYPE_STYLES.get(event.type, "")),
+                    Text(printable(describe(event)), no_wrap=True, overflow="ellipsis"),
+                    Text(printable(operator or "—"), style="dim"),
+                    key=str(event.seq),
+                )
+        if at_end:
+            self.move_cursor(row=self.row_count - 1)
+
+    def seq_at(self, row: int) -> int | None:
+        if 0 <= row < len(self.events):
+            return self.events[row].seq
+        return None

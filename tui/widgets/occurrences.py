@@ -1,0 +1,133 @@
+"""The house: every occurrence with a capacity bar, seats left and its state in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from store.outcomes import OccurrenceRecord
+from tui.safe_text import printable
+from tui.widgets.timefmt import when
+
+BAR_WIDTH = 10
+CONFIRMED_GLYPH, HELD_GLYPH, FREE_GLYPH = "█", "▒", "·"
+
+
+@dataclass(frozen=True, slots=True)
+class HouseLine:
+    """An occurrence as the house list shows it, with when its next hold lapses."""
+
+    record: OccurrenceRecord
+    next_expiry: datetime | None = None
+
+
+def capacity_bar(record: OccurrenceRecord, width: int = BAR_WIDTH) -> Text:
+    """Confirmed ``█``, held ``▒`` and free ``·`` seats, scaled to ``width`` cells.
+
+    Glyphs differ as well as colours. A free seat always shows at least one
+    ``·`` and a sold-out house none, whatever the rounding.
+    """
+    confirmed, held, capacity = record.confirmed, record.held, record.capacity
+    scale = max(capacity, confirmed + held)
+    if scale == 0:
+        return Text(FREE_GLYPH * width, style="dim")
+    free = 0 if record.seats_left == 0 else max(1, round(record.seats_left * width / scale))
+    held_cells = max(1 if held else 0, round(held * width / scale))
+    held_cells = min(held_cells, width - free)
+    confirmed_cells = width - free - held_cells
+    if confirmed and confirmed_cells == 0 and held_cells > 1:
+        held_cells, confirmed_cells = held_cells - 1, 1
+    if not confirmed:
+        free += confirmed_cells
+        confirmed_cells = 0
+    bar = Text()
+    bar.append(CONFIRMED_GLYPH * confirmed_cells, style="green")
+    bar.append(HELD_GLYPH * held_cells, style="yellow")
+    bar.append(FREE_GLYPH * free, style="dim")
+    return bar
+
+
+def availability(record: OccurrenceRecord) -> Text:
+    """Seats left, or SOLD OUT / OVER CAPACITY in words (capacity lowered below the seated)."""
+    if record.occupied > record.capacity:
+        return Text(f"OVER CAPACITY +{record.occupied - record.capacity}", style="bold red")
+    if record.seats_left == 0:
+        return Text("SOLD OUT", style="bold magenta")
+    return Text(f"{record.seats_left}/{record.capacity} left")
+
+
+class _WhenCell(Text):
+    """A curtain time that carries the row's sort key, so the list re-sorts in place."""
+
+    sort_key: tuple[str, str]
+
+
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("when", "When", 12),
+    ("show", "Show", 14),
+    ("seats", "Seats", BAR_WIDTH),
+    ("left", "Left", 16),
+)
+
+
+class OccurrenceTable(DataTable[Any]):
+    """Every occurrence, updated row by row as streams advance."""
+
+    def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self.tz = tz
+        self.lines: dict[str, HouseLine] = {}
+        self._cells: dict[str, tuple[str, ...]] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+    def _cells_of(self, line: HouseLine) -> tuple[Text, ...]:
+        record = line.record
+        when_cell = _WhenCell(when(record.starts_at, self.tz))
+        when_cell.sort_key = (record.starts_at or "~", record.key)
+        title = Text(printable(record.title or record.key), no_wrap=True, overflow="ellipsis")
+        return (when_cell, title, capacity_bar(record), availability(record))
+
+    def upsert(self, lines: list[HouseLine]) -> None:
+        """Add new occurrences and rewrite only the cells that changed."""
+        keep = self.selected_key
+        added = False
+        with self.app.batch_update():
+            for line in lines:
+                key = line.record.key
+                cells = self._cells_of(line)
+                texts = tuple(c.plain for c in cells)
+                before = self._cells.get(key)
+                self.lines[key] = line
+                if before is None:
+                    self.add_row(*cells, key=key)
+                    added = True
+                elif before != texts:
+                    for (column, _, _), old, cell in zip(COLUMNS, before, cells, strict=True):
+                        if old != cell.plain:
+                            self.update_cell(key, column, cell)
+                self._cells[key] = texts
+            if added:
+                self.sort("when", key=lambda cell: cell.sort_key)
+                if keep is not None:
+                    self.move_cursor(row=self.get_row_index(keep), scroll=False)
+
+    def due(self, now: datetime) -> set[str]:
+        """Occurrences with a hold that has lapsed since they were read (to read again)."""
+        keys = {k for k, line in self.lines.items() if line.next_expiry and line.next_expiry <= now}
+        for key in keys:
+            self.lines[key] = HouseLine(self.lines[key].record, None)
+        return keys
