@@ -64,7 +64,8 @@ _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 _APPEND_FUNCTION = f"""
 CREATE FUNCTION boxoffice_append(
-    p_stream text, p_expected bigint, p_types text[], p_data text[], p_meta text[]
+    p_stream text, p_expected bigint, p_types text[], p_data text[], p_meta text[],
+    p_lock_timeout_ms integer
 ) RETURNS TABLE (out_seq bigint, out_position bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -79,7 +80,9 @@ BEGIN
     END IF;
     -- One appender at a time from here to commit: positions are taken in commit
     -- order. Each statement below gets a fresh snapshot (READ COMMITTED), so the
-    -- seq read after the lock sees the previous holder's commit.
+    -- seq read after the lock sees the previous holder's commit. A wait past the
+    -- caller's timeout fails the whole call (lock_not_available): nothing is written.
+    PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
     PERFORM pg_advisory_xact_lock({_LOCK_CLASS}, 'boxoffice_events'::regclass::oid::integer);
     SELECT COALESCE(MAX(seq), 0) INTO v_last FROM boxoffice_events WHERE stream = p_stream;
     IF p_expected IS NOT NULL AND v_last <> p_expected THEN
@@ -118,7 +121,7 @@ _SCHEMA = (
 )
 
 _COLUMNS = "position, stream, seq, type, data, meta"
-_APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5)"
+_APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6)"
 
 #: Errors that mean "not now": waited out and retried until the busy timeout.
 _TRANSIENT = (pgx.TooManyConnectionsError, pgx.CannotConnectNowError)
@@ -432,24 +435,29 @@ class PostgresStore(EventStore):
     # -- connections -------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> Any:
+    async def _connection(self, timeout: float | None = None) -> Any:
         """A pooled connection; a server that turns clients away is waited out."""
         pool = self._pool
         if pool is None or self._closed:
             raise StoreError(f"{self.url}: the store is closed")
-        deadline = time.monotonic() + self.busy_timeout
+        wait = self.busy_timeout if timeout is None else max(timeout, 0.001)
+        deadline = time.monotonic() + wait
         delay = 0.02
         while True:
             try:
-                conn = await pool.acquire(timeout=self.busy_timeout)
+                conn = await pool.acquire(timeout=max(deadline - time.monotonic(), 0.001))
                 break
+            except TimeoutError as exc:
+                raise StoreBusy(
+                    f"{self.url}: no free connection to the server within {wait:g} s"
+                ) from exc
             except _TRANSIENT as exc:
                 if time.monotonic() >= deadline:
                     raise StoreBusy(
                         f"{self.url}: the server turned connections away for over "
-                        f"{self.busy_timeout:g} s ({_one_line(exc)})"
+                        f"{wait:g} s ({_one_line(exc)})"
                     ) from exc
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
                 delay = min(delay * 2, 0.25)
             except Exception as exc:
                 if self._closed:
@@ -470,22 +478,35 @@ class PostgresStore(EventStore):
     # -- the contract ----------------------------------------------------------
 
     async def append_many(
-        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
         if not events:
             raise ValueError("append_many: no events")
         types = [e.type for e in events]
         data = [_dumps(e.data) for e in events]
         meta = [_dumps(e.meta) for e in events]
-        deadline = time.monotonic() + self.busy_timeout
+        wait = self.busy_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
-            async with self._connection() as conn:
+            async with self._connection(deadline - time.monotonic()) as conn:
+                lock_ms = max(1, int((deadline - time.monotonic()) * 1000))
                 try:
-                    rows = await conn.fetch(_APPEND, stream, expected_seq, types, data, meta)
+                    rows = await conn.fetch(
+                        _APPEND, stream, expected_seq, types, data, meta, lock_ms
+                    )
                     break
                 except _LOST_RACE as exc:
                     # Only a writer that bypasses the append lock gets here.
                     lost: BaseException = exc
+                except pgx.LockNotAvailableError as exc:
+                    raise StoreBusy(
+                        f"{self.url}: another writer held the append lock for over {wait:g} s"
+                    ) from exc
                 except Exception as exc:
                     raise translate(exc, self.url) from exc
             if expected_seq is not None:

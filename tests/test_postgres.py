@@ -32,6 +32,7 @@ from store import (
     EventStore,
     NewEvent,
     SchemaTooNew,
+    StoreBusy,
     StoreError,
     StoreNotFound,
     open_store,
@@ -216,6 +217,28 @@ async def test_unique_violation_on_unconditional_append_retries(pg_url: str) -> 
     )
     assert isinstance(result, Event) and result.seq == 2
     assert [(e.seq, e.type) for e in events] == [(1, "other"), (2, "mine")]
+
+
+async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_url: str) -> None:
+    """Another session sits on the append lock: StoreBusy by the timeout, nothing written."""
+    from store.postgres import _LOCK_CLASS
+
+    async with open_store(pg_url, create=True) as store:
+        await store.append("s", "t", {})
+        raw = await _raw(pg_url)
+        try:
+            table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            for expected in (1, None):
+                with pytest.raises(StoreBusy, match="append lock"):
+                    await store.append_many("s", expected, [NewEvent("t", {})], timeout=0.3)
+            # a stale expectation is answered before queueing for the lock
+            assert await store.append_expect("s", 0, "t", {}) == Conflict(0, 1)
+            await raw.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, table)
+        finally:
+            await raw.close()
+        assert [e.seq for e in await store.read("s")] == [1]
+        assert (await store.append("s", "t", {})).seq == 2
 
 
 # -- the server's clock ----------------------------------------------------------------------
