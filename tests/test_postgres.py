@@ -23,6 +23,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -37,6 +38,7 @@ from store import (
     StoreNotFound,
     open_store,
 )
+from store.postgres import split_url
 
 pytestmark = pytest.mark.postgres
 
@@ -46,8 +48,6 @@ HERE = Path(__file__).resolve()
 async def _raw(url: str) -> Any:
     """A plain asyncpg connection into the test's schema, for what the store must not do."""
     import asyncpg
-
-    from store.postgres import split_url
 
     dsn, schema, _ = split_url(url)
     return await asyncpg.connect(dsn, server_settings={"search_path": schema or "public"})
@@ -341,8 +341,6 @@ async def test_notifications_stay_within_their_schema(pg_url: str) -> None:
             assert await mine.wait_for_append(0, 0.2) is False
             assert mine._notified == 0  # type: ignore[attr-defined]
     finally:
-        from store.postgres import split_url
-
         raw = await _raw(pg_url)
         await raw.execute(f'DROP SCHEMA IF EXISTS "{split_url(other_url)[1]}" CASCADE')
         await raw.close()
@@ -423,10 +421,9 @@ async def test_connection_refused_is_a_one_line_store_error() -> None:
 
 
 async def test_missing_database_is_not_found_unless_created(pg_url: str) -> None:
-    from conftest import PG_URL
-
     name = f"bo_test_db_{uuid.uuid4().hex[:12]}"
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    parts = urlsplit(split_url(pg_url)[0])  # the test server, without the schema
+    url = urlunsplit(parts._replace(path=f"/{name}"))
     with pytest.raises(StoreNotFound, match="no such database"):
         async with open_store(url):
             pass
@@ -440,7 +437,7 @@ async def test_missing_database_is_not_found_unless_created(pg_url: str) -> None
 
 
 def test_url_hides_password_and_checks_schema_name() -> None:
-    from store.postgres import PostgresStore, split_url
+    from store.postgres import PostgresStore
 
     dsn, schema, shown = split_url("postgresql://u:s3cret@db.example:5433/bo?schema=venue_2&x=1")
     assert (schema, shown) == (
