@@ -44,19 +44,33 @@ class EventStore(abc.ABC):
         return events[0]
 
     async def append_many_expect(
-        self, stream: str, expected_seq: int, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
         """Append several events in one transaction, all or none, at ``expected_seq``.
 
         This is what group commit stands on: one fsync for a batch of decisions.
         """
-        return await self.append_many(stream, expected_seq, events)
+        return await self.append_many(stream, expected_seq, events, timeout=timeout)
 
     @abc.abstractmethod
     async def append_many(
-        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
-        """Append ``events`` atomically; ``expected_seq=None`` appends unconditionally."""
+        """Append ``events`` atomically; ``expected_seq=None`` appends unconditionally.
+
+        ``timeout`` bounds the wait for a busy database (default: the store's own
+        busy timeout); past it ``StoreBusy`` is raised and nothing was written.
+        """
 
     @abc.abstractmethod
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:

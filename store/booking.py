@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from store import validation as v
 from store.base import EventStore
+from store.errors import StoreBusy
 from store.events import Conflict, Event, NewEvent
 from store.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
 from store.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status
@@ -162,9 +163,14 @@ class Ledger:
     async def _commit_batch(self, key: str, lane: _Lane, batch: list[_Pending]) -> None:
         round_ = 0
         while batch:
+            written: list[Event] | Conflict | None
             try:
                 async with lane.lock:
                     decided, written = await self._decide_and_append(key, batch)
+            except StoreBusy:
+                # another process held the write lock all along: nothing was written,
+                # so this is one more lost round, not a crash (SPEC §1, §3)
+                written = None
             except BaseException as exc:
                 for pending in batch:
                     if not pending.future.done():
@@ -172,17 +178,15 @@ class Ledger:
                 if not isinstance(exc, Exception):
                     raise
                 return
-            if not isinstance(written, Conflict):
+            if written is not None and not isinstance(written, Conflict):
                 for pending, result in decided:
                     _settle(pending, result)
                 return
+            actual = written.actual if isinstance(written, Conflict) else None
             retry = []
             for pending in batch:
                 if time.monotonic() >= pending.deadline:
-                    _settle(
-                        pending,
-                        Outcome(Status.CONFLICT, actor=pending.actor, actual=written.actual),
-                    )
+                    _settle(pending, Outcome(Status.CONFLICT, actor=pending.actor, actual=actual))
                 else:
                     retry.append(pending)
             batch = retry
@@ -213,7 +217,14 @@ class Ledger:
                     new.append(NewEvent(type_, data, meta))
                 decided.append((pending, result))
             written: list[Event] | Conflict = (
-                await self.store.append_many_expect(state.stream, base, new) if new else []
+                await self.store.append_many_expect(
+                    state.stream,
+                    base,
+                    new,
+                    timeout=min(p.deadline for p in batch) - time.monotonic(),
+                )
+                if new
+                else []
             )
         except BaseException:
             state.rollback()
@@ -302,9 +313,12 @@ class Ledger:
 
         def decide(state: OccurrenceState, now: datetime | None) -> Decision:
             _require(state, key)
-            if state.state_at(actor, now) is SeatState.HELD:
+            seat_state = state.state_at(actor, now)
+            if seat_state is SeatState.HELD:
                 return Outcome(Status.RELEASED, actor), [("release", {"actor": actor})]
-            return Outcome(Status.NOT_HELD, actor), []
+            # a confirmed actor keeps its seat (it gives it up with cancel), and says so
+            seat = state.seat_at(actor, now) if seat_state is SeatState.CONFIRMED else None
+            return Outcome(Status.NOT_HELD, actor, seat=seat), []
 
         return await self._command(key, actor, decide)
 

@@ -268,7 +268,7 @@ def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
         if member is None or _lapsed(member, t):
             return (refusal, None, None, ()), model
         if op.kind == "release" and member[1] != "held":
-            return (refusal, None, None, ()), model
+            return (refusal, seat[actor], None, ()), model  # confirmed: keeps its seat
         del members[actor]
         word = "released" if op.kind == "release" else "cancelled"
         return (word, None, None, ()), _write(model, t, members)

@@ -125,6 +125,14 @@ _APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5
 
 #: Errors that mean "not now": waited out and retried until the busy timeout.
 _TRANSIENT = (pgx.TooManyConnectionsError, pgx.CannotConnectNowError)
+#: The server closed the connection (restart, failover, an administrator): a read
+#: is simply asked again on another connection.
+_CONNECTION_LOST = (
+    pgx.PostgresConnectionError,
+    pgx.AdminShutdownError,
+    pgx.CrashShutdownError,
+    ConnectionError,
+)
 #: Errors with which the database refuses a second writer at one seq.
 _LOST_RACE = (pgx.UniqueViolationError, pgx.SerializationError, pgx.DeadlockDetectedError)
 
@@ -469,11 +477,17 @@ class PostgresStore(EventStore):
             await pool.release(conn)
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self._connection() as conn:
-            try:
-                return await conn.fetch(sql, *args)
-            except Exception as exc:
-                raise translate(exc, self.url) from exc
+        """Run a read; one lost connection (the server restarted) is retried on another."""
+        for attempt in (1, 2):
+            async with self._connection() as conn:
+                try:
+                    return await conn.fetch(sql, *args)
+                except _CONNECTION_LOST as exc:
+                    if attempt == 2 or self._closed:
+                        raise translate(exc, self.url) from exc
+                except Exception as exc:
+                    raise translate(exc, self.url) from exc
+        raise AssertionError("unreachable")
 
     # -- the contract ----------------------------------------------------------
 
@@ -503,6 +517,11 @@ class PostgresStore(EventStore):
                 except _LOST_RACE as exc:
                     # Only a writer that bypasses the append lock gets here.
                     lost: BaseException = exc
+                except _CONNECTION_LOST as exc:
+                    raise StoreError(
+                        f"{self.url}: lost the connection to the server during an append to "
+                        f"{stream!r}; it may or may not have been written ({_one_line(exc)})"
+                    ) from exc
                 except pgx.LockNotAvailableError as exc:
                     raise StoreBusy(
                         f"{self.url}: another writer held the append lock for over {wait:g} s"

@@ -63,9 +63,14 @@ _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 T = TypeVar("T")
 
 
-def _event(row: tuple[Any, ...]) -> Event:
+def _event(row: tuple[Any, ...], path: str) -> Event:
     position, stream, seq, type_, data, meta = row
-    return Event(stream, seq, position, type_, json.loads(data), json.loads(meta))
+    try:
+        return Event(stream, seq, position, type_, json.loads(data), json.loads(meta))
+    except (TypeError, ValueError) as exc:  # bytes the JSON writer never produced
+        raise StoreCorrupt(
+            f"{path}: damaged: event at position {position} does not decode ({exc})"
+        ) from exc
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -85,14 +90,28 @@ def _translate(exc: BaseException, path: str) -> BaseException:
     if isinstance(exc, sqlite3.DatabaseError):
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             return StoreCorrupt(f"{path}: not a boxoffice database, or damaged ({exc})")
+        if "could not decode" in text:  # text that is not UTF-8: damaged pages (no row quoted)
+            return StoreCorrupt(f"{path}: damaged: a stored event is not valid UTF-8")
         if "readonly" in text or "read-only" in text:
             return StoreReadOnly(f"{path}: the database is read-only ({exc})")
         if "full" in text:
             return StoreFull(f"{path}: no space left for the write ({exc})")
         if "unable to open" in text:
-            return StoreNotFound(f"{path}: cannot open the database ({exc})")
+            return _unopenable(path, exc)
         return StoreError(f"{path}: {exc}")
     return exc
+
+
+def _unopenable(path: str, exc: BaseException) -> StoreError:
+    """Why SQLite could not open ``path``, in words an operator can act on."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return StoreError(f"{path}: is a directory, not a database file")
+    if os.path.exists(path) and not os.access(path, os.R_OK):
+        return StoreError(f"{path}: permission denied: cannot read the database file")
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        return StoreReadOnly(f"{path}: cannot create the database's files in {folder}")
+    return StoreNotFound(f"{path}: cannot open the database ({exc})")
 
 
 class SQLiteStore(EventStore):
@@ -213,12 +232,16 @@ class SQLiteStore(EventStore):
     # -- running work on a connection's thread -----------------------------------
 
     async def _run(
-        self, conn: aiosqlite.Connection | None, fn: Callable[[sqlite3.Connection], T]
+        self,
+        conn: aiosqlite.Connection | None,
+        fn: Callable[[sqlite3.Connection], T],
+        timeout: float | None = None,
     ) -> T:
         """Run ``fn(sqlite3_connection)`` on the connection's thread, waiting out busy errors."""
         if conn is None:
             raise StoreError(f"{self.path}: the store is closed")
-        deadline = time.monotonic() + self.busy_timeout
+        wait = self.busy_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         delay = 0.005
         while True:
             try:
@@ -232,24 +255,35 @@ class SQLiteStore(EventStore):
                     continue
                 if _is_busy(exc):
                     raise StoreBusy(
-                        f"{self.path}: locked by another process for over {self.busy_timeout:g} s"
+                        f"{self.path}: locked by another process for over {wait:g} s"
                     ) from exc
                 raise _translate(exc, self.path) from exc
 
     # -- the contract ----------------------------------------------------------
 
     async def append_many(
-        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
         rows = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
         if not rows:
             raise ValueError("append_many: no events")
         turn = self._turn
+        wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
+        deadline = time.monotonic() + wait
 
         def transaction(conn: sqlite3.Connection) -> list[Event] | Conflict:
-            if turn is not None:
-                turn.acquire(self.busy_timeout)
+            left = deadline - time.monotonic()
+            if turn is not None and not turn.acquire(left):
+                raise sqlite3.OperationalError("database is locked (write turn)")
             try:
+                # bound SQLite's own wait for its lock by what is left of the deadline
+                left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                conn.execute(f"PRAGMA busy_timeout = {left_ms}")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     (last,) = conn.execute(
@@ -279,14 +313,14 @@ class SQLiteStore(EventStore):
                 for (seq, position), e in zip(written, events, strict=True)
             ]
 
-        return await self._run(self._writer, transaction)
+        return await self._run(self._writer, transaction, wait)
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         rows = await self._fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND seq > ? ORDER BY seq",
             (stream, after_seq),
         )
-        return [_event(r) for r in rows]
+        return [_event(r, self.path) for r in rows]
 
     async def last_seq(self, stream: str) -> int:
         rows = await self._fetch(
@@ -299,7 +333,7 @@ class SQLiteStore(EventStore):
             f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after_position, -1 if limit is None else limit),
         )
-        return [_event(r) for r in rows]
+        return [_event(r, self.path) for r in rows]
 
     async def head_position(self) -> int:
         rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())

@@ -243,7 +243,7 @@ def test_seat_commands_answer_and_exit_as_the_ledger_decides(cli: Callable[..., 
     assert (full["status"], full["capacity"]) == ("full", 2)
     assert cli("hold", "show", "ada", code=1).out.startswith("already show: ada, seat 1")
 
-    assert cli("release", "show", "bob", code=1).out == "not-held show: bob\n"
+    assert cli("release", "show", "bob", code=1).out == "not-held show: bob, seat 2\n"
     assert cli("confirm", "show", "ada").out == "confirmed show: ada, seat 1\n"
     assert cli("confirm", "show", "ada", code=1).out == "already-confirmed show: ada, seat 1\n"
     assert cli("cancel", "show", "ada").out == "cancelled show: ada\n"

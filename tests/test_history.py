@@ -84,7 +84,7 @@ def test_a_sequential_history_of_every_command_is_linearizable() -> None:
         op(3, "hold", "cy", at=(6, 7), status="full"),
         op(4, "hold", "ada", at=(8, 9), status="already", seat=1, expires=3),
         op(5, "confirm", "ada", at=(10, 11), status="confirmed", seat=1),
-        op(6, "release", "ada", at=(12, 13), status="not-held"),
+        op(6, "release", "ada", at=(12, 13), status="not-held", seat=1),  # keeps its seat
         op(7, "cancel", "ada", at=(14, 15), status="cancelled"),
         op(8, "hold", "cy", at=(16, 17), ticks=(1, 1), status="held", seat=2, expires=4),
         op(9, "expire", at=(18, 19), ticks=(4, 4), status="expired", lapsed=["cy"]),
@@ -198,7 +198,15 @@ def test_a_confirm_racing_a_release_has_exactly_one_winner(
         created(1),
         op(1, "hold", "ada", at=(2, 3), status="held", seat=1),
         op(2, "confirm", "ada", at=(4, 10), status=confirm, seat=won),
-        op(3, "release", "ada", at=(5, 9), status=release),
+        # a release that finds the seat confirmed says which seat the actor keeps
+        op(
+            3,
+            "release",
+            "ada",
+            at=(5, 9),
+            status=release,
+            seat=won if release == "not-held" else None,
+        ),
     ]
     assert verdict(history).ok is linearizable
 

@@ -259,11 +259,6 @@ HANG_SLACK = 3.0
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/sqlite.py: a lock held past the deadline raises StoreBusy (only lock) or hangs "
-    "forever in WriteTurn.acquire (turn too) instead of answering `conflict` (SPEC §3)",
-)
 @pytest.mark.parametrize("take_turn", [False, True], ids=["sqlite-lock", "write-turn-and-lock"])
 async def test_a_stopped_writer_makes_commands_answer_conflict_by_the_deadline(
     db_path: str, take_turn: bool

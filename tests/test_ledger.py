@@ -357,12 +357,6 @@ async def test_release_not_held_for_stranger_confirmed_and_lapsed(
     await consistent(ledger)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC: seat is set whenever the actor holds a seat after the command; "
-    "store/booking.py Ledger.release answers not-held with seat=None for a confirmed actor "
-    "(store/history.py and tests/test_cli.py encode seat=None too: the lead decides)",
-)
 async def test_release_of_a_confirmed_actor_reports_the_seat_it_keeps(ledger: Ledger) -> None:
     """SPEC: ``seat`` is set whenever the actor holds a seat after the command."""
     await created(ledger, capacity=3)
@@ -915,11 +909,16 @@ class _InterposingStore(EventStore):
         self.intruder = intruder
 
     async def append_many(
-        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
         if self.intruder:
             await self.inner.append(*self.intruder.pop(0))
-        return await self.inner.append_many(stream, expected_seq, events)
+        return await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         return await self.inner.read(stream, after_seq)

@@ -146,9 +146,14 @@ class CountingStore(EventStore):
         self.written = 0
 
     async def append_many(
-        self, stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
     ) -> list[Event] | Conflict:
-        written = await self.inner.append_many(stream, expected_seq, events)
+        written = await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
         if not isinstance(written, Conflict):
             self.transactions += 1
             self.written += len(written)
