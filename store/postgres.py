@@ -131,6 +131,7 @@ _CONNECTION_LOST = (
     pgx.PostgresConnectionError,
     pgx.AdminShutdownError,
     pgx.CrashShutdownError,
+    pgx.InternalClientError,  # asyncpg caught mid-operation by the server's goodbye
     ConnectionError,
 )
 #: Errors with which the database refuses a second writer at one seq.

@@ -241,6 +241,25 @@ async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_u
         assert (await store.append("s", "t", {})).seq == 2
 
 
+async def test_reads_survive_the_server_dropping_connections(pg_url: str) -> None:
+    """A restart or an administrator ends the store's sessions: the next read reconnects."""
+    tag = f"bo_t_{uuid.uuid4().hex[:12]}"
+    async with open_store(f"{pg_url}&application_name={tag}", create=True) as store:
+        written = await store.append("s", "t", {})
+        raw = await _raw(pg_url)
+        try:
+            ended = await raw.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = $1",
+                tag,
+            )
+        finally:
+            await raw.close()
+        assert ended >= 1
+        assert await store.read("s") == [written]
+        assert (await store.append("s", "t", {})).seq == 2
+
+
 # -- the server's clock ----------------------------------------------------------------------
 
 
