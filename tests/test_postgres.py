@@ -241,6 +241,29 @@ async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_u
         assert (await store.append("s", "t", {})).seq == 2
 
 
+async def test_a_held_append_lock_makes_the_ledger_answer_conflict_by_its_deadline(
+    pg_url: str,
+) -> None:
+    """SPEC §1/§3 on PostgreSQL: waited out until the deadline, then `conflict`, nothing written."""
+    from store.booking import Ledger, Status
+    from store.postgres import _LOCK_CLASS
+
+    async with open_store(pg_url, create=True) as store:
+        ledger = Ledger(store, operator="blocked", deadline=0.5)
+        await ledger.create_occurrence("stuck", capacity=5)
+        raw = await _raw(pg_url)
+        try:
+            table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            answer = await asyncio.wait_for(ledger.hold("stuck", "ada"), 30)
+            await raw.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, table)
+        finally:
+            await raw.close()
+        assert answer.status is Status.CONFLICT
+        assert [e.type for e in await store.read("booking:stuck")] == ["created"]
+        assert (await ledger.hold("stuck", "ada")).status is Status.HELD
+
+
 async def test_reads_survive_the_server_dropping_connections(pg_url: str) -> None:
     """A restart or an administrator ends the store's sessions: the next read reconnects."""
     tag = f"bo_t_{uuid.uuid4().hex[:12]}"
