@@ -1,0 +1,396 @@
+"""Database faults: each is a clear ``store.errors`` error, loses nothing, and leaves the rest up.
+
+Every fault is real, not mocked: a missing path, a file that is not a database,
+damaged bytes in a copy of a real database, a file the process may not write
+(the tests run as root, who may write anything, so that case runs in a child
+process that drops to an unprivileged user first), a lock held by another
+process past a short deadline, a size limit reached (``PRAGMA max_page_count``)
+and a schema from a newer boxoffice. The command line answers each with one
+line on stderr and exit 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store import (
+    SchemaTooNew,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    StoreFull,
+    StoreNotFound,
+    StoreReadOnly,
+    open_store,
+)
+from store.booking import Ledger, Status
+from store.sqlite import SQLiteStore
+
+KEY = "show"
+ACTORS = [f"actor-{n}" for n in range(40)]
+NOBODY = 65534
+SHORT = 0.3  # busy timeout for the lock tests: seconds, not the default ten
+
+
+async def _populate(path: str) -> None:
+    async with open_store(path, create=True) as store:
+        ledger = Ledger(store, operator="setup")
+        await ledger.create_occurrence(KEY, capacity=100)
+        for n, actor in enumerate(ACTORS):
+            await (ledger.hold if n % 2 else ledger.book)(KEY, actor)
+
+
+async def _roster(path: str) -> list[str]:
+    async with open_store(path) as store:
+        return await Ledger(store, operator="reader").roster(KEY)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A populated database, closed (its WAL checkpointed into the main file)."""
+    path = str(tmp_path_factory.mktemp("pristine") / "boxoffice.db")
+    asyncio.run(_populate(path))
+    assert not os.path.exists(path + "-wal")
+    return path
+
+
+@pytest.fixture
+def copy(pristine: str, tmp_path: Path) -> str:
+    path = str(tmp_path / "copy.db")
+    shutil.copy(pristine, path)
+    return path
+
+
+def _cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--db", db, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _assert_one_line_exit_3(result: subprocess.CompletedProcess[str] | dict[str, object]) -> str:
+    if isinstance(result, dict):
+        code, stderr = result["code"], str(result["stderr"])
+    else:
+        code, stderr = result.returncode, result.stderr
+    assert code == 3, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("boxoffice: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# -- missing, not a database, newer schema ---------------------------------------------------
+
+
+def test_a_missing_file_is_refused_and_not_created(tmp_path: Path) -> None:
+    path = str(tmp_path / "typo.db")
+    with pytest.raises(StoreNotFound, match="boxoffice init"):
+        asyncio.run(_roster(path))
+    assert not os.path.exists(path)
+    message = _assert_one_line_exit_3(_cli(path, "roster", KEY))
+    assert "typo.db" in message and "no such database" in message
+    assert not os.path.exists(path)
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "no" / "such" / "dir.db")
+    with pytest.raises(StoreNotFound):
+        asyncio.run(_roster(path))
+    _assert_one_line_exit_3(_cli(path, "occurrences"))
+    assert not os.path.exists(tmp_path / "no")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"name,seat\nada,1\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["csv", "bad-header"],
+)
+def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "not.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreCorrupt, match="not a boxoffice database"):
+        asyncio.run(_roster(str(path)))
+    _assert_one_line_exit_3(_cli(str(path), "roster", KEY))
+    assert path.read_bytes() == content
+
+
+def test_another_programs_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt, match="not a boxoffice database"):
+        asyncio.run(_roster(str(path)))
+    assert path.read_bytes() == before
+
+
+def test_a_newer_schema_is_refused_untouched(copy: str) -> None:
+    with sqlite3.connect(copy) as conn:
+        conn.execute("INSERT INTO boxoffice_schema (version) VALUES (99)")
+    conn.close()
+    with pytest.raises(SchemaTooNew, match="99"):
+        asyncio.run(_roster(copy))
+    message = _assert_one_line_exit_3(_cli(copy, "hold", KEY, "zed"))
+    assert "upgrade" in message
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone() == (99,)
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (len(ACTORS) + 1,)
+    conn.close()
+
+
+# -- damaged bytes --------------------------------------------------------------------------------
+
+
+def _page_of(path: str, table: str) -> tuple[int, int]:
+    """(page size, root page number) of ``table``."""
+    with sqlite3.connect(path) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,))
+    conn.close()
+    return size, root[0]
+
+
+def test_a_damaged_page_is_a_clear_error_and_the_original_is_intact(
+    pristine: str, copy: str
+) -> None:
+    size, root = _page_of(copy, "events")
+    data = bytearray(Path(copy).read_bytes())
+    start = (root - 1) * size
+    data[start : start + size] = bytes(range(256)) * (size // 256)  # the events table's root
+    Path(copy).write_bytes(data)
+
+    async def read_damaged() -> None:
+        async with open_store(copy) as store:
+            assert isinstance(store, SQLiteStore)
+            with pytest.raises(StoreCorrupt, match=r"damaged|malformed"):
+                await Ledger(store, operator="t").roster(KEY)
+            with pytest.raises(StoreCorrupt):
+                await store.read_all()
+
+    asyncio.run(read_damaged())
+    _assert_one_line_exit_3(_cli(copy, "roster", KEY))
+    assert asyncio.run(_roster(pristine)) == ACTORS  # the damage stayed in the copy
+
+
+def test_damaged_event_text_is_a_clear_error_naming_the_event(copy: str) -> None:
+    data = Path(copy).read_bytes()
+    target = b'{"actor":"actor-7"'
+    assert data.count(target) == 1
+    Path(copy).write_bytes(data.replace(target, b'{"actor";"actor-7"'))  # still UTF-8, not JSON
+
+    async def read_damaged() -> None:
+        async with open_store(copy) as store:
+            with pytest.raises(StoreCorrupt, match="position 9"):
+                await store.read(f"booking:{KEY}")
+
+    asyncio.run(read_damaged())
+    message = _assert_one_line_exit_3(_cli(copy, "roster", KEY))
+    assert "does not decode" in message
+
+
+def test_text_that_is_not_utf8_is_a_clear_error(copy: str) -> None:
+    data = Path(copy).read_bytes()
+    target = b'"actor-7"'
+    Path(copy).write_bytes(data.replace(target, b'"actor\xff7"'))
+
+    async def read_damaged() -> None:
+        async with open_store(copy) as store:
+            with pytest.raises(StoreCorrupt, match="not valid UTF-8"):
+                await store.read(f"booking:{KEY}")
+
+    asyncio.run(read_damaged())
+    _assert_one_line_exit_3(_cli(copy, "roster", KEY))
+
+
+# -- read-only -------------------------------------------------------------------------------------
+
+_UNPRIVILEGED = """
+import asyncio, contextlib, io, json, os, sys
+# everything is imported while still privileged: the interpreter lives under /root
+from store import open_store, StoreError
+from store.booking import Ledger
+import store.sqlite, store.opening, tui.cli, importlib.metadata
+from tui.commands import COMMANDS
+if os.geteuid() == 0:
+    os.setgid({uid}); os.setuid({uid})
+path = sys.argv[1]
+
+async def attempt():
+    try:
+        async with open_store(path) as store:
+            ledger = Ledger(store, operator="ro")
+            await ledger.roster("{key}")
+            await ledger.hold("{key}", "zed")
+        return None
+    except StoreError as exc:
+        return [type(exc).__name__, str(exc)]
+
+error = asyncio.run(attempt())
+stderr = io.StringIO()
+with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+    code = tui.cli.main(["--db", path, "hold", "{key}", "zed"])
+print(json.dumps({{"error": error, "code": code, "stderr": stderr.getvalue()}}))
+"""
+
+
+@pytest.fixture
+def read_only_copy(pristine: str) -> Iterator[str]:
+    """A copy in a directory and file this process's child may read but not write.
+
+    Root ignores file modes, so the child drops to ``nobody`` before opening it;
+    the directory is a fresh one under the system temp dir that ``nobody`` can enter.
+    """
+    folder = tempfile.mkdtemp(prefix="boxoffice-ro-")
+    path = os.path.join(folder, "ro.db")
+    shutil.copy(pristine, path)
+    os.chmod(path, 0o444)
+    os.chmod(folder, 0o555)
+    try:
+        yield path
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(folder)
+
+
+def test_a_read_only_database_is_a_clear_error_and_unchanged(read_only_copy: str) -> None:
+    before = Path(read_only_copy).read_bytes()
+    script = _UNPRIVILEGED.format(uid=NOBODY, key=KEY)
+    child = subprocess.run(
+        [sys.executable, "-c", script, read_only_copy], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout)
+    assert report["error"] is not None, "an unwritable database was written"
+    kind, message = report["error"]
+    assert kind == "StoreReadOnly", message
+    assert "read-only" in message
+    assert "permissions" in _assert_one_line_exit_3(report)
+    assert Path(read_only_copy).read_bytes() == before
+
+
+# -- locked past the deadline ----------------------------------------------------------------------
+
+_LOCKER = """
+import fcntl, os, sqlite3, sys
+path, how = sys.argv[1], sys.argv[2]
+if how == "sqlite":  # another program in the middle of a write transaction
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+else:  # a boxoffice writer stopped mid-commit: it holds the fair write turn
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()  # hold it until the test closes our stdin
+"""
+
+
+class Locker:
+    """Another process holding the database's write lock until released."""
+
+    def __init__(self, path: str, how: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _LOCKER, path, how],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "locked\n"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("how", ["sqlite", "write-turn"])
+def test_a_lock_held_past_the_deadline_is_a_clear_answer_and_the_ledger_recovers(
+    copy: str, how: str
+) -> None:
+    """The store raises StoreBusy; the ledger, which must never crash on a lock, answers
+    ``conflict`` at its deadline (SPEC §1, §3). Either way nothing is written."""
+
+    async def scenario(locker: Locker) -> None:
+        async with open_store(copy, busy_timeout=SHORT) as store:
+            ledger = Ledger(store, operator="t", deadline=SHORT)
+            assert await ledger.roster(KEY) == ACTORS  # reads go on while another writes
+            try:
+                with pytest.raises(StoreBusy, match="locked by another process"):
+                    await asyncio.wait_for(store.append(f"booking:{KEY}", "hold", {}), 30)
+                late = await asyncio.wait_for(ledger.hold(KEY, "zed"), 30)
+                assert late.status is Status.CONFLICT
+            finally:
+                locker.release()
+            assert await ledger.roster(KEY) == ACTORS  # nothing was written
+            held = await ledger.hold(KEY, "zed")  # the same ledger, once the lock is gone
+            assert (held.status, held.seat) == (Status.HELD, len(ACTORS) + 1)
+            assert await ledger.matches_full_fold(KEY)
+
+    locker = Locker(copy, how)
+    try:
+        asyncio.run(scenario(locker))
+    finally:
+        locker.release()
+
+
+# -- full ------------------------------------------------------------------------------------------
+
+
+def test_a_full_database_refuses_the_write_and_loses_nothing(copy: str) -> None:
+    async def scenario() -> None:
+        async with open_store(copy) as store:
+            assert isinstance(store, SQLiteStore)
+            ledger = Ledger(store, operator="t")
+            await ledger.set_capacity(KEY, 10_000)
+
+            async def limit(pages: int) -> None:
+                def apply(conn: sqlite3.Connection) -> None:
+                    conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+
+                await store._run(store._writer, apply)
+
+            used = await store._run(
+                store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
+            )
+            await limit(used + 2)
+            acknowledged = []
+            with pytest.raises(StoreFull, match="no space left"):
+                for n in range(10_000):
+                    actor = f"filler-{n}-" + "x" * 200
+                    assert (await ledger.hold(KEY, actor)).status is Status.HELD
+                    acknowledged.append(actor)
+            assert acknowledged, "the limit left no room at all"
+            failed = f"filler-{len(acknowledged)}-" + "x" * 200
+            # reads still work, every acknowledged hold is there, the refused one is not
+            assert await ledger.roster(KEY) == ACTORS + acknowledged
+            assert await ledger.seat_state(KEY, failed) == "none"
+            assert await ledger.matches_full_fold(KEY)
+            with pytest.raises(StoreFull):
+                await ledger.hold(KEY, failed)
+            await limit(1_000_000)  # space freed: the same ledger carries on
+            again = await ledger.hold(KEY, failed)
+            assert (again.status, again.seat) == (Status.HELD, len(ACTORS + acknowledged) + 1)
+            assert await store.integrity_check() == ["ok"]
+
+    asyncio.run(scenario())
+
+
+def test_every_store_error_is_a_store_error() -> None:
+    """What the CLI's exit 3 and the app's notices rely on."""
+    for kind in (SchemaTooNew, StoreBusy, StoreCorrupt, StoreFull, StoreNotFound, StoreReadOnly):
+        assert issubclass(kind, StoreError)
