@@ -394,3 +394,40 @@ def test_every_store_error_is_a_store_error() -> None:
     """What the CLI's exit 3 and the app's notices rely on."""
     for kind in (SchemaTooNew, StoreBusy, StoreCorrupt, StoreFull, StoreNotFound, StoreReadOnly):
         assert issubclass(kind, StoreError)
+
+
+# -- boxoffice doctor ------------------------------------------------------------------------------
+
+
+def test_doctor_reports_the_facts_support_asks_for(copy: str) -> None:
+    result = _cli(copy, "--json", "doctor")
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["engine"] == "sqlite"
+    assert facts["sqlite_version"] == sqlite3.sqlite_version
+    assert (facts["journal_mode"], facts["synchronous"]) == ("wal", "FULL")
+    assert facts["schema_version"] == facts["schema_understood"] == 1
+    assert facts["path"] == os.path.abspath(copy) and facts["size_bytes"] > 0
+    assert (facts["occurrences"], facts["events"]) == (1, len(ACTORS) + 1)
+    assert facts["warnings"] == []
+    text = _cli(copy, "doctor").stdout
+    for words in ("sqlite version", "journal mode", "synchronous", "schema version"):
+        assert words in text
+    assert "ok: no setting weakens durability" in text
+
+
+def test_doctor_warns_about_settings_that_weaken_durability() -> None:
+    from tui.commands.doctor import warnings
+
+    assert warnings({"engine": "sqlite", "journal_mode": "wal", "synchronous": "FULL"}) == []
+    weak = warnings({"engine": "sqlite", "journal_mode": "delete", "synchronous": "NORMAL"})
+    assert len(weak) == 2 and "power loss" in weak[1]
+    assert warnings({"engine": "postgresql", "synchronous_commit": "off"})
+
+
+def test_doctor_on_a_faulty_database_is_one_line_exit_3(copy: str, tmp_path: Path) -> None:
+    _assert_one_line_exit_3(_cli(str(tmp_path / "missing.db"), "doctor"))
+    with sqlite3.connect(copy) as conn:
+        conn.execute("INSERT INTO boxoffice_schema (version) VALUES (2)")
+    conn.close()
+    assert "upgrade" in _assert_one_line_exit_3(_cli(copy, "doctor"))

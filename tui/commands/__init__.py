@@ -10,7 +10,7 @@ subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 
 from __future__ import annotations
 
-from tui.commands import check, log, occurrences, race, seats, setup
+from tui.commands import check, doctor, log, occurrences, race, seats, setup
 
 COMMANDS = [
     setup,
@@ -19,4 +19,5 @@ COMMANDS = [
     log,
     check,
     race,
+    doctor,
 ]
