@@ -298,10 +298,13 @@ class PostgresStore(EventStore):
         self.pool_min, self.pool_max = pool_min, pool_max
         self.connect_timeout = connect_timeout
         self.busy_timeout = busy_timeout
+        # Durable on return (SPEC §1) even where the server's default says otherwise,
+        # and named in pg_stat_activity; settings given in the URL win.
+        defaults = {"synchronous_commit": "on", "application_name": "boxoffice"}
+        given = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        settings = {k: v for k, v in defaults.items() if k not in given}
         # The append function relies on a fresh snapshot per statement.
-        settings = {"default_transaction_isolation": "read committed"}
-        if "application_name" not in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query):
-            settings["application_name"] = "boxoffice"  # what pg_stat_activity shows
+        settings["default_transaction_isolation"] = "read committed"
         if self.schema is not None:
             settings["search_path"] = self.schema
         self._settings = settings

@@ -499,6 +499,7 @@ async def test_describe_reports_the_server(pg_url: str) -> None:
     assert facts["engine"] == "postgresql"
     assert facts["schema"] == pg_url.rsplit("schema=", 1)[1]
     assert facts["schema_version"] == 1 and facts["server_version"]
+    assert facts["synchronous_commit"] == "on"  # durable on return, whatever the server default
 
 
 async def test_stores_on_one_loop_share_a_pool_and_close_independently(pg_url: str) -> None:
