@@ -279,8 +279,10 @@ class PostgresStore(EventStore):
         pool_min, pool_max: connections kept open / opened at most by the pool that
             the stores of one event loop on one URL share.
         connect_timeout: seconds to wait for the server to answer a connection.
-        busy_timeout: seconds to keep retrying when the server turns connections
-            away (too many clients, starting up) before raising ``StoreBusy``.
+        busy_timeout: default bound, in seconds, on waiting for a busy server (a
+            free connection, a server turning clients away, another append
+            holding the append lock); past it ``StoreBusy`` is raised and nothing
+            was written. ``append_many(timeout=...)`` overrides it per call.
     """
 
     def __init__(
