@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,7 @@ def _assert_one_line_exit_3(result: subprocess.CompletedProcess[str] | dict[str,
     return lines[0]
 
 
-# -- missing, not a database, newer schema ---------------------------------------------------
+# -- missing, not a database, newer schema ------------------------------------------------------
 
 
 def test_a_missing_file_is_refused_and_not_created(tmp_path: Path) -> None:
@@ -153,7 +154,7 @@ def test_a_newer_schema_is_refused_untouched(copy: str) -> None:
     conn.close()
 
 
-# -- damaged bytes --------------------------------------------------------------------------------
+# -- damaged bytes ------------------------------------------------------------------------------
 
 
 def _page_of(path: str, table: str) -> tuple[int, int]:
@@ -217,7 +218,7 @@ def test_text_that_is_not_utf8_is_a_clear_error(copy: str) -> None:
     _assert_one_line_exit_3(_cli(copy, "roster", KEY))
 
 
-# -- read-only -------------------------------------------------------------------------------------
+# -- read-only ----------------------------------------------------------------------------------
 
 _UNPRIVILEGED = """
 import asyncio, contextlib, io, json, os, sys
@@ -283,7 +284,7 @@ def test_a_read_only_database_is_a_clear_error_and_unchanged(read_only_copy: str
     assert Path(read_only_copy).read_bytes() == before
 
 
-# -- locked past the deadline ----------------------------------------------------------------------
+# -- locked past the deadline -------------------------------------------------------------------
 
 _LOCKER = """
 import fcntl, os, sqlite3, sys
@@ -348,7 +349,7 @@ def test_a_lock_held_past_the_deadline_is_a_clear_answer_and_the_ledger_recovers
         locker.release()
 
 
-# -- full ------------------------------------------------------------------------------------------
+# -- full ---------------------------------------------------------------------------------------
 
 
 def test_a_full_database_refuses_the_write_and_loses_nothing(copy: str) -> None:
@@ -396,7 +397,7 @@ def test_every_store_error_is_a_store_error() -> None:
         assert issubclass(kind, StoreError)
 
 
-# -- boxoffice doctor ------------------------------------------------------------------------------
+# -- boxoffice doctor ---------------------------------------------------------------------------
 
 
 def test_doctor_reports_the_facts_support_asks_for(copy: str) -> None:
@@ -431,3 +432,100 @@ def test_doctor_on_a_faulty_database_is_one_line_exit_3(copy: str, tmp_path: Pat
         conn.execute("INSERT INTO boxoffice_schema (version) VALUES (2)")
     conn.close()
     assert "upgrade" in _assert_one_line_exit_3(_cli(copy, "doctor"))
+
+
+# -- the app stays up ---------------------------------------------------------------------------
+
+
+async def _until(pilot: Any, condition: Any, what: str) -> None:
+    for _ in range(1500):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class _Notices:
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def __call__(self, message: Any) -> None:
+        from textual.notifications import Notify
+
+        if isinstance(message, Notify):
+            self.seen.append(message.notification)
+
+    def about(self, needle: str) -> list[Any]:
+        return [n for n in self.seen if needle in n.message]
+
+
+async def _confirm_selected(pilot: Any, app: Any, notices: _Notices, needle: str) -> Any:
+    """Press ``c`` on the roster's second row (actor-1, held) and wait for a notice."""
+    app.roster.focus()
+    app.roster.move_cursor(row=1)
+    assert app.roster.selected_actor == "actor-1"
+    before = len(notices.about(needle))
+    await pilot.press("c")
+    seen = lambda: len(notices.about(needle)) > before  # noqa: E731
+    await _until(pilot, seen, f"a notice with {needle!r} (seen: {notices.seen})")
+    return notices.about(needle)[-1]
+
+
+def _state(app: Any, actor: str) -> str:
+    return str(app.roster.get_cell(actor, "state").plain).lower()
+
+
+async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
+    from tui.app import BoxOfficeApp
+
+    notices = _Notices()
+    app = BoxOfficeApp(copy, operator="t", tick=None)
+    async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
+        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        store = app.store
+        assert isinstance(store, SQLiteStore)
+
+        async def limit(pages: int) -> None:
+            def apply(conn: sqlite3.Connection) -> None:
+                conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+
+            await store._run(store._writer, apply)
+
+        used = await store._run(
+            store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
+        )
+        await limit(used + 1)
+        with pytest.raises(StoreFull):  # fill every byte with the smallest events there are
+            for _ in range(100_000):
+                await store.append("filler", "pad", {})
+        notice = await _confirm_selected(pilot, app, notices, "no space left")
+        assert notice.severity == "error" and notice.markup is False
+        assert "\n" not in notice.message
+        assert app.is_running and "held" in _state(app, "actor-1")
+        await limit(1_000_000)
+        await _confirm_selected(pilot, app, notices, "Confirmed")
+        await _until(pilot, lambda: "confirmed" in _state(app, "actor-1"), "the confirm")
+        assert app.is_running
+    assert await _roster(copy) == ACTORS
+
+
+async def test_the_app_stays_up_while_another_process_holds_the_lock(copy: str) -> None:
+    from tui.app import BoxOfficeApp
+
+    notices = _Notices()
+    app = BoxOfficeApp(copy, operator="t", tick=None)
+    async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
+        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        assert app.ledger is not None
+        app.ledger.deadline = SHORT  # the operator's wait, shortened for the test
+        locker = Locker(copy, "sqlite")
+        try:
+            notice = await _confirm_selected(pilot, app, notices, "nothing written")
+            assert notice.markup is False and "\n" not in notice.message
+            assert app.is_running and "held" in _state(app, "actor-1")
+        finally:
+            locker.release()
+        before = len(notices.seen)
+        await _confirm_selected(pilot, app, notices, "Confirmed")
+        await _until(pilot, lambda: "confirmed" in _state(app, "actor-1"), "the confirm")
+        assert len(notices.seen) > before and app.is_running
