@@ -365,8 +365,10 @@ async def _until(pilot: Any, condition: Any, what: str) -> None:
 async def test_app_draws_name_literally_everywhere(tmp_path: Path, clock: Any, name: str) -> None:
     with _no_app():
         from textual.notifications import Notify
+        from textual.widgets import Static
 
         from tui.app import BoxOfficeApp
+        from tui.screens.confirm import ConfirmScreen
 
     db = str(tmp_path / "app.db")
     async with open_store(db, create=True) as store:
@@ -408,6 +410,13 @@ async def test_app_draws_name_literally_everywhere(tmp_path: Path, clock: Any, n
         said = lambda: [n for n in notices if name in n.message]  # noqa: E731
         await _until(pilot, said, "a notice naming the actor")
         assert all(n.markup is False for n in said())
+        # the cancel question quotes it literally too
+        await pilot.press("d")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the cancel question")
+        question = app.screen.query_one(".form-heading", Static).render()
+        assert name in plain(question)
+        await pilot.press("n")
+        await _until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the question gone")
         await pilot.click("#roster", offset=(12, 3))  # a click on the name is not a link
         await pilot.pause()
         assert app.is_running and app.return_code is None
