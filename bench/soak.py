@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         return soak(pool, workdir, args)
     finally:
         pool.close()
-        if not any(workdir.iterdir()) or all(p.name == "clock" for p in workdir.iterdir()):
-            shutil.rmtree(workdir, ignore_errors=True)
+        if workdir.is_dir() and not any(workdir.iterdir()):  # failing runs keep their files
+            workdir.rmdir()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import mmap
 import os
 import random
 import signal
-import struct
 import time
 import traceback
 from collections import Counter
@@ -75,20 +74,21 @@ class Ticks:
         self._file = open(path, "r+b" if writable else "rb")  # noqa: SIM115 (closed in close)
         access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
         self._map = mmap.mmap(self._file.fileno(), 8, access=access)
+        # One aligned native word: a store or load is a single 8-byte move. (struct.pack_into
+        # zeroes its target before writing, so a reader could see the clock at 0 mid-step.)
+        self._word = memoryview(self._map).cast("q")
 
     def tick(self) -> int:
-        while True:  # a torn read of a value being stepped reads twice differently
-            first = struct.unpack_from("<q", self._map)[0]
-            if struct.unpack_from("<q", self._map)[0] == first:
-                return int(first)
+        return int(self._word[0])
 
     def set(self, value: int) -> None:
-        struct.pack_into("<q", self._map, 0, value)
+        self._word[0] = value
 
     def __call__(self) -> datetime:
         return EPOCH + self.tick() * TICK
 
     def close(self) -> None:
+        self._word.release()
         self._map.close()
         self._file.close()
 
