@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from store import validation as v
 from store.base import EventStore
@@ -44,6 +44,20 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 Decision = tuple[Any, list[tuple[str, dict[str, Any]]]]
 Decide = Callable[[OccurrenceState, "datetime | None"], Decision]
+
+
+@runtime_checkable
+class DecidesInTransaction(Protocol):
+    """A store that can run a decision inside its write transaction (SQLite does)."""
+
+    async def append_decided(
+        self,
+        stream: str,
+        after_seq: int,
+        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Event]: ...
 
 
 class UnknownOccurrence(LookupError):
@@ -166,7 +180,10 @@ class Ledger:
             written: list[Event] | Conflict | None
             try:
                 async with lane.lock:
-                    decided, written = await self._decide_and_append(key, batch)
+                    if round_ and isinstance(self.store, DecidesInTransaction):
+                        decided, written = await self._decide_in_transaction(key, batch)
+                    else:
+                        decided, written = await self._decide_and_append(key, batch)
             except StoreBusy:
                 # another process held the write lock all along: nothing was written,
                 # so this is one more lost round, not a crash (SPEC §1, §3)
@@ -199,23 +216,10 @@ class Ledger:
     ) -> tuple[list[tuple[_Pending, Any]], list[Event] | Conflict]:
         state = await self._catch_up(key)
         now = state.at(await self.now())
-        meta = event_meta(self.operator, now) if now is not None else {}
         base = state.seq
-        decided: list[tuple[_Pending, Any]] = []
-        new: list[NewEvent] = []
         state.begin()
         try:
-            for pending in batch:
-                pending.attempts += 1
-                try:
-                    result, events = pending.decide(state, now)
-                except Exception as exc:  # one command's failure is its own, not its batch's
-                    decided.append((pending, exc))
-                    continue
-                for type_, data in events:
-                    state.apply(Event(state.stream, state.seq + 1, 0, type_, data, meta))
-                    new.append(NewEvent(type_, data, meta))
-                decided.append((pending, result))
+            decided, new = self._decide_batch(state, batch, now)
             written: list[Event] | Conflict = (
                 await self.store.append_many_expect(
                     state.stream,
@@ -233,6 +237,81 @@ class Ledger:
             state.rollback()
         else:
             state.commit()
+        return decided, written
+
+    def _decide_batch(
+        self, state: OccurrenceState, batch: list[_Pending], now: datetime | None
+    ) -> tuple[list[tuple[_Pending, Any]], list[NewEvent]]:
+        """Decide each command in turn, applying its events tentatively (caller began)."""
+        meta = event_meta(self.operator, now) if now is not None else {}
+        decided: list[tuple[_Pending, Any]] = []
+        new: list[NewEvent] = []
+        for pending in batch:
+            pending.attempts += 1
+            try:
+                result, events = pending.decide(state, now)
+            except Exception as exc:  # one command's failure is its own, not its batch's
+                decided.append((pending, exc))
+                continue
+            for type_, data in events:
+                state.apply(Event(state.stream, state.seq + 1, 0, type_, data, meta))
+                new.append(NewEvent(type_, data, meta))
+            decided.append((pending, result))
+        return decided, new
+
+    async def _decide_in_transaction(
+        self, key: str, batch: list[_Pending]
+    ) -> tuple[list[tuple[_Pending, Any]], list[Event]]:
+        """A retry after a lost race, decided inside the append's own transaction.
+
+        The events that beat this batch are read under the write lock and folded
+        in, and the batch is decided on that state: it cannot lose again to a
+        writer on this file. Without this, the process that just won decides its
+        next batch on a state that is already current while every loser must
+        read first, so one process kept winning nearly every round of a hot race.
+        """
+        state = self._states.get(key)
+        if state is None:
+            state = await self._catch_up(key)
+        clock = await self.now()
+        decided: list[tuple[_Pending, Any]] = []
+        began = False
+
+        def decide(tail: list[Event]) -> list[NewEvent]:
+            # runs on the store's writer thread while this task holds the lane lock
+            nonlocal decided, began
+            if began:  # the transaction is being run again after a busy error
+                state.rollback()
+                began = False
+            for event in tail:
+                if event.seq > state.seq:
+                    state.apply(event)
+            state.begin()
+            began = True
+            decided, new = self._decide_batch(state, batch, state.at(clock))
+            return new
+
+        try:
+            written = await self.store.append_decided(
+                state.stream,
+                state.seq,
+                decide,
+                timeout=min(p.deadline for p in batch) - time.monotonic(),
+            )
+        except asyncio.CancelledError:
+            # the transaction may still be running on the writer thread and touching
+            # this state: forget it, and the next command refolds from the log
+            if self._states.get(key) is state:
+                del self._states[key]
+            raise
+        except BaseException:
+            if began:
+                state.rollback()
+            else:  # the write lock never came: still an attempt, as on the optimistic path
+                for pending in batch:
+                    pending.attempts += 1
+            raise
+        state.commit()
         return decided, written
 
     # -- commands ------------------------------------------------------------------

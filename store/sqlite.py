@@ -114,6 +114,26 @@ def _unopenable(path: str, exc: BaseException) -> StoreError:
     return StoreNotFound(f"{path}: cannot open the database ({exc})")
 
 
+def _insert(
+    conn: sqlite3.Connection,
+    stream: str,
+    last: int,
+    events: Sequence[NewEvent],
+    rows: Sequence[tuple[str, str, str]],
+) -> list[Event]:
+    """Insert ``events`` (already encoded as ``rows``) after seq ``last``, inside a transaction."""
+    written = []
+    for offset, ((type_, data, meta), event) in enumerate(zip(rows, events, strict=True), start=1):
+        cursor = conn.execute(
+            "INSERT INTO events (stream, seq, type, data, meta) VALUES (?, ?, ?, ?, ?)",
+            (stream, last + offset, type_, data, meta),
+        )
+        written.append(
+            Event(stream, last + offset, int(cursor.lastrowid or 0), type_, event.data, event.meta)
+        )
+    return written
+
+
 class SQLiteStore(EventStore):
     """An event store in one SQLite file; open it with ``store.open_store``."""
 
@@ -272,11 +292,64 @@ class SQLiteStore(EventStore):
         rows = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
         if not rows:
             raise ValueError("append_many: no events")
-        turn = self._turn
         wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
+
+        def body(conn: sqlite3.Connection) -> list[Event] | Conflict:
+            (last,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
+            ).fetchone()
+            if expected_seq is not None and last != expected_seq:
+                conn.execute("ROLLBACK")
+                return Conflict(expected_seq, last)
+            return _insert(conn, stream, last, events, rows)
+
+        return await self._run(self._writer, self._write_transaction(body, wait), wait)
+
+    async def append_decided(
+        self,
+        stream: str,
+        after_seq: int,
+        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Event]:
+        """Decide inside the write transaction: ``decide(tail)`` sees every event after
+        ``after_seq``, read under the write lock, and what it returns is appended.
+
+        No writer can move the stream between that read and the append, so this
+        never conflicts. The ledger uses it for a command's retry after a lost
+        race: a command then loses at most once to the writers that share this
+        file, and a writer that keeps winning cannot starve the others (the
+        first attempt stays optimistic). ``decide`` runs on the writer's thread
+        and may run again if the transaction is retried after a busy error.
+        """
+        wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
+
+        def body(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND seq > ? ORDER BY seq",
+                (stream, after_seq),
+            ).fetchall()
+            tail = [_event(r, self.path) for r in rows]
+            events = list(decide(tail))
+            last = tail[-1].seq if tail else after_seq
+            encoded = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
+            return _insert(conn, stream, last, events, encoded)
+
+        return await self._run(self._writer, self._write_transaction(body, wait), wait)
+
+    def _write_transaction(
+        self, body: Callable[[sqlite3.Connection], T], wait: float
+    ) -> Callable[[sqlite3.Connection], T]:
+        """``body`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, holding the write turn.
+
+        Runs on the writer's thread; ``body`` may end the transaction itself with
+        ``ROLLBACK`` (a conflict), and any exception rolls it back.
+        """
+        turn = self._turn
         deadline = time.monotonic() + wait
 
-        def transaction(conn: sqlite3.Connection) -> list[Event] | Conflict:
+        def transaction(conn: sqlite3.Connection) -> T:
             left = deadline - time.monotonic()
             if turn is not None and not turn.acquire(left):
                 raise sqlite3.OperationalError("database is locked (write turn)")
@@ -286,21 +359,9 @@ class SQLiteStore(EventStore):
                 conn.execute(f"PRAGMA busy_timeout = {left_ms}")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    (last,) = conn.execute(
-                        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
-                    ).fetchone()
-                    if expected_seq is not None and last != expected_seq:
-                        conn.execute("ROLLBACK")
-                        return Conflict(expected_seq, last)
-                    written = []
-                    for offset, (type_, data, meta) in enumerate(rows, start=1):
-                        cursor = conn.execute(
-                            "INSERT INTO events (stream, seq, type, data, meta)"
-                            " VALUES (?, ?, ?, ?, ?)",
-                            (stream, last + offset, type_, data, meta),
-                        )
-                        written.append((last + offset, int(cursor.lastrowid or 0)))
-                    conn.execute("COMMIT")
+                    result = body(conn)
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -308,12 +369,9 @@ class SQLiteStore(EventStore):
             finally:
                 if turn is not None:
                     turn.release()
-            return [
-                Event(stream, seq, position, e.type, e.data, e.meta)
-                for (seq, position), e in zip(written, events, strict=True)
-            ]
+            return result
 
-        return await self._run(self._writer, transaction, wait)
+        return transaction
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         rows = await self._fetch(
