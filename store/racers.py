@@ -32,10 +32,11 @@ import os
 import random
 import secrets
 import signal
+import sys
 import threading
 import time
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -584,6 +585,7 @@ class _Child:
     process: multiprocessing.process.BaseProcess
     events: Connection
     control: Connection
+    pid: int
     ready: bool = False
     finished: bool = False
     gone: bool = False  # its pipe is closed: nothing more will come from it
@@ -620,7 +622,8 @@ class Race:
 
     @property
     def pids(self) -> list[int]:
-        return [c.process.pid for c in self._children if c.process.pid is not None]
+        """The racer processes' ids (kept after they are reaped, to check they are gone)."""
+        return [c.pid for c in self._children]
 
     @property
     def elapsed(self) -> float:
@@ -653,6 +656,19 @@ class Race:
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")
         self._wake_r, self._wake_w = context.Pipe(duplex=False)
+        with _stderr_for_spawn():
+            self._spawn(context)
+        self._reader = threading.Thread(
+            target=_read_children, args=(self, loop), name="boxoffice-race-reader", daemon=True
+        )
+        self._reader.start()
+        await asyncio.wait_for(self._await_ready(), self.start_timeout)
+        self.started_at = time.monotonic()
+        for child in self._children:
+            _send(child.control, "go")
+
+    def _spawn(self, context: Any) -> None:
+        plan = self.plan
         for index, racers in enumerate(plan.placement()):
             events_r, events_w = context.Pipe(duplex=False)
             control_r, control_w = context.Pipe(duplex=False)
@@ -668,17 +684,9 @@ class Race:
                 for conn in (events_r, events_w, control_r, control_w):
                     conn.close()
                 raise
-            self._children.append(_Child(process, events_r, control_w))
+            self._children.append(_Child(process, events_r, control_w, process.pid or 0))
             events_w.close()  # our copies: the child's exit must read as EOF here
             control_r.close()
-        self._reader = threading.Thread(
-            target=_read_children, args=(self, loop), name="boxoffice-race-reader", daemon=True
-        )
-        self._reader.start()
-        await asyncio.wait_for(self._await_ready(), self.start_timeout)
-        self.started_at = time.monotonic()
-        for child in self._children:
-            _send(child.control, "go")
 
     async def _await_ready(self) -> None:
         while not all(c.ready for c in self._children):
@@ -803,6 +811,29 @@ class Race:
         for conn in (self._wake_r, self._wake_w):
             if conn is not None:
                 conn.close()
+
+
+@contextlib.contextmanager
+def _stderr_for_spawn() -> Iterator[None]:
+    """Let multiprocessing start its resource tracker under a host that replaced stderr.
+
+    The tracker is handed ``sys.stderr.fileno()``; a terminal UI that captures
+    ``sys.stderr`` with an object answering -1 makes every spawn fail with
+    "bad value(s) in fds_to_keep". For the length of the (synchronous) spawn,
+    such a stderr is swapped for None, which the tracker skips; printing to the
+    real terminal under a full-screen UI would garble it.
+    """
+    saved = sys.stderr
+    try:
+        usable = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = True  # multiprocessing catches these itself
+    if not usable:
+        sys.stderr = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 def _send(conn: Connection, message: object) -> None:

@@ -1,0 +1,130 @@
+"""The racers panel in a real app: a small race across real processes, verified on screen."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+from textual.app import App
+from textual.message import Message
+from textual.widgets import Input, Select, Static
+
+from store import open_store
+from store.racers import prepare_occurrence
+from tui.screens.race import NEW, RacersMoved, RaceScreen, RaceStarted
+from tui.widgets.racer_grid import RacerGrid
+
+pytestmark = pytest.mark.slow
+
+KEY = "panel-night"
+
+
+class Host(App[None]):
+    """The smallest app that opens the panel, as the real one does on ``r``."""
+
+    def __init__(self, store_url: str, key: str | None) -> None:
+        super().__init__()
+        self.store_url = store_url
+        self.key = key
+
+    def on_mount(self) -> None:
+        self.push_screen(RaceScreen(self.store_url, "tester", self.key))
+
+
+def _gone(pids: list[int]) -> bool:
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    return not any(alive(p) for p in pids) and not multiprocessing.active_children()
+
+
+async def _ready(db_path: str, capacity: int) -> None:
+    async with open_store(db_path, create=True):
+        pass
+    await prepare_occurrence(db_path, KEY, capacity)
+
+
+def _text(screen: RaceScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
+    await _ready(db_path, capacity=6)
+    app = Host(db_path, KEY)
+    seen: list[Message] = []
+    async with app.run_test(size=(150, 48), message_hook=seen.append) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        assert screen.occurrences_worker is not None
+        await screen.occurrences_worker.wait()
+        await pilot.pause()
+        assert screen.query_one("#race-occurrence", Select).value == KEY
+        assert screen.query_one("#race-capacity", Input).value == "6"
+        screen.query_one("#race-racers", Input).value = "24"
+        screen.query_one("#race-processes", Input).value = "2"
+        await pilot.click("#race-start")
+        assert screen.race_worker is not None
+        await screen.race_worker.wait()
+        await pilot.pause()
+
+        line = screen.query_one("#race-invariant", Static)
+        assert _text(screen, "#race-invariant") == "capacity 6 · occupied 6 · oversold 0 ✓"
+        assert line.has_class("ok")
+        assert screen.summary is not None and screen.summary.tally.conflicts > 0
+        counts = screen.query_one("#race-grid", RacerGrid).counts()
+        assert (counts["held"], counts["full"]) == (6, 18)
+        counters = _text(screen, "#race-counters")
+        assert "held 6 · full 18" in counters and "conflicts" in counters
+        started = [m for m in seen if isinstance(m, RaceStarted)]
+        assert len(started) == 1 and len(started[0].race.pids) == 2
+        assert _gone(started[0].race.pids)
+        moved = [m for m in seen if isinstance(m, RacersMoved)]
+        assert sum(len(m.events) for m in moved) > 24  # attempts, conflicts, outcomes
+
+
+async def test_bad_settings_are_refused_inline_and_start_nothing(db_path: str) -> None:
+    await _ready(db_path, capacity=6)
+    app = Host(db_path, None)
+    async with app.run_test(size=(150, 48)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        assert screen.query_one("#race-occurrence", Select).value == NEW
+        screen.query_one("#race-racers", Input).value = "1001"
+        await pilot.click("#race-start")
+        await pilot.pause()
+        assert "racers: a whole number from 1 to 1,000" in _text(screen, "#race-setup-error")
+        assert screen.race_worker is None
+
+
+async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path: str) -> None:
+    await _ready(db_path, capacity=600)
+    app = Host(db_path, KEY)
+    async with app.run_test(size=(150, 48)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        assert screen.occurrences_worker is not None
+        await screen.occurrences_worker.wait()
+        await pilot.pause()
+        screen.query_one("#race-racers", Input).value = "600"
+        screen.query_one("#race-processes", Input).value = "3"
+        await pilot.click("#race-start")
+        worker = screen.race_worker
+        assert worker is not None
+        while screen.race is None:  # the RaceStarted message: processes are up and racing
+            await pilot.pause()
+        pids = screen.race.pids
+        assert len(pids) == 3 and all(os.path.exists(f"/proc/{p}") for p in pids)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, RaceScreen)
+        with pytest.raises(Exception, match="cancelled"):
+            await worker.wait()
+        assert _gone(pids)
