@@ -311,9 +311,9 @@ class Verdict:
 def _window(model: Model, op: Op, clock_end: int) -> range:
     """The ticks ``op`` may have decided at: inside its window and not before T.
 
-    SPEC §2 decides at max(now, T). Racers share one clock and a ledger reads it
-    only after catching up with the log, so a command's own reading is never
-    below the T it saw: the decision tick is the reading, within the window.
+    SPEC §2 decides at max(now, T). Racers share one clock, so both lie in the
+    window: ``now`` was read inside it, and T is the reading of a writer whose
+    event this command saw before it replied. A tick below T is impossible.
     """
     lo = op.clock_lo if model.high_water is None else max(op.clock_lo, model.high_water)
     hi = op.clock_hi if op.clock_hi is not None else max(clock_end, op.clock_lo)
