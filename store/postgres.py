@@ -546,6 +546,83 @@ class PostgresStore(EventStore):
             for row, e in zip(rows, events, strict=True)
         ]
 
+    async def append_decided(
+        self,
+        stream: str,
+        after_seq: int,
+        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Event]:
+        """Decide inside the append's transaction, holding the append lock throughout.
+
+        ``decide(tail)`` sees every event after ``after_seq`` read under the lock,
+        and what it returns is appended before the lock is released, so this never
+        conflicts. The ledger retries a lost race this way: a command loses at most
+        once, and a process that keeps winning cannot starve the others. Costs the
+        lock for four round trips instead of one, so only retries use it.
+        """
+        wait = self.busy_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        async with self._connection(deadline - time.monotonic()) as conn:
+            lock_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            try:
+                # One round trip; each statement gets its own snapshot, so the read
+                # below (a separate statement) sees every append committed before ours.
+                await conn.execute(
+                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+                    f" SELECT set_config('lock_timeout', '{lock_ms}ms', true);"
+                    f" SELECT pg_advisory_xact_lock({_LOCK_CLASS},"
+                    " 'boxoffice_events'::regclass::oid::integer)"
+                )
+                rows = await conn.fetch(
+                    f"SELECT {_COLUMNS} FROM boxoffice_events"
+                    " WHERE stream = $1 AND seq > $2 ORDER BY seq",
+                    stream,
+                    after_seq,
+                )
+                tail = [_event(r) for r in rows]
+                events = list(decide(tail))
+                written: list[Event] = []
+                if events:
+                    last = tail[-1].seq if tail else after_seq
+                    appended = await conn.fetch(
+                        _APPEND,
+                        stream,
+                        last,
+                        [e.type for e in events],
+                        [_dumps(e.data) for e in events],
+                        [_dumps(e.meta) for e in events],
+                        lock_ms,
+                    )
+                    if appended[0]["out_position"] is None:  # someone bypassed the lock
+                        raise StoreError(
+                            f"{self.url}: {stream!r} moved under the append lock "
+                            f"(seq {appended[0]['out_seq']}, expected {last})"
+                        )
+                    written = [
+                        Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
+                        for row, e in zip(appended, events, strict=True)
+                    ]
+                await conn.execute("COMMIT")
+                return written
+            except BaseException as exc:
+                if not conn.is_closed() and conn.is_in_transaction():
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                if isinstance(exc, pgx.LockNotAvailableError):
+                    raise StoreBusy(
+                        f"{self.url}: another writer held the append lock for over {wait:g} s"
+                    ) from exc
+                if isinstance(exc, _CONNECTION_LOST):
+                    raise StoreError(
+                        f"{self.url}: lost the connection to the server during an append to "
+                        f"{stream!r}; it may or may not have been written ({_one_line(exc)})"
+                    ) from exc
+                if isinstance(exc, Exception):
+                    raise translate(exc, self.url) from exc
+                raise
+
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         rows = await self._fetch(
             f"SELECT {_COLUMNS} FROM boxoffice_events WHERE stream = $1 AND seq > $2 ORDER BY seq",
