@@ -181,7 +181,7 @@ class Ledger:
             try:
                 async with lane.lock:
                     if round_ and isinstance(self.store, DecidesInTransaction):
-                        decided, written = await self._decide_in_transaction(key, batch)
+                        decided, written = await self._decide_in_transaction(self.store, key, batch)
                     else:
                         decided, written = await self._decide_and_append(key, batch)
             except StoreBusy:
@@ -260,7 +260,7 @@ class Ledger:
         return decided, new
 
     async def _decide_in_transaction(
-        self, key: str, batch: list[_Pending]
+        self, store: DecidesInTransaction, key: str, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Any]], list[Event]]:
         """A retry after a lost race, decided inside the append's own transaction.
 
@@ -292,7 +292,7 @@ class Ledger:
             return new
 
         try:
-            written = await self.store.append_decided(
+            written = await store.append_decided(
                 state.stream,
                 state.seq,
                 decide,

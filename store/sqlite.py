@@ -73,8 +73,20 @@ def _event(row: tuple[Any, ...], path: str) -> Event:
         ) from exc
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every event: ``json.dumps`` with options builds a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode(events: Sequence[NewEvent]) -> list[tuple[str, str, str]]:
+    """``(type, data, meta)`` as stored; a batch's events share one meta, encoded once."""
+    rows = []
+    meta: dict[str, Any] | None = None
+    meta_text = ""
+    for event in events:
+        if event.meta is not meta:
+            meta, meta_text = event.meta, _dumps(event.meta)
+        rows.append((event.type, _dumps(event.data), meta_text))
+    return rows
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -121,17 +133,23 @@ def _insert(
     events: Sequence[NewEvent],
     rows: Sequence[tuple[str, str, str]],
 ) -> list[Event]:
-    """Insert ``events`` (already encoded as ``rows``) after seq ``last``, inside a transaction."""
-    written = []
-    for offset, ((type_, data, meta), event) in enumerate(zip(rows, events, strict=True), start=1):
-        cursor = conn.execute(
-            "INSERT INTO events (stream, seq, type, data, meta) VALUES (?, ?, ?, ?, ?)",
-            (stream, last + offset, type_, data, meta),
-        )
-        written.append(
-            Event(stream, last + offset, int(cursor.lastrowid or 0), type_, event.data, event.meta)
-        )
-    return written
+    """Insert ``events`` (already encoded as ``rows``) after seq ``last``, inside a transaction.
+
+    Positions come from AUTOINCREMENT while this transaction holds the write lock,
+    so one batch's positions are consecutive and end at ``last_insert_rowid()``.
+    """
+    if not rows:
+        return []
+    conn.executemany(
+        "INSERT INTO events (stream, seq, type, data, meta) VALUES (?, ?, ?, ?, ?)",
+        [(stream, last + i, *row) for i, row in enumerate(rows, start=1)],
+    )
+    (end,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+    first = int(end) - len(rows) + 1
+    return [
+        Event(stream, last + i, first + i - 1, event.type, event.data, event.meta)
+        for i, event in enumerate(events, start=1)
+    ]
 
 
 class SQLiteStore(EventStore):
@@ -289,7 +307,7 @@ class SQLiteStore(EventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event] | Conflict:
-        rows = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
+        rows = _encode(events)
         if not rows:
             raise ValueError("append_many: no events")
         wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
@@ -333,8 +351,7 @@ class SQLiteStore(EventStore):
             tail = [_event(r, self.path) for r in rows]
             events = list(decide(tail))
             last = tail[-1].seq if tail else after_seq
-            encoded = [(e.type, _dumps(e.data), _dumps(e.meta)) for e in events]
-            return _insert(conn, stream, last, events, encoded)
+            return _insert(conn, stream, last, events, _encode(events))
 
         return await self._run(self._writer, self._write_transaction(body, wait), wait)
 

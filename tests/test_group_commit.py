@@ -25,7 +25,7 @@ import workers
 from store import open_store
 from store.booking import Ledger, Status
 from store.check import check_stream
-from store.events import Conflict
+from store.events import Conflict, NewEvent
 from store.fold import stream_of
 from store.sqlite import SQLiteStore
 
@@ -205,3 +205,24 @@ async def test_no_command_loses_twice_across_processes(db_path: str) -> None:
     assert max(r.attempts for r in replies) == 2, "a retry lost again"
     report = check_stream(events)
     assert report.ok and report.acquisitions == 20
+
+
+async def test_a_batch_reports_the_positions_it_was_stored_at(
+    two_stores: tuple[SQLiteStore, SQLiteStore],
+) -> None:
+    """One transaction inserts the whole batch; the positions it returns are the stored ones."""
+    ours, theirs = two_stores
+    await theirs.append("booking:other", "hold", {"actor": "x"})
+    meta = {"operator": "us", "terminal": "t", "recorded_at": "2026-12-01T19:00:00+00:00"}
+    batch = [NewEvent("hold", {"actor": f"fan-{i}"}, meta) for i in range(5)]
+    written = await ours.append_many("booking:gala", 0, batch)
+    await theirs.append("booking:other", "hold", {"actor": "y"})
+    written += await ours.append_many("booking:gala", 5, batch[:2])
+
+    stored = await ours.read("booking:gala")
+    assert isinstance(written, list)
+    assert [(e.seq, e.position, e.data, e.meta) for e in written] == [
+        (e.seq, e.position, e.data, e.meta) for e in stored
+    ]
+    positions = [e.position for e in stored]
+    assert positions == sorted(positions) and len(set(positions)) == 7
