@@ -397,8 +397,9 @@ def _explain(ops: Sequence[Op], prefix: list[int], model: Model, clock_end: int)
     for i, op in enumerate(ops):
         if i in placed or op.complete is None:
             continue
-        answers = {step(model, op, t)[0] for t in _window(model, op, clock_end)} or {"(no tick)"}
-        lines.append(f"  next: {_describe(op)}; the model answers {sorted(map(str, answers))}")
+        answers = {str(step(model, op, t)[0]) for t in _window(model, op, clock_end)}
+        said = sorted(answers) or ["(no tick in its window)"]
+        lines.append(f"  next: {_describe(op)}; the model answers {said}")
         if len(lines) > 8:
             break
     return "\n".join(lines)
@@ -462,8 +463,10 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
             high[op.terminal, "expire", op.actor] += 1
     seen: Counter[tuple[str, str, str | None]] = Counter()
     for event in events:
-        actor = event.data.get("actor") if isinstance(event.data, dict) else None
-        seen[str(event.meta.get("terminal")), event.type, actor] += 1
+        who = event.data.get("actor") if isinstance(event.data, dict) else None
+        seen[
+            str(event.meta.get("terminal")), event.type, who if isinstance(who, str) else None
+        ] += 1
     audit = StreamAudit()
     for slot in sorted(set(low) | set(seen), key=str):
         if seen[slot] < low[slot]:

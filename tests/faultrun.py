@@ -304,7 +304,8 @@ async def _job(job: dict[str, Any], conn: Connection) -> list[str]:
             Recorder(job["history"], terminal_id(), f"{terminal_id()}#{c}")
             for c in range(len(job["clients"]))
         ]
-        stack.callback(lambda: [r.close() for r in recorders])
+        for recorder in recorders:
+            stack.callback(recorder.close)
         conn.send(("ready", os.getpid()))
         if conn.recv() != "go":
             return crashes
@@ -470,10 +471,10 @@ def _race(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{plan.describe()}: racers stalled for {STALL:g} s")
         timeout = max(0.0, next_tick - time.monotonic())
-        for conn in wait(list(running.values()), timeout):
-            n = next(i for i, c in running.items() if c is conn)
+        for ready in wait(list(running.values()), timeout):
+            n = next(i for i, c in running.items() if c is ready)
             try:
-                kind, payload = conn.recv()
+                kind, payload = running[n].recv()
             except EOFError:  # the victim is gone
                 del running[n]
                 continue

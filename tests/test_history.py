@@ -399,7 +399,7 @@ def test_in_a_sequential_history_any_changed_reply_is_caught(tmp_path: Path) -> 
 
     ops = asyncio.run(run())
     assert verdict(ops).ok
-    lies = {
+    lies: dict[str, dict[str, Any]] = {
         "held": dict(status="full", seat=None, expires_at=None),
         "booked": dict(status="full", seat=None),
         "full": dict(status="held", seat=1),
