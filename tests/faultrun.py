@@ -170,7 +170,7 @@ def plan_run(seed: int, *, kill: bool = False, broken: bool = False) -> Plan:
     if kill:
         victim = rng.randrange(processes)
         sent = sum(len(c) for c in racers[victim])
-        kill_at = (victim, rng.randint(1, sent), rng.uniform(0.0, 0.004))
+        kill_at = (victim, rng.randint(1, sent), rng.uniform(0.0, 0.002))
     return Plan(
         seed=seed,
         capacity=capacity,
