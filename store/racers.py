@@ -5,8 +5,9 @@ holds when writers in different OS processes race on one database. Racers are
 asyncio tasks spread over P processes started with ``spawn``; each racer has its
 own ``Ledger`` (its own folded state and its own decisions) on its own store
 connection, unless the process would run out of file descriptors, in which case
-racers in that process share connections round-robin (``RaceSummary.connections``
-says how many there were).
+racers in that process share stores round-robin (``RaceSummary.stores`` says how
+many there were). On PostgreSQL the stores of one process share one connection
+pool (``store.postgres``), so there the racers of a process share its connections.
 
 A racer drives ``Ledger.hold_with_observed`` itself instead of calling
 ``Ledger.hold``, so that every attempt and every conflict is visible as it
@@ -15,7 +16,8 @@ snapshot, and appends at that seq; when another writer got there first it gets a
 ``conflict`` (expected vs actual seq), backs off with full jitter and reads again.
 With churn, a racer that got a hold then confirms or releases it through the
 ledger's own retrying commands (their retries are counted from
-``Outcome.attempts``, not shown one by one).
+``Outcome.attempts``, not shown one by one). A racer told ``full`` is done, even
+if a seat frees later under churn: "full" was true of the snapshot it decided on.
 
 The child processes send ``RacerEvent`` batches to the parent over a pipe; the
 parent (``Race``) tallies them, yields them to whoever watches, and at the end
@@ -225,6 +227,7 @@ class Tally:
     confirmed: int = 0
     released: int = 0
     churn_retries: int = 0
+    last_hold_at: float | None = None  # RacerEvent.at of the latest hold
 
     @classmethod
     def for_plan(cls, plan: RacePlan) -> Tally:
@@ -278,6 +281,7 @@ class Tally:
             record.detail = event.detail
             if kind is Kind.HELD:
                 self.held += 1
+                self.last_hold_at = max(event.at, self.last_hold_at or event.at)
             elif kind is Kind.FULL:
                 self.full += 1
             elif kind is Kind.ALREADY:
@@ -335,6 +339,7 @@ def verify(
     *,
     start_seq: int,
     roster_before: Sequence[str] = (),
+    settled: bool = True,
 ) -> Verdict:
     """Check a run against its stream alone (a writer that bypassed the ledger is caught).
 
@@ -346,6 +351,11 @@ def verify(
     - every success has its event: the seq a racer was told holds its hold, and
       a confirm or release it was told of is in the log after it;
     - the final roster agrees with what each racer was told.
+
+    ``settled=False`` is for a run that was stopped or lost a process: a racer
+    stopped mid-command may have had its command committed without hearing so
+    (the contract covers replies given), so a winner whose confirm or release
+    was cut short may be found held, confirmed or gone.
     """
     report = check_stream(events)
     state = report.state or OccurrenceState("")
@@ -353,7 +363,7 @@ def verify(
         _never_oversold(report),
         _winners_once(events, racers, start_seq, roster_before),
         _successes_logged(events, racers),
-        _roster_agrees(state, racers),
+        _roster_agrees(state, racers, settled),
     ]
     return Verdict(report.capacity, report.occupied, report.oversold, invariants, report)
 
@@ -438,11 +448,16 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
     return _invariant(name, problems, f"{checked} holds found where their racers were told")
 
 
-def _roster_agrees(state: OccurrenceState, racers: Sequence[RacerRecord]) -> Invariant:
+def _roster_agrees(
+    state: OccurrenceState, racers: Sequence[RacerRecord], settled: bool
+) -> Invariant:
     name = "final roster agrees"
     problems: list[tuple[int, str]] = []
+    held: set[SeatState | None] = {SeatState.HELD, SeatState.LAPSED}
+    if not settled:
+        held |= {SeatState.CONFIRMED, None}  # a confirm or release cut short by the stop
     expected: dict[str, set[SeatState | None]] = {
-        "held": {SeatState.HELD, SeatState.LAPSED},
+        "held": held,
         "confirmed": {SeatState.CONFIRMED},
         "released": {None},
         "full": {None},
@@ -480,9 +495,10 @@ class RaceSummary:
     verdict: Verdict
     elapsed: float
     start_seq: int
-    connections: int
+    stores: int
     stopped: bool = False
     errors: list[str] = field(default_factory=list)
+    started_at: float | None = None  # time.monotonic() of the start signal
 
     @property
     def ok(self) -> bool:
@@ -490,7 +506,15 @@ class RaceSummary:
 
     @property
     def holds_per_s(self) -> float:
+        """Holds over the whole run, the stragglers who then found it full included."""
         return self.tally.held / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def last_hold_s(self) -> float | None:
+        """Seconds from the start signal to the last hold (the sell-out, when it sold out)."""
+        if self.tally.last_hold_at is None or self.started_at is None:
+            return None
+        return max(0.0, self.tally.last_hold_at - self.started_at)
 
     def to_json(self) -> dict[str, Any]:
         t = self.tally
@@ -499,7 +523,7 @@ class RaceSummary:
             "seed": self.plan.seed,
             "racer_count": self.plan.racers,
             "processes": self.plan.workers,
-            "connections": self.connections,
+            "stores": self.stores,
             "churn": self.plan.churn,
             "elapsed_s": round(self.elapsed, 3),
             "stopped": self.stopped,
@@ -518,6 +542,7 @@ class RaceSummary:
                 "released": t.released,
                 "churn_retries": t.churn_retries,
                 "holds_per_s": round(self.holds_per_s, 1),
+                "last_hold_s": None if self.last_hold_s is None else round(self.last_hold_s, 3),
             },
             "invariants": {
                 "ok": self.verdict.ok,
@@ -607,7 +632,7 @@ class Race:
         self.start_timeout = start_timeout
         self.start_seq = 0
         self.roster_before: list[str] = []
-        self.connections = 0
+        self.stores = 0
         self.errors: list[str] = []
         self.started_at: float | None = None
         self.ended_at: float | None = None
@@ -707,7 +732,7 @@ class Race:
             return batch
         if kind == "ready":
             child.ready = True
-            self.connections += message[2]
+            self.stores += message[2]
         elif kind == "finished":
             child.finished = True
         elif kind == "error":
@@ -748,7 +773,11 @@ class Race:
         async with open_store(self.plan.store_url) as store:
             events = await store.read(stream_of(self.plan.occurrence))
         verdict = verify(
-            events, self.tally.racers, start_seq=self.start_seq, roster_before=self.roster_before
+            events,
+            self.tally.racers,
+            start_seq=self.start_seq,
+            roster_before=self.roster_before,
+            settled=not self.stopped and not self.errors,
         )
         return RaceSummary(
             self.plan,
@@ -756,9 +785,10 @@ class Race:
             verdict,
             self.elapsed,
             self.start_seq,
-            self.connections,
+            self.stores,
             self.stopped,
             list(self.errors),
+            self.started_at,
         )
 
     async def stop(self, grace: float = 3.0) -> None:

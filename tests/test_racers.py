@@ -259,14 +259,14 @@ async def test_a_killed_racer_process_ends_the_run_with_an_error(db_path: str) -
 
 
 def test_racer_processes_exit_when_the_parent_is_killed(db_path: str, tmp_path: Path) -> None:
-    asyncio.run(_fresh(db_path, capacity=600))
+    asyncio.run(_fresh(db_path, capacity=300))
     script = textwrap.dedent(
         f"""
         import asyncio, json, sys
         from store.racers import Race, RacePlan
 
         async def main():
-            plan = RacePlan({db_path!r}, {KEY!r}, racers=600, processes=2, seed=1, churn=True)
+            plan = RacePlan({db_path!r}, {KEY!r}, racers=300, processes=2, seed=1, churn=True)
             race = Race(plan)
             await race.start()
             print(json.dumps(race.pids), flush=True)
@@ -340,3 +340,18 @@ def test_race_command_exits_1_on_a_stream_that_was_already_oversold(
     out = capsys.readouterr().out
     assert "✗ never oversold" in out
     assert "oversold 1 ✗ never oversold at seq 3" in out
+
+
+async def test_a_stopped_run_allows_a_churn_cut_short_but_a_settled_one_does_not(
+    db_path: str,
+) -> None:
+    async with open_store(db_path, create=True) as store:
+        stream = stream_of(KEY)
+        await store.append(stream, "created", {"title": None, "capacity": 5})
+        await store.append(stream, "hold", {"actor": "ann", "expires_at": None})
+        await store.append(stream, "confirm", {"actor": "ann"})  # ann was stopped before hearing
+        events = await store.read(stream)
+    told = [_told_held("ann", 0, 2)]
+    assert verify(events, told, start_seq=1, settled=False).ok
+    settled = verify(events, told, start_seq=1)
+    assert [i.name for i in settled.invariants if not i.ok] == ["final roster agrees"]

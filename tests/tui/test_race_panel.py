@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 
 import pytest
 from textual.app import App
 from textual.message import Message
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select, Static, Switch
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from store import open_store
 from store.racers import prepare_occurrence
@@ -30,6 +32,15 @@ class Host(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(RaceScreen(self.store_url, "tester", self.key))
+
+
+async def _leave(app: App[None]) -> None:
+    """Pop the panel and let its cancelled workers close their stores before the loop ends."""
+    workers = list(app.workers)
+    await app.pop_screen()
+    for worker in workers:
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await worker.wait()
 
 
 def _gone(pids: list[int]) -> bool:
@@ -86,6 +97,7 @@ async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
         assert _gone(started[0].race.pids)
         moved = [m for m in seen if isinstance(m, RacersMoved)]
         assert sum(len(m.events) for m in moved) > 24  # attempts, conflicts, outcomes
+        await _leave(app)
 
 
 async def test_bad_settings_are_refused_inline_and_start_nothing(db_path: str) -> None:
@@ -101,10 +113,11 @@ async def test_bad_settings_are_refused_inline_and_start_nothing(db_path: str) -
         await pilot.pause()
         assert "racers: a whole number from 1 to 1,000" in _text(screen, "#race-setup-error")
         assert screen.race_worker is None
+        await _leave(app)
 
 
 async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path: str) -> None:
-    await _ready(db_path, capacity=600)
+    await _ready(db_path, capacity=300)
     app = Host(db_path, KEY)
     async with app.run_test(size=(150, 48)) as pilot:
         await pilot.pause()
@@ -113,7 +126,7 @@ async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path:
         assert screen.occurrences_worker is not None
         await screen.occurrences_worker.wait()
         await pilot.pause()
-        screen.query_one("#race-racers", Input).value = "600"
+        screen.query_one("#race-racers", Input).value = "300"
         screen.query_one("#race-processes", Input).value = "3"
         await pilot.click("#race-start")
         worker = screen.race_worker
@@ -122,9 +135,45 @@ async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path:
             await pilot.pause()
         pids = screen.race.pids
         assert len(pids) == 3 and all(os.path.exists(f"/proc/{p}") for p in pids)
+        others = [w for w in app.workers if w is not worker]
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, RaceScreen)
-        with pytest.raises(Exception, match="cancelled"):
+        with pytest.raises(WorkerCancelled):
             await worker.wait()
         assert _gone(pids)
+        for other in others:  # let the roster tail close its store before the loop ends
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await other.wait()
+
+
+async def test_the_stop_button_ends_the_run_and_still_verifies_it(db_path: str) -> None:
+    await _ready(db_path, capacity=300)
+    app = Host(db_path, KEY)
+    async with app.run_test(size=(150, 48)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        assert screen.occurrences_worker is not None
+        await screen.occurrences_worker.wait()
+        await pilot.pause()
+        screen.query_one("#race-racers", Input).value = "300"
+        screen.query_one("#race-processes", Input).value = "2"
+        screen.query_one("#race-churn", Switch).value = True
+        await pilot.click("#race-start")
+        worker = screen.race_worker
+        assert worker is not None
+        while screen.race is None:
+            await pilot.pause()
+        pids = screen.race.pids
+        await pilot.click("#race-stop")
+        await worker.wait()
+        await pilot.pause()
+
+        assert screen.summary is not None and screen.summary.stopped
+        assert screen.summary.tally.decided < 300
+        assert _text(screen, "#race-invariant").endswith("✓ (stopped early)")
+        assert screen.query_one("#race-invariant", Static).has_class("ok")
+        assert not screen.query_one("#race-start").disabled
+        assert _gone(pids)
+        await _leave(app)

@@ -129,14 +129,16 @@ def race(opts: Options, args: argparse.Namespace) -> int:
 def _print_summary(summary: RaceSummary) -> None:
     plan, tally = summary.plan, summary.tally
     mode = "churn (confirm or release)" if plan.churn else "hold only"
+    last = summary.last_hold_s
+    last_hold = f" · last hold at {last:.2f} s" if last is not None else ""
     line(
         f"race on {cell(plan.occurrence)}: {plan.racers} racers over {plan.workers} processes "
-        f"({summary.connections} store connections), {mode}, seed {plan.seed}"
+        f"({summary.stores} stores), {mode}, seed {plan.seed}"
     )
     line(
         f"{summary.elapsed:.2f} s · {tally.attempts} attempts · {tally.conflicts} conflicts · "
         f"{tally.retries} retries (at most {tally.max_retries} by one racer) · "
-        f"{summary.holds_per_s:.1f} holds/s"
+        f"{summary.holds_per_s:.1f} holds/s{last_hold}"
     )
     rows: list[list[Any]] = []
     for process in range(plan.workers):
