@@ -12,6 +12,7 @@ never cancels a booking already on its way to the database.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -67,6 +68,8 @@ Clock = Callable[[], datetime]
 TAIL_WAIT = 5.0
 #: Most events the tail reads in one go (a burst is read in several).
 TAIL_BATCH = 5000
+#: A roster this big, once in the table, is moved out of the garbage collector's sight.
+FREEZE_ROWS = 2000
 
 
 def one_line(error: BaseException) -> str:
@@ -103,7 +106,9 @@ class FilterInput(Input):
     def action_clear(self) -> None:
         self.value = ""
         self.display = False
-        self.app.query_one(RosterTable).focus()
+        roster = self.app.query("#roster")
+        if roster:
+            roster.first().focus()
 
 
 class BoxOfficeApp(App[int]):
@@ -227,34 +232,35 @@ class BoxOfficeApp(App[int]):
     # -- layout -----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield HouseHeader(id="header")
+        # kept as attributes: a reply that arrives while the app shuts down finds
+        # its widget (detached) instead of failing a query
+        self.header = HouseHeader(id="header")
+        self.house = OccurrenceTable(id="house", tz=self.tz)
+        self.banner = Static(id="banner")
+        self.filter_input = FilterInput(placeholder="filter actors (Esc clears)", id="filter")
+        self.roster = RosterTable(id="roster", tz=self.tz)
+        self.log_table = EventLog(id="log", tz=self.tz)
+        yield self.header
         with Horizontal(id="body"):
-            yield OccurrenceTable(id="house", tz=self.tz)
+            yield self.house
             with Vertical(id="center"):
-                yield Static(id="banner")
-                yield FilterInput(placeholder="filter actors (Esc clears)", id="filter")
-                yield RosterTable(id="roster", tz=self.tz)
-                yield EventLog(id="log", tz=self.tz)
+                yield self.banner
+                yield self.filter_input
+                yield self.roster
+                yield self.log_table
         yield Footer()
 
     @property
-    def house(self) -> OccurrenceTable:
-        return self.query_one("#house", OccurrenceTable)
-
-    @property
-    def roster(self) -> RosterTable:
-        return self.query_one("#roster", RosterTable)
-
-    @property
-    def log_table(self) -> EventLog:
-        return self.query_one("#log", EventLog)
+    def on_screen(self) -> bool:
+        """Whether the main widgets are still mounted (not while shutting down)."""
+        return self.house.is_attached
 
     def on_mount(self) -> None:
-        header = self.query_one(HouseHeader)
+        header = self.header
         header.db = self.store_url
         header.operator = self.operator or ""
-        self.query_one("#banner").display = False
-        self.query_one("#filter").display = False
+        self.banner.display = False
+        self.filter_input.display = False
         self.log_table.display = False
         self.house.border_title = Content("House")
         self.roster.border_title = Content("Roster")
@@ -279,7 +285,7 @@ class BoxOfficeApp(App[int]):
 
     def tick(self) -> None:
         """Advance countdowns; read again any occurrence where a hold has just lapsed."""
-        if self.ledger is None:
+        if self.ledger is None or not self.on_screen:
             return
         now = self.now()
         due = self.house.due(now)
@@ -309,7 +315,7 @@ class BoxOfficeApp(App[int]):
 
     def on_house_opened(self, message: HouseOpened) -> None:
         assert self.ledger is not None
-        header = self.query_one(HouseHeader)
+        header = self.header
         header.operator = self.ledger.operator
         header.status = LIVE
         self._dirty_all = True
@@ -364,7 +370,7 @@ class BoxOfficeApp(App[int]):
         self.request_read(message.keys)
 
     def on_live_changed(self, message: LiveChanged) -> None:
-        header = self.query_one(HouseHeader)
+        header = self.header
         header.status = LIVE if message.live else OFFLINE
         header.detail = message.detail
         if message.live:
@@ -437,6 +443,8 @@ class BoxOfficeApp(App[int]):
     # -- applying what was read ---------------------------------------------------------
 
     def on_house_read(self, message: HouseRead) -> None:
+        if not self.on_screen:
+            return
         self.house.upsert(message.lines)
         wanted = self._select_when_seen
         if wanted is not None and wanted in self.house.lines:
@@ -464,13 +472,21 @@ class BoxOfficeApp(App[int]):
             self.request_read([key], roster=True)
 
     def on_roster_read(self, message: RosterRead) -> None:
-        if message.key != self.selected or self.travel_seq is not None:
+        if not self.on_screen or message.key != self.selected or self.travel_seq is not None:
             return
         self.roster.show(message.rows, self.now())
         self._update_titles()
 
+    def on_roster_table_filled(self, message: RosterTable.Filled) -> None:
+        if message.rows >= FREEZE_ROWS:
+            # A big roster is tens of thousands of long-lived objects; without
+            # this every full garbage collection walks them all again (pauses of
+            # 100 ms and more in the middle of a live update). Frozen objects are
+            # still freed by reference counting when the table lets them go.
+            gc.freeze()
+
     def on_log_read(self, message: LogRead) -> None:
-        if message.key != self.selected:
+        if not self.on_screen or message.key != self.selected:
             return
         if message.reset:
             self.log_table.load(message.key, message.events, self.now())
@@ -520,11 +536,11 @@ class BoxOfficeApp(App[int]):
         self.post_message(RosterRecalled(key, seq, at, roster_rows(state, at)))
 
     def on_roster_recalled(self, message: RosterRecalled) -> None:
-        if message.key != self.selected:
+        if not self.on_screen or message.key != self.selected:
             return
         self.travel_seq = message.seq
         self.roster.show(message.rows, message.at, live=False)
-        banner = self.query_one("#banner", Static)
+        banner = self.banner
         moment = f" ({local(message.at, self.tz):%d %b %H:%M:%S})" if message.at else ""
         banner.update(
             Content.assemble(
@@ -540,7 +556,7 @@ class BoxOfficeApp(App[int]):
         if self.travel_seq is None:
             return
         self.travel_seq = None
-        self.query_one("#banner").display = False
+        self.banner.display = False
         self.refresh_bindings()
 
     def action_back_to_live(self) -> None:
@@ -750,7 +766,7 @@ class BoxOfficeApp(App[int]):
             self._write("expire", key, lambda ledger: ledger.expire_holds(key))
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", FilterInput)
+        field = self.filter_input
         field.display = True
         field.focus()
 

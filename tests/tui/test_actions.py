@@ -51,7 +51,7 @@ async def test_opens_on_the_house_with_badges(
         await opened(pilot)
         assert app.roster.shown_actors == ["ada", "bob", "cy"]
         assert cell(app, "ada", "state") == "✔ CONFIRMED"
-        assert cell(app, "cy", "state") == "◷ HELD 10:00"
+        assert cell(app, "cy", "state") == "◷ HELD 10m"
         assert [cell(app, a, "seat") for a in ("ada", "bob", "cy")] == ["1", "2", "3"]
         assert cell(app, "cy", "operator") == "seed"
         assert house_cell(app, SHOW, "left") == "2/5 left"

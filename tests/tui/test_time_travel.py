@@ -48,9 +48,9 @@ async def test_selecting_an_event_shows_the_roster_then(
         await pilot.press("enter")  # seq 4: ...but at seq 4 it was a fresh 10-minute hold
         await until(pilot, lambda: app.travel_seq == 4, "seq 4")
         assert app.roster.shown_actors == ["ada", "bob", "cy"]
-        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
+        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
         app.tick()  # countdowns are frozen in the past
-        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
+        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
 
         # the live world moves on; the past stays put, the log grows
         assert await other_terminal(house_db, clock, "book", "dee") == "booked"

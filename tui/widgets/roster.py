@@ -5,21 +5,28 @@ table is never rebuilt for an update: rows that left are removed, newcomers
 are appended (joins always come at the end), and only cells whose text changed
 are rewritten. The cursor follows its actor, not its row number, because seat
 numbers close up when an earlier seat is freed.
+
+A big roster is put in the table a screenful first and the rest in chunks
+between frames, so the operator sees the top of a 10,000-seat night at once
+and the app keeps answering keys while the rest arrives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from functools import partial
 from typing import Any
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 from store.fold import OccurrenceState
 from tui.safe_text import printable
-from tui.widgets.timefmt import countdown, stamp
+from tui.widgets.cells import FixedCell, LiveCell, SeatCell
+from tui.widgets.timefmt import countdown, local
 
 HELD, CONFIRMED, LAPSED = "held", "confirmed", "lapsed"
 
@@ -27,6 +34,10 @@ HELD, CONFIRMED, LAPSED = "held", "confirmed", "lapsed"
 #: row), adding one costs a constant (mostly measuring its cells). Past this
 #: ratio of removal work to rows kept, clearing and re-adding is the cheaper way.
 _REBUILD_RATIO = 12
+#: Rows added before the first frame (more than any screen shows) ...
+FIRST_ROWS = 300
+#: ... and per frame after it, until the table holds the whole roster.
+MORE_ROWS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +47,10 @@ class RosterRow:
     actor: str
     order: int  # join order: the roster's order, even across a time-travel refold
     state: str  # HELD, CONFIRMED or LAPSED
-    seat: int | None
-    joined_at: datetime | None
-    expires_at: datetime | None
-    operator: str | None
+    seat: int | None = field(compare=False)  # follows from the others and the rows before
+    joined_at: datetime | None = None
+    expires_at: datetime | None = None
+    operator: str | None = None
 
 
 def roster_rows(state: OccurrenceState, now: datetime | None) -> list[RosterRow]:
@@ -81,21 +92,9 @@ def badge(row: RosterRow, now: datetime | None) -> Text:
     return Text(f"◷ HELD {countdown(left)}", style="bold yellow")
 
 
-class _SeatCell(Text):
-    """A seat number that remembers its row's join order, for re-sorting in place."""
-
-    order: int
-
-
-def _seat_cell(row: RosterRow) -> Text:
-    cell = _SeatCell("—" if row.seat is None else str(row.seat), justify="right")
-    cell.order = row.order
-    return cell
-
-
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("seat", "Seat", 5),
-    ("actor", "Actor", 24),
+    ("actor", "Actor", 20),
     ("state", "State", 13),
     ("joined", "Joined", 12),
     ("operator", "Operator", 12),
@@ -105,14 +104,25 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 class RosterTable(DataTable[Any]):
     """The selected occurrence's roster, live or as it stood at an earlier seq."""
 
+    @dataclass
+    class Filled(Message):
+        """A roster too big for one frame is now wholly in the table."""
+
+        rows: int
+
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.tz = tz
         self.needle = ""
         self._all: list[RosterRow] = []  # the roster before filtering
-        self._shown: list[str] = []  # actors, in row order
-        self._rows: dict[str, RosterRow] = {}
-        self._cells: dict[str, tuple[str, ...]] = {}  # plain text of each shown row's cells
+        self._target: list[str] = []  # the actors the table should hold, in order
+        self._rows: dict[str, RosterRow] = {}  # every target row, by actor
+        self._shown: list[str] = []  # the actors the table holds, in row order
+        self._texts: dict[str, tuple[str, ...]] = {}  # what each held row's cells say
+        self._seats: dict[str, int | None] = {}  # read by every SeatCell as it is drawn
+        self._pending: list[RosterRow] = []  # target rows still to be added
+        self._chunked = False  # the rows of this update came over several frames
+        self._resort = False  # a row's join order changed: re-check the table's order
         self._now: datetime | None = None
         self._ticking = True
         self._next_expiry: datetime | None = None
@@ -136,6 +146,7 @@ class RosterTable(DataTable[Any]):
 
     @property
     def shown_actors(self) -> list[str]:
+        """The actors in the table, in row order (a big roster fills in over a few frames)."""
         return list(self._shown)
 
     @property
@@ -144,12 +155,19 @@ class RosterTable(DataTable[Any]):
         return len(self._all)
 
     @property
+    def filling(self) -> bool:
+        """Whether rows of the last update are still being added."""
+        return bool(self._pending)
+
+    @property
     def next_expiry(self) -> datetime | None:
         return self._next_expiry if self._ticking else None
 
     def reset(self) -> None:
         """Forget everything (another occurrence was selected)."""
-        self._all, self._shown, self._rows, self._cells = [], [], {}, {}
+        self._all, self._target, self._rows, self._shown, self._texts = [], [], {}, [], {}
+        self._pending = []
+        self._seats.clear()
         self._next_expiry = None
         self.clear()
 
@@ -193,76 +211,114 @@ class RosterTable(DataTable[Any]):
         needle = self.needle.casefold()
         return [r for r in rows if needle in r.actor.casefold()]
 
-    def _texts(self, row: RosterRow, now: datetime | None) -> tuple[str, ...]:
-        return (
-            "—" if row.seat is None else str(row.seat),
-            row.actor,
-            badge(row, now).plain,
-            stamp(row.joined_at, now or datetime.now().astimezone(), self.tz),
-            row.operator or "—",
-        )
+    def _today(self, now: datetime | None) -> date | None:
+        return local(now, self.tz).date() if now is not None else None
 
-    def _cell(self, column: int, row: RosterRow, text: str, now: datetime | None) -> Text:
-        if column == 0:
-            return _seat_cell(row)
-        if column == 1:
-            return Text(printable(text), no_wrap=True, overflow="ellipsis")
-        if column == 2:
-            return badge(row, now)
-        if column == 4:
-            return Text(printable(text), no_wrap=True, overflow="ellipsis", style="dim")
-        return Text(text)
+    def _cells(self, row: RosterRow, now: datetime | None, today: date | None) -> list[Any]:
+        """The row's cells after the seat: actor, badge, joined at, operator."""
+        joined = "—"
+        if row.joined_at is not None:
+            shown = local(row.joined_at, self.tz)
+            joined = shown.strftime("%H:%M:%S" if shown.date() == today else "%d %b %H:%M")
+        state: Any = FixedCell(badge(row, now))
+        if row.state == HELD and row.expires_at is not None and self._ticking:
+            state = LiveCell(partial(self._badge_now, row))
+        return [
+            FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
+            state,
+            FixedCell(Text(joined)),
+            FixedCell(
+                Text(printable(row.operator or "—"), no_wrap=True, overflow="ellipsis", style="dim")
+            ),
+        ]
+
+    def _badge_now(self, row: RosterRow) -> Text:
+        return badge(row, self._now)
 
     def _apply(self, target: list[RosterRow], now: datetime | None) -> None:
         keep_cursor_on = self.selected_actor
         wanted = {r.actor for r in target}
         gone = [a for a in self._shown if a not in wanted]
+        today = self._today(now)
+        self._pending = []
         with self.app.batch_update():
+            self._seats.clear()
+            self._seats.update((r.actor, r.seat) for r in target)
             if not self._shown or len(gone) * len(self._shown) > _REBUILD_RATIO * len(target):
-                self._rebuild(target, now)
+                self.clear()
+                self._shown, self._texts = [], {}
+                newcomers = target
             else:
-                self._patch(target, gone, now)
-            self._shown = [r.actor for r in target]
+                newcomers = self._patch(target, gone, now, today)
+            self._target = [r.actor for r in target]
             self._rows = {r.actor: r for r in target}
-            if keep_cursor_on in self._rows:
+            self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
+            if keep_cursor_on in self._texts:
                 index = self._shown.index(keep_cursor_on)
                 if index != self.cursor_row:
                     self.move_cursor(row=index, scroll=False)
 
-    def _rebuild(self, target: list[RosterRow], now: datetime | None) -> None:
-        self.clear()
-        self._cells = {}
-        for row in target:
-            self._add(row, now)
-
-    def _add(self, row: RosterRow, now: datetime | None) -> None:
-        texts = self._texts(row, now)
-        self._cells[row.actor] = texts
-        self.add_row(*(self._cell(i, row, t, now) for i, t in enumerate(texts)), key=row.actor)
-
-    def _patch(self, target: list[RosterRow], gone: list[str], now: datetime | None) -> None:
+    def _patch(
+        self, target: list[RosterRow], gone: list[str], now: datetime | None, today: date | None
+    ) -> list[RosterRow]:
+        """Remove who left and rewrite changed cells; returns the rows still to add."""
         for actor in gone:
             self.remove_row(actor)
-            del self._cells[actor]
+            del self._texts[actor]
         gone_set = set(gone)
-        kept = [a for a in self._shown if a not in gone_set]
+        self._shown = [a for a in self._shown if a not in gone_set]
         newcomers = []
         for row in target:
-            before = self._cells.get(row.actor)
-            if before is None:
+            old = self._texts.get(row.actor)
+            if old is None:
                 newcomers.append(row)
                 continue
-            after = self._texts(row, now)
-            if after != before or self._rows[row.actor] != row:
-                self._cells[row.actor] = after
-                for i, (key, _, _) in enumerate(COLUMNS):
-                    if after[i] != before[i] or (i == 0 and self._rows[row.actor] != row):
-                        self.update_cell(row.actor, key, self._cell(i, row, after[i], now))
-        for row in newcomers:
-            self._add(row, now)
-        if kept + [r.actor for r in newcomers] != [r.actor for r in target]:
-            # a refold (time travel, or the filter widening) put someone back mid-roster
-            self.sort("seat", key=lambda cell: cell.order)
+            before = self._rows[row.actor]
+            if row == before:
+                continue  # its seat number may have moved: the SeatCell reads it when drawn
+            cells = self._cells(row, now, today)
+            texts = tuple(c.plain for c in cells)
+            self._texts[row.actor] = texts
+            for (key, _, _), cell, new_text, old_text in zip(
+                COLUMNS[1:], cells, texts, old, strict=True
+            ):
+                if new_text != old_text:
+                    self.update_cell(row.actor, key, cell)
+            if row.order != before.order:  # rejoined after a lapse: belongs at the end now
+                self.update_cell(row.actor, "seat", SeatCell(row.actor, row.order, self._seats))
+                self._resort = True
+        return newcomers
+
+    def _append(
+        self, rows: list[RosterRow], limit: int, now: datetime | None, today: date | None
+    ) -> None:
+        """Add up to ``limit`` rows now and the rest over the next frames."""
+        now_rows = rows[:limit]
+        for row in now_rows:
+            cells = self._cells(row, now, today)
+            self._texts[row.actor] = tuple(c.plain for c in cells)
+            self.add_row(SeatCell(row.actor, row.order, self._seats), *cells, key=row.actor)
+            self._shown.append(row.actor)
+        if (now_rows or self._resort) and len(self._shown) > 1:
+            self._resort = False
+            in_order = [a for a in self._target if a in self._texts]
+            if self._shown != in_order:
+                # a refold (time travel, or the filter widening) put someone back mid-roster
+                self.sort("seat", key=lambda cell: cell.order)
+                self._shown = in_order
+        self._pending = rows[limit:]
+        if self._pending:
+            self._chunked = True
+            self.call_after_refresh(self._append_pending)
+        elif self._chunked:
+            self._chunked = False
+            self.post_message(self.Filled(len(self._shown)))
+
+    def _append_pending(self) -> None:
+        if self._pending and self.is_attached:
+            pending, now = self._pending, self._now
+            with self.app.batch_update():
+                self._append(pending, MORE_ROWS, now, self._today(now))
 
     def _refresh_countdowns(self) -> None:
         now = self._now
@@ -270,13 +326,21 @@ class RosterTable(DataTable[Any]):
             return
         top = max(0, int(self.scroll_y))
         bottom = min(len(self._shown), top + self.size.height + 1)
-        with self.app.batch_update():
-            for actor in self._shown[top:bottom]:
-                row = self._rows[actor]
-                if row.state != HELD or row.expires_at is None:
-                    continue
-                cell = badge(row, now)
-                before = self._cells[actor]
-                if cell.plain != before[2]:
-                    self._cells[actor] = (*before[:2], cell.plain, *before[3:])
-                    self.update_cell(actor, "state", cell)
+        changed = []
+        for index in range(top, bottom):
+            actor = self._shown[index]
+            row = self._rows[actor]
+            if row.state != HELD or row.expires_at is None:
+                continue
+            text = badge(row, now).plain
+            before = self._texts[actor]
+            if text != before[1]:
+                self._texts[actor] = (before[0], text, *before[2:])
+                changed.append(index)
+        if changed:
+            # The countdown cells make their text when drawn; drop the table's
+            # cached drawings and redraw just those rows (an update_cell would
+            # redraw every row in view and re-index the whole table).
+            self.notify_style_update()
+            for index in changed:
+                self.refresh_row(index)

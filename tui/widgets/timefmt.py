@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, tzinfo
 
 from store.fold import parse_time
@@ -31,10 +32,17 @@ def stamp(moment: datetime | None, now: datetime, tz: tzinfo | None) -> str:
 
 
 def countdown(remaining: timedelta) -> str:
-    """``4:07`` under an hour (so it visibly ticks), ``1h05m`` or ``2d03h`` beyond."""
-    seconds = max(0, int(remaining.total_seconds() + 0.999))  # 0.2 s left still reads 0:01
-    if seconds < 3600:
+    """``4:07`` in the last ten minutes (ticking by the second), ``14m``, ``1h05m``, ``2d03h``.
+
+    Rounded up: 0.2 s left still reads ``0:01``, and a hold never looks shorter
+    than it is. Seconds only where they matter keeps a full house calm (and cheap
+    to draw): a screenful of long holds changes once a minute.
+    """
+    seconds = max(0, math.ceil(remaining.total_seconds()))
+    if seconds < 600:
         return f"{seconds // 60}:{seconds % 60:02d}"
+    if seconds < 3600:
+        return f"{math.ceil(seconds / 60)}m"
     if seconds < 86400:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"

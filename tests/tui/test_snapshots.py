@@ -1,0 +1,84 @@
+"""A few pictures of the app over fixed data and a fixed clock (pytest-textual-snapshot).
+
+Update after a deliberate change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
+and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pilot_helpers import until
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from store import open_store
+from store.booking import Ledger
+from store.demo import seed_demo
+from tui.app import BoxOfficeApp
+
+SIZE = (140, 34)
+
+
+@pytest.fixture
+def demo_app(tmp_path: Path, clock: Any, monkeypatch: pytest.MonkeyPatch) -> BoxOfficeApp:
+    """The demo house two minutes after seeding: one hold lapsed, others counting down."""
+
+    async def seed() -> None:
+        async with open_store("house.db", create=True) as store:
+            await seed_demo(Ledger(store, clock=clock, operator="box office"), clock())
+
+    monkeypatch.chdir(tmp_path)  # the header shows the path: keep it the same every run
+    asyncio.run(seed())
+    clock.advance(minutes=2)
+    return BoxOfficeApp("house.db", operator="snapshot", clock=clock, tz=UTC, tick=None)
+
+
+def ready(*then: Callable[[Pilot[Any]], Awaitable[None]]) -> Callable[[Pilot[Any]], Any]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, BoxOfficeApp)
+        await until(pilot, lambda: app.roster.total > 0 and len(app.house.lines) == 3, "house")
+        for step in then:
+            await step(pilot)
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
+async def open_log(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, BoxOfficeApp)
+    await pilot.press("l")
+    await until(pilot, lambda: app.log_table.row_count > 10, "the log")
+
+
+async def book_nobody(pilot: Pilot[Any]) -> None:
+    await pilot.press("b", "space", "enter")
+
+
+async def press_help(pilot: Pilot[Any]) -> None:
+    await pilot.press("question_mark")
+
+
+def test_main_screen(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready())
+
+
+def test_event_log(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(open_log))
+
+
+def test_form_with_an_error(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(book_nobody))
+
+
+def test_help(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(press_help))
