@@ -422,9 +422,10 @@ class BoxOfficeApp(App[int]):
                     continue  # a stream without `created`, or not a booking key
         if lines:
             self.post_message(HouseRead(lines))
-        key = self.selected
-        if key is None:
+        selected = self.selected
+        if selected is None:
             return
+        key = selected
         if roster or everything:
             try:
                 seq, now, rows = await ledger.snapshot(

@@ -57,7 +57,14 @@ async def open_log(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, BoxOfficeApp)
     await pilot.press("l")
-    await until(pilot, lambda: app.log_table.row_count > 10, "the log")
+    log = app.log_table
+    await until(
+        pilot,
+        lambda: (
+            log.row_count == 13 and log.cursor_row == 12 and 0 < log.max_scroll_y == log.scroll_y
+        ),
+        "the whole log, scrolled to its end",
+    )
 
 
 async def book_nobody(pilot: Pilot[Any]) -> None:

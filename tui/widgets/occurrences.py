@@ -25,28 +25,32 @@ class HouseLine:
     next_expiry: datetime | None = None
 
 
+def _split(width: int, parts: list[int]) -> list[int]:
+    """Share ``width`` cells among ``parts`` in proportion; a nonzero part gets at least one."""
+    total = sum(parts)
+    cells = [max(1, round(p * width / total)) if p else 0 for p in parts]
+    while sum(cells) > width:
+        widest = max(range(len(cells)), key=lambda i: cells[i])
+        cells[widest] -= 1
+    while sum(cells) < width:
+        cells[max(range(len(parts)), key=lambda i: parts[i])] += 1
+    return cells
+
+
 def capacity_bar(record: OccurrenceRecord, width: int = BAR_WIDTH) -> Text:
     """Confirmed ``█``, held ``▒`` and free ``·`` seats, scaled to ``width`` cells.
 
-    Glyphs differ as well as colours. A free seat always shows at least one
-    ``·`` and a sold-out house none, whatever the rounding.
+    Glyphs differ as well as colours. Each kind present shows at least one
+    cell (one free seat in a thousand still shows a ``·``), and a sold-out
+    house shows none.
     """
-    confirmed, held, capacity = record.confirmed, record.held, record.capacity
-    scale = max(capacity, confirmed + held)
-    if scale == 0:
-        return Text(FREE_GLYPH * width, style="dim")
-    free = 0 if record.seats_left == 0 else max(1, round(record.seats_left * width / scale))
-    held_cells = max(1 if held else 0, round(held * width / scale))
-    held_cells = min(held_cells, width - free)
-    confirmed_cells = width - free - held_cells
-    if confirmed and confirmed_cells == 0 and held_cells > 1:
-        held_cells, confirmed_cells = held_cells - 1, 1
-    if not confirmed:
-        free += confirmed_cells
-        confirmed_cells = 0
+    parts = [record.confirmed, record.held, record.seats_left]
+    if sum(parts) == 0:  # capacity 0 and nobody seated: no seats to draw
+        return Text("—".center(width), style="dim")
+    confirmed, held, free = _split(width, parts)
     bar = Text()
-    bar.append(CONFIRMED_GLYPH * confirmed_cells, style="green")
-    bar.append(HELD_GLYPH * held_cells, style="yellow")
+    bar.append(CONFIRMED_GLYPH * confirmed, style="green")
+    bar.append(HELD_GLYPH * held, style="yellow")
     bar.append(FREE_GLYPH * free, style="dim")
     return bar
 

@@ -1,0 +1,143 @@
+"""The roster table's diff on its own: in place, in order, cursor kept, big rosters in chunks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pilot_helpers import until
+from textual.app import App, ComposeResult
+from textual.message import Message
+
+from store.outcomes import OccurrenceRecord
+from tui.widgets.occurrences import availability, capacity_bar
+from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterRow, RosterTable
+from tui.widgets.timefmt import countdown
+
+NOW = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+
+
+def row(actor: str, order: int, seat: int | None, state: str = CONFIRMED, **kw: Any) -> RosterRow:
+    return RosterRow(actor, order, state, seat, NOW, kw.get("expires_at"), "op")
+
+
+def seated(*actors: str, start: int = 0) -> list[RosterRow]:
+    return [row(a, start + i, i + 1) for i, a in enumerate(actors)]
+
+
+class Host(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield RosterTable(id="roster", tz=UTC)
+
+    def on_roster_table_filled(self, message: RosterTable.Filled) -> None:
+        self.seen.append(message)
+
+
+def seats(table: RosterTable) -> list[str]:
+    return [table.get_cell(a, "seat").plain for a in table.shown_actors]
+
+
+async def test_changes_are_patched_and_the_cursor_follows_its_actor() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(RosterTable)
+        table.show(seated("a", "b", "c", "d"), NOW)
+        table.move_cursor(row=2)
+        cleared: list[int] = []
+        clear = table.clear
+        table.clear = lambda *a, **k: (cleared.append(1), clear(*a, **k))[1]  # type: ignore[method-assign]
+        table.show([row("b", 1, 1), row("c", 2, 2), row("d", 3, 3), row("e", 4, 4)], NOW)
+        await pilot.pause()
+        assert table.shown_actors == ["b", "c", "d", "e"]
+        assert seats(table) == ["1", "2", "3", "4"], "seats closed up without rewriting cells"
+        assert table.selected_actor == "c"
+        assert cleared == []
+
+
+async def test_a_refold_that_puts_someone_back_mid_roster_keeps_join_order() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(RosterTable)
+        table.show([row("a", 0, 1), row("c", 2, 2), row("d", 3, 3)], NOW)
+        table.show([row("a", 0, 1), row("b", 1, 2), row("c", 2, 3), row("d", 3, 4)], NOW)
+        await pilot.pause()
+        assert table.shown_actors == ["a", "b", "c", "d"]
+        assert [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(4)] == [
+            "a",
+            "b",
+            "c",
+            "d",
+        ]
+
+
+async def test_a_lapsed_hold_then_rejoining_moves_to_the_end() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(RosterTable)
+        expires = NOW + timedelta(minutes=5)
+        table.show([row("a", 0, 1, HELD, expires_at=expires), row("b", 1, 2)], NOW)
+        assert table.get_cell("a", "state").plain == "◷ HELD 5:00"
+        table.show([row("a", 0, None, LAPSED, expires_at=expires), row("b", 1, 1)], NOW)
+        assert table.get_cell("a", "state").plain == "✖ LAPSED"
+        assert seats(table) == ["—", "1"]
+        table.show([row("b", 1, 1), row("a", 2, 2)], NOW)
+        await pilot.pause()
+        assert [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(2)] == ["b", "a"]
+        assert table.get_cell("a", "state").plain == "✔ CONFIRMED"
+
+
+async def test_countdowns_tick_and_say_when_a_hold_has_lapsed() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(RosterTable)
+        table.show([row("a", 0, 1, HELD, expires_at=NOW + timedelta(seconds=61))], NOW)
+        assert not table.tick(NOW + timedelta(seconds=1))
+        await pilot.pause()
+        assert table.get_cell("a", "state").plain == "◷ HELD 1:00"
+        assert table.tick(NOW + timedelta(seconds=61)), "due for a read: the hold lapsed"
+
+
+async def test_a_big_roster_arrives_a_screenful_first_then_whole() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(RosterTable)
+        rows = seated(*(f"guest-{i:04d}" for i in range(FIRST_ROWS * 4)))
+        table.show(rows, NOW)
+        assert table.row_count == FIRST_ROWS and table.filling
+        await until(pilot, lambda: not table.filling, "the rest of the roster")
+        assert table.row_count == len(rows)
+        assert table.shown_actors == [r.actor for r in rows]
+        await until(pilot, lambda: app.seen, "Filled")
+        assert isinstance(app.seen[0], RosterTable.Filled) and app.seen[0].rows == len(rows)
+
+
+def test_countdown_wording() -> None:
+    assert countdown(timedelta(seconds=0.2)) == "0:01"
+    assert countdown(timedelta(minutes=9, seconds=59)) == "9:59"
+    assert countdown(timedelta(minutes=10)) == "10m"
+    assert countdown(timedelta(minutes=14, seconds=1)) == "15m"
+    assert countdown(timedelta(hours=1, minutes=5)) == "1h05m"
+    assert countdown(timedelta(days=2, hours=3)) == "2d03h"
+    assert countdown(timedelta(seconds=-5)) == "0:00"
+
+
+def record(capacity: int, confirmed: int, held: int) -> OccurrenceRecord:
+    occupied = confirmed + held
+    return OccurrenceRecord(
+        "k", None, None, capacity, None, occupied, held, confirmed, max(0, capacity - occupied)
+    )
+
+
+def test_capacity_bar_and_words() -> None:
+    assert capacity_bar(record(40, 0, 0)).plain == "·" * 10
+    assert capacity_bar(record(40, 39, 0)).plain == "█" * 9 + "·", "one free seat shows"
+    assert capacity_bar(record(40, 38, 2)).plain == "█" * 9 + "▒"
+    assert capacity_bar(record(1000, 1, 1)).plain.startswith("█▒")
+    assert capacity_bar(record(0, 0, 0)).plain.strip() == "—"
+    assert availability(record(40, 10, 5)).plain == "25/40 left"
+    assert availability(record(40, 38, 2)).plain == "SOLD OUT"
+    assert availability(record(30, 31, 1)).plain == "OVER CAPACITY +2"
