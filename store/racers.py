@@ -47,6 +47,7 @@ from typing import Any
 
 from store.booking import Ledger, OccurrenceRecord, Status, UnknownOccurrence
 from store.check import StreamReport, check_stream
+from store.errors import StoreBusy
 from store.events import Event
 from store.fold import OccurrenceState, SeatState, stream_of
 from store.opening import open_store
@@ -227,6 +228,7 @@ class Tally:
     confirmed: int = 0
     released: int = 0
     churn_retries: int = 0
+    busy: int = 0  # retries because the database stayed locked past its busy timeout
     last_hold_at: float | None = None  # RacerEvent.at of the latest hold
 
     @classmethod
@@ -258,6 +260,8 @@ class Tally:
             self.retries += 1
             record.retries += 1
             record.state = "retrying"
+            if event.detail is not None and event.detail.startswith("busy"):
+                self.busy += 1
         elif kind in (Kind.CONFIRMED, Kind.RELEASED) or (
             kind is Kind.ERROR and record.state == str(Kind.HELD)
         ):
@@ -541,6 +545,7 @@ class RaceSummary:
                 "confirmed": t.confirmed,
                 "released": t.released,
                 "churn_retries": t.churn_retries,
+                "busy_retries": t.busy,
                 "holds_per_s": round(self.holds_per_s, 1),
                 "last_hold_s": None if self.last_hold_s is None else round(self.last_hold_s, 3),
             },
@@ -1040,17 +1045,25 @@ async def _racer(plan: RacePlan, ledger: Ledger, racer: int, process: int, out: 
     give_up = time.monotonic() + plan.deadline
     try:
         while True:
-            observed, seq = await ledger.snapshot(key, _roster_and_seq)
-            attempt += 1
-            emit(Kind.ATTEMPT, attempt=attempt, expected=seq)
-            outcome = await ledger.hold_with_observed(key, actor, observed, seq)
-            if outcome.status is Status.CONFLICT:
-                emit(Kind.CONFLICT, attempt=attempt, expected=seq, actual=outcome.actual)
+            busy: StoreBusy | None = None
+            try:
+                observed, seq = await ledger.snapshot(key, _roster_and_seq)
+                attempt += 1
+                emit(Kind.ATTEMPT, attempt=attempt, expected=seq)
+                outcome = await ledger.hold_with_observed(key, actor, observed, seq)
+            except StoreBusy as exc:
+                # The write never began (SQLite refuses BEGIN IMMEDIATE, so nothing
+                # was written): an attempt that did not happen, retried like a conflict.
+                busy = exc
+            if busy is not None or outcome.status is Status.CONFLICT:
+                if busy is None:
+                    emit(Kind.CONFLICT, attempt=attempt, expected=seq, actual=outcome.actual)
                 if time.monotonic() >= give_up:
-                    emit(Kind.GAVE_UP, attempt=attempt, detail=f"still conflicting after {attempt}")
+                    emit(Kind.GAVE_UP, attempt=attempt, detail=f"still losing after {attempt}")
                     return
                 delay = jitter.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 20)))
-                emit(Kind.RETRY, attempt=attempt, delay=delay)
+                why = f"busy: {busy}" if busy is not None else None
+                emit(Kind.RETRY, attempt=attempt, delay=delay, detail=why)
                 await asyncio.sleep(delay)
                 continue
             if outcome.status is Status.HELD:

@@ -176,6 +176,11 @@ def _print_summary(summary: RaceSummary) -> None:
             f"churn: {tally.confirmed} confirmed · {tally.released} released · "
             f"{tally.churn_retries} retries inside the ledger"
         )
+    if tally.busy:
+        line(
+            f"{tally.busy} retries because the database stayed locked past its busy timeout "
+            "(nothing was written by those attempts)"
+        )
     if tally.already:
         line(f"{tally.already} racers were already seated from an earlier run with this seed")
     for error in summary.errors:

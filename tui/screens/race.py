@@ -417,6 +417,7 @@ class RaceScreen(Screen[None]):
             grid.legend(shown={"waiting", "retrying", "held", "full"})
         )
         rate = tally.held / elapsed if elapsed > 0 else 0.0
+        busy = f" · busy {tally.busy}" if tally.busy else ""
         churn = (
             f" · confirmed {tally.confirmed} · released {tally.released}"
             if tally.confirmed or tally.released
@@ -425,7 +426,7 @@ class RaceScreen(Screen[None]):
         self.query_one("#race-counters", Static).update(
             Content(
                 f"attempts {tally.attempts} · conflicts {tally.conflicts} · "
-                f"retries {tally.retries} · held {tally.held} · full {tally.full}{churn} · "
+                f"retries {tally.retries}{busy} · held {tally.held} · full {tally.full}{churn} · "
                 f"{rate:.1f} holds/s · {elapsed:.1f} s"
             )
         )
