@@ -311,7 +311,9 @@ class BoxOfficeApp(App[int]):
         empty = self._position == 0
         if empty and self._demo:
             await seed_demo(self.ledger, await self.ledger.now())
-        self.post_message(HouseOpened(empty=empty and not self._demo))
+        self.post_message(
+            HouseOpened(empty=empty and not self._demo, demo_refused=self._demo and not empty)
+        )
 
     def on_house_opened(self, message: HouseOpened) -> None:
         assert self.ledger is not None
@@ -322,6 +324,12 @@ class BoxOfficeApp(App[int]):
         self._kick.set()
         self.run_worker(self._read_loop(), name="reader", group="live", exit_on_error=False)
         self.run_worker(self._tail(), name="tail", group="live", exit_on_error=False)
+        if message.demo_refused:
+            self.notify(
+                "Demo not added: this database already has events (use an empty one)",
+                severity="warning",
+                markup=False,
+            )
         if message.empty and self._offer_demo:
             question = Content.assemble(
                 ("This database has no occurrences yet.", "bold"),

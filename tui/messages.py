@@ -95,3 +95,4 @@ class HouseOpened(Message):
     """The store is open; ``empty`` when it holds no events at all (a first run)."""
 
     empty: bool
+    demo_refused: bool = False  # --demo on a database that already has events

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pilot_helpers import until
+from pilot_helpers import Answers, until
 
 from store import open_store
 from store.booking import Ledger
@@ -93,3 +93,13 @@ async def test_demo_flag_seeds_without_asking(
             if line.next_expiry and line.next_expiry - clock() <= timedelta(minutes=2)
         ]
         assert len(lapsing) == 1
+
+
+async def test_demo_flag_leaves_a_database_in_use_alone(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    app = make_app(house_db, demo=True)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await answers.notice(pilot, "Demo not added")
+        await until(pilot, lambda: app.house.row_count == 1, "the house as it was")
+        assert list(app.house.lines) == ["show-1"]

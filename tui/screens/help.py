@@ -17,7 +17,13 @@ class HelpScreen(ModalScreen[None]):
     """A table of bindings: keys, action, what it does and the id to remap it by."""
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close"),
+        Binding(
+            "escape,q,question_mark,f1",
+            "dismiss",
+            "Close",
+            id="help.close",
+            tooltip="Back to the house",
+        ),
     ]
 
     def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
@@ -43,6 +49,3 @@ class HelpScreen(ModalScreen[None]):
                 Text(keys, style="bold"), Text(description), Text(tooltip), Text(binding_id)
             )
         table.focus()
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(None)
