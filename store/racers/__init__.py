@@ -1,0 +1,41 @@
+"""Simulated racers (issue 5): the public names, wherever in the package they live."""
+
+from store.racers.engine import (
+    MAX_PROCESSES,
+    MAX_RACERS,
+    CapacityMismatch,
+    Invariant,
+    Kind,
+    Race,
+    RaceError,
+    RacePlan,
+    RacerEvent,
+    RacerRecord,
+    RaceSummary,
+    Tally,
+    Verdict,
+    new_seed,
+    prepare_occurrence,
+    run_race,
+    verify,
+)
+
+__all__ = [
+    "MAX_PROCESSES",
+    "MAX_RACERS",
+    "CapacityMismatch",
+    "Invariant",
+    "Kind",
+    "Race",
+    "RaceError",
+    "RacePlan",
+    "RaceSummary",
+    "RacerEvent",
+    "RacerRecord",
+    "Tally",
+    "Verdict",
+    "new_seed",
+    "prepare_occurrence",
+    "run_race",
+    "verify",
+]
