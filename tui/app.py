@@ -56,7 +56,7 @@ from tui.screens.forms import (
 from tui.screens.help import HelpScreen
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
-from tui.widgets.header import LIVE, OFFLINE, HouseHeader
+from tui.widgets.header import LIVE, OFFLINE, HouseHeader, shown_location
 from tui.widgets.occurrences import HouseLine, OccurrenceTable
 from tui.widgets.roster import RosterTable, roster_rows
 from tui.widgets.timefmt import local, when
@@ -257,7 +257,7 @@ class BoxOfficeApp(App[int]):
 
     def on_mount(self) -> None:
         header = self.header
-        header.db = self.store_url
+        header.db = shown_location(self.store_url)
         header.operator = self.operator or ""
         self.banner.display = False
         self.filter_input.display = False
@@ -319,6 +319,8 @@ class BoxOfficeApp(App[int]):
         assert self.ledger is not None
         header = self.header
         header.operator = self.ledger.operator
+        if self.store is not None:
+            header.db = self.store.url  # the store's own, password-free spelling
         header.status = LIVE
         self._dirty_all = True
         self._kick.set()
@@ -803,7 +805,8 @@ class BoxOfficeApp(App[int]):
         except ImportError:
             self.notify("race panel not available", severity="warning", markup=False)
             return
-        screen: Screen[Any] = RaceScreen(self.store_url, self.operator or "", self.selected)
+        operator = self.ledger.operator if self.ledger else (self.operator or "")
+        screen: Screen[Any] = RaceScreen(self.store_url, operator, self.selected)
         self.push_screen(screen)
 
     def help_rows(self) -> list[tuple[str, str, str, str]]:

@@ -141,3 +141,13 @@ def test_capacity_bar_and_words() -> None:
     assert availability(record(40, 10, 5)).plain == "25/40 left"
     assert availability(record(40, 38, 2)).plain == "SOLD OUT"
     assert availability(record(30, 31, 1)).plain == "OVER CAPACITY +2"
+
+
+def test_a_password_in_the_database_url_is_never_shown() -> None:
+    from tui.widgets.header import shown_location
+
+    assert shown_location("postgresql://box:s3cret@db.example:5432/box") == (
+        "postgresql://box:***@db.example:5432/box"
+    )
+    assert shown_location("postgresql://db.example/box") == "postgresql://db.example/box"
+    assert shown_location("/var/lib/[bold]box.db") == "/var/lib/[bold]box.db"
