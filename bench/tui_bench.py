@@ -99,8 +99,13 @@ async def wait_until(pilot: Any, condition: Any, timeout: float = 60.0) -> None:
 
 async def after_refresh(app: Any) -> float:
     """When the screen has been painted after what was just applied."""
-    done = asyncio.get_running_loop().create_future()
-    app.call_after_refresh(lambda: done.done() or done.set_result(time.perf_counter()))
+    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    def mark() -> None:
+        if not done.done():
+            done.set_result(time.perf_counter())
+
+    app.call_after_refresh(mark)
     return await done
 
 

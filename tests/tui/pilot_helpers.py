@@ -44,7 +44,7 @@ async def seed_house(db: str, clock: Clock) -> None:
         await ledger.hold(SHOW, "cy")
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], object], what: str) -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> None:
     """Let the app run until ``condition()`` holds; fail after DEADLINE seconds."""
     deadline = time.monotonic() + DEADLINE
     while not condition():
@@ -53,7 +53,7 @@ async def until(pilot: Pilot[object], condition: Callable[[], object], what: str
         await pilot.pause(0.02)
 
 
-async def opened(pilot: Pilot[object], key: str = SHOW) -> BoxOfficeApp:
+async def opened(pilot: Pilot[Any], key: str = SHOW) -> BoxOfficeApp:
     """Wait for the house to be read and ``key``'s roster on screen."""
     app = pilot.app
     assert isinstance(app, BoxOfficeApp)
@@ -74,7 +74,7 @@ class Answers:
         elif isinstance(message, Notify):
             self.notices.append(message.notification)
 
-    async def notice(self, pilot: Pilot[object], needle: str) -> Notification:
+    async def notice(self, pilot: Pilot[Any], needle: str) -> Notification:
         """Wait for a notification whose text contains ``needle``."""
 
         def found() -> Notification | None:
@@ -89,6 +89,6 @@ class Answers:
     def texts(self) -> list[str]:
         return [m.text for m in self.seen]
 
-    async def next(self, pilot: Pilot[object], count: int = 1) -> CommandAnswered:
+    async def next(self, pilot: Pilot[Any], count: int = 1) -> CommandAnswered:
         await until(pilot, lambda: len(self.seen) >= count, f"answer #{count}")
         return self.seen[count - 1]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pilot_helpers import until
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.message import Message
 
 from store.outcomes import OccurrenceRecord
@@ -37,6 +38,13 @@ class Host(App[None]):
         self.seen.append(message)
 
 
+def row_keys(table: RosterTable) -> list[str | None]:
+    """The row keys in the order the table draws them."""
+    return [
+        table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)
+    ]
+
+
 def seats(table: RosterTable) -> list[str]:
     return [table.get_cell(a, "seat").plain for a in table.shown_actors]
 
@@ -49,7 +57,12 @@ async def test_changes_are_patched_and_the_cursor_follows_its_actor() -> None:
         table.move_cursor(row=2)
         cleared: list[int] = []
         clear = table.clear
-        table.clear = lambda *a, **k: (cleared.append(1), clear(*a, **k))[1]  # type: ignore[method-assign]
+
+        def counting_clear(*args: Any, **kwargs: Any) -> Any:
+            cleared.append(1)
+            return clear(*args, **kwargs)
+
+        table.clear = counting_clear  # type: ignore[method-assign]
         table.show([row("b", 1, 1), row("c", 2, 2), row("d", 3, 3), row("e", 4, 4)], NOW)
         await pilot.pause()
         assert table.shown_actors == ["b", "c", "d", "e"]
@@ -66,12 +79,7 @@ async def test_a_refold_that_puts_someone_back_mid_roster_keeps_join_order() -> 
         table.show([row("a", 0, 1), row("b", 1, 2), row("c", 2, 3), row("d", 3, 4)], NOW)
         await pilot.pause()
         assert table.shown_actors == ["a", "b", "c", "d"]
-        assert [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(4)] == [
-            "a",
-            "b",
-            "c",
-            "d",
-        ]
+        assert row_keys(table) == ["a", "b", "c", "d"]
 
 
 async def test_a_lapsed_hold_then_rejoining_moves_to_the_end() -> None:
@@ -86,7 +94,7 @@ async def test_a_lapsed_hold_then_rejoining_moves_to_the_end() -> None:
         assert seats(table) == ["—", "1"]
         table.show([row("b", 1, 1), row("a", 2, 2)], NOW)
         await pilot.pause()
-        assert [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(2)] == ["b", "a"]
+        assert row_keys(table) == ["b", "a"]
         assert table.get_cell("a", "state").plain == "✔ CONFIRMED"
 
 
