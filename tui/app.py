@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -228,6 +229,7 @@ class BoxOfficeApp(App[int]):
         self._want_roster = False
         self._want_log = False
         self._select_when_seen: str | None = None
+        self._lapse_timer: Timer | None = None
 
     # -- layout -----------------------------------------------------------------
 
@@ -294,6 +296,22 @@ class BoxOfficeApp(App[int]):
             self._want_roster = True
         if due:
             self.request_read(due)
+        self._aim_at_next_lapse(now)
+
+    def _aim_at_next_lapse(self, now: datetime) -> None:
+        """Tick again the moment the next hold in sight lapses, not up to a tick later."""
+        if not self._tick_every:
+            return  # countdowns only move when told (tests, snapshots)
+        times = [line.next_expiry for line in self.house.lines.values() if line.next_expiry]
+        if self.roster.next_expiry is not None:
+            times.append(self.roster.next_expiry)
+        if not times:
+            return
+        delay = (min(times) - now).total_seconds()
+        if delay < self._tick_every:
+            if self._lapse_timer is not None:
+                self._lapse_timer.stop()
+            self._lapse_timer = self.set_timer(max(delay, 0) + 0.005, self.tick)
 
     # -- opening and the live feed --------------------------------------------------
 
@@ -485,7 +503,9 @@ class BoxOfficeApp(App[int]):
     def on_roster_read(self, message: RosterRead) -> None:
         if not self.on_screen or message.key != self.selected or self.travel_seq is not None:
             return
-        self.roster.show(message.rows, self.now())
+        now = self.now()
+        self.roster.show(message.rows, now)
+        self._aim_at_next_lapse(now)
         self._update_titles()
 
     def on_roster_table_filled(self, message: RosterTable.Filled) -> None:

@@ -130,3 +130,24 @@ async def test_a_burst_of_commits_lands_whole(
         await until(
             pilot, lambda: str(app.house.get_cell(SHOW, "left").plain) == "SOLD OUT", "SOLD OUT"
         )
+
+
+async def test_a_hold_lapses_on_screen_at_its_expiry_not_at_the_next_tick(tmp_path: Path) -> None:
+    """Real clock, a 30 s tick: only the timer aimed at the expiry can show the lapse in time."""
+    from datetime import timedelta
+
+    from store import open_store
+    from store.booking import Ledger
+
+    db = str(tmp_path / "real-clock.db")
+    async with open_store(db, create=True) as store:
+        await Ledger(store, operator="seed").create_occurrence("now", capacity=3)
+    app = BoxOfficeApp(db, operator="tester", tick=30.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.selected == "now", "the occurrence")
+        assert app.ledger is not None
+        held = await app.ledger.hold("now", "quick", ttl=timedelta(milliseconds=400))
+        assert held.seat == 1
+        await until(pilot, lambda: "quick" in app.roster.shown_actors, "the hold")
+        await until(pilot, lambda: cell(app, "quick", "state") == "✖ LAPSED", "the lapse")
+        assert cell(app, "quick", "seat") == "—"
