@@ -308,10 +308,12 @@ class BoxOfficeApp(App[int]):
         if not times:
             return
         delay = (min(times) - now).total_seconds()
-        if delay < self._tick_every:
+        # past it already: the read that shows the lapse is on its way, and the
+        # regular tick retries if the ledger's clock has not got there yet
+        if 0 < delay < self._tick_every:
             if self._lapse_timer is not None:
                 self._lapse_timer.stop()
-            self._lapse_timer = self.set_timer(max(delay, 0) + 0.005, self.tick)
+            self._lapse_timer = self.set_timer(delay + 0.005, self.tick)
 
     # -- opening and the live feed --------------------------------------------------
 
@@ -416,6 +418,7 @@ class BoxOfficeApp(App[int]):
 
     async def _read_loop(self) -> None:
         """The one reader: requests pile up while it reads, then are read together."""
+        failing = False
         while True:
             await self._kick.wait()
             self._kick.clear()
@@ -430,9 +433,14 @@ class BoxOfficeApp(App[int]):
                 self._dirty |= keys
                 self._want_roster |= want_roster
                 self._want_log |= want_log
+                failing = True
                 self.post_message(LiveChanged(False, one_line(error)))
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # retry pace while the database is unreachable
                 self._kick.set()
+            else:
+                if failing:
+                    failing = False
+                    self.post_message(LiveChanged(True))
 
     async def _read(self, everything: bool, keys: set[str], roster: bool, log: bool) -> None:
         ledger, store = self.ledger, self.store
