@@ -13,6 +13,7 @@ import platform
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,17 +44,16 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     disk = "unknown"
-    if shutil.which("findmnt") and shutil.which("lsblk"):
+    if shutil.which("findmnt"):
         try:
-            source = subprocess.run(
-                ["findmnt", "-no", "SOURCE", "--target", str(RESULTS.parent)],
+            found = subprocess.run(
+                ["findmnt", "-no", "FSTYPE,SOURCE", "--target", tempfile.gettempdir()],
                 capture_output=True,
                 text=True,
                 timeout=5,
-            ).stdout.strip()
-            name = os.path.basename(source)
-            rotational = Path(f"/sys/block/{name}/queue/rotational").read_text().strip()
-            disk = f"{source} ({'rotational' if rotational == '1' else 'non-rotational'})"
+            ).stdout.split()
+            if len(found) == 2:
+                disk = f"{found[0]} on {found[1]}"
         except (OSError, subprocess.SubprocessError):
             pass
     try:
