@@ -79,7 +79,8 @@ def _checked(result: dict[str, Any]) -> str:
     if result.get("acknowledged_not_in_log"):
         notes.append(f"{result['acknowledged_not_in_log']} acks not in log")
     if result.get("errors"):
-        notes.append(f"errors: {'; '.join(result['errors'])}")
+        kinds = sorted({e.removeprefix("error: ").split(":")[0] for e in result["errors"]})
+        notes.append(f"{result.get('failed_commands', '?')} commands raised {', '.join(kinds)}")
     return ", ".join(notes)
 
 

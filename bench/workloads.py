@@ -294,7 +294,8 @@ def _summary(
     racing = [
         sum(1 for r in wins if r.process == p and r.started >= all_in) for p in range(processes)
     ]
-    errors = sorted({r.status for r in replies if r.status.startswith("error")})
+    failed = [r.status for r in replies if r.status.startswith("error")]
+    errors = sorted(set(failed))
     return {
         "commands": len(replies),
         "sold_out": len(wins) >= capacity,
@@ -310,6 +311,7 @@ def _summary(
         "wins_all_racing": racing,
         "win_shares_all_racing": [w / sum(racing) if sum(racing) else 0.0 for w in racing],
         "errors": errors[:3],
+        "failed_commands": len(failed),
         **_retries(replies),
     }
 
