@@ -1,26 +1,45 @@
-"""Simulated racers (issue 5): the public names, wherever in the package they live."""
+"""Simulated racers: many would-be audience members rushing one occurrence at once.
 
-from store.racers.engine import (
-    MAX_PROCESSES,
-    MAX_RACERS,
-    CapacityMismatch,
-    Invariant,
-    Kind,
-    Race,
-    RaceError,
-    RacePlan,
-    RacerEvent,
-    RacerRecord,
-    RaceSummary,
-    Tally,
-    Verdict,
-    new_seed,
-    prepare_occurrence,
-    run_race,
-    verify,
-)
+Why this exists: to show an audience, and give QA a load to aim, that capacity
+holds when writers in different OS processes race on one database. Racers are
+asyncio tasks spread over P processes started with ``spawn``; each racer has its
+own ``Ledger`` (its own folded state and its own decisions) on its own store
+connection, unless the process would run out of file descriptors, in which case
+racers in that process share stores round-robin (``RaceSummary.stores`` says how
+many there were). On PostgreSQL the stores of one process share one connection
+pool (``store.postgres``), so there the racers of a process share its connections.
+
+Where things live:
+
+- ``plan``: ``RacePlan``, the seeded plan (actors, placement, order, churn) and its limits;
+- ``prepare``: ``prepare_occurrence``, the occurrence to race on;
+- ``racer``: one racer's attempts, conflicts, backoff and churn;
+- ``child``: what runs in a spawned racer process (its stores, its racers, its outbox);
+- ``pipes``: the messages between the parent and its children;
+- ``events``: ``Kind`` and ``RacerEvent``, what a racer reports as it happens;
+- ``tally``: ``RacerRecord`` and ``Tally``, the parent's running view of the racers;
+- ``engine``: ``Race`` and ``run_race``, spawning, watching, stopping and reaping;
+- ``verify``: ``verify``, the run judged from the stream alone;
+- ``summary``: ``RaceSummary``, a finished or stopped run, as text or JSON;
+- ``errors``: ``RaceError`` and ``CapacityMismatch``.
+
+Nothing here imports a user interface.
+"""
+
+from store.racers.engine import Race, run_race
+from store.racers.errors import CapacityMismatch, RaceError
+from store.racers.events import Kind, RacerEvent
+from store.racers.plan import MAX_PROCESSES, MAX_RACERS, RacePlan, new_seed
+from store.racers.prepare import prepare_occurrence
+from store.racers.racer import BACKOFF_BASE, BACKOFF_CAP, CHURN_THINK
+from store.racers.summary import RaceSummary
+from store.racers.tally import RacerRecord, Tally
+from store.racers.verify import Invariant, Verdict, verify
 
 __all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "CHURN_THINK",
     "MAX_PROCESSES",
     "MAX_RACERS",
     "CapacityMismatch",
