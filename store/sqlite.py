@@ -197,18 +197,25 @@ class SQLiteStore(EventStore):
         return self
 
     async def _connect(self) -> aiosqlite.Connection:
+        pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+        # aiosqlite's connection thread is not a daemon: a store left open by a
+        # cancelled task (a worker cut short when the app quits) would keep the
+        # process alive forever. As a daemon it dies with the process, which is
+        # what a kill -9 does too, and WAL makes that safe.
+        pending._thread.daemon = True
         try:
-            conn = await aiosqlite.connect(
-                self.path, isolation_level=None, timeout=self.busy_timeout
-            )
+            conn = await pending
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
         try:
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        except sqlite3.Error as exc:
-            await conn.close()
-            raise _translate(exc, self.path) from exc
+        except BaseException as exc:
+            # also on cancellation: a half-opened connection must not outlive its store
+            await asyncio.shield(conn.close())
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, self.path) from exc
+            raise
         return conn
 
     def _prepare(self, conn: sqlite3.Connection, create: bool) -> None:
@@ -257,15 +264,22 @@ class SQLiteStore(EventStore):
         return {"url": self.url, **self._facts}
 
     async def close(self) -> None:
-        for conn in (self._writer, self._reader):
-            if conn is not None:
+        conns = [c for c in (self._writer, self._reader) if c is not None]
+        turn = self._turn
+        self._writer = self._reader = None
+        self._turn = None
+
+        async def close_all() -> None:
+            for conn in conns:
                 # closing a broken connection must not mask the error that broke it
                 with contextlib.suppress(Exception):
                     await conn.close()
-        self._writer = self._reader = None
-        if self._turn is not None:
-            self._turn.close()
-            self._turn = None
+            if turn is not None:  # after the writer: a transaction in flight keeps its turn
+                turn.close()
+
+        # shielded: a close cut short by cancellation still finishes, so no
+        # connection thread is left behind
+        await asyncio.shield(close_all())
 
     # -- running work on a connection's thread -----------------------------------
 
