@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from store import Conflict, Event, EventStore, NewEvent
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
+from store.validation import occurrence_key as valid_key
 
 if TYPE_CHECKING:
     from conftest import ManualClock
@@ -42,6 +43,19 @@ async def created(ledger: Ledger, capacity: int = 3, **kwargs: Any) -> Ledger:
 
 async def consistent(ledger: Ledger, key: str = KEY) -> None:
     assert await ledger.matches_full_fold(key)
+
+
+@pytest.fixture(autouse=True)
+async def every_stream_refolds(ledger: Ledger) -> AsyncIterator[None]:
+    """After every test, whatever it wrote: incremental state == a refold of the stream."""
+    yield
+    for stream in await ledger.store.streams("booking:"):
+        key = stream.removeprefix("booking:")
+        try:
+            valid_key(key)
+        except InvalidInput:
+            continue  # a foreign stream name a test wrote on purpose
+        assert await ledger.matches_full_fold(key), key
 
 
 # -- create_occurrence ---------------------------------------------------------------------

@@ -124,7 +124,6 @@ class Expected:
     capacity: int | None = None
     expires_at: datetime | None = None
     check_expiry: bool = False
-    check_seat: bool = True
 
 
 # -- the machine ------------------------------------------------------------------------------
@@ -175,8 +174,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def expect(self, outcome: Outcome, actor: str | None, want: Expected) -> None:
         got = (outcome.status, outcome.actor)
         assert got == (want.status, actor), f"{got} != {(want.status, actor)}"
-        if want.check_seat:
-            assert outcome.seat == want.seat, (outcome, want)
+        assert outcome.seat == want.seat, (outcome, want)
         if want.capacity is not None:
             assert outcome.capacity == want.capacity, (outcome, want)
         if want.check_expiry:
@@ -279,9 +277,10 @@ class LedgerMachine(RuleBasedStateMachine):
             del occ.members[actor]
             want = Expected(Status.RELEASED)
         else:
-            # a confirmed actor keeps its seat; whether `seat` says so is
-            # test_ledger's xfail, so it is not compared here
-            want = Expected(Status.NOT_HELD, check_seat=occ.view(actor, t) != "confirmed")
+            roster = occ.roster(t)  # a confirmed actor keeps its seat, and is told which
+            want = Expected(
+                Status.NOT_HELD, seat=roster.index(actor) + 1 if actor in roster else None
+            )
         self.expect(outcome, actor, want)
 
     @rule(key=keys, spelling=actors, later=lateness)
