@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def fresh_db(path: str | Path) -> str:
     """Remove a database file and its WAL, shared-memory and lock sidecars."""
     path = str(path)
-    for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+    for suffix in ("", "-wal", "-shm", "-journal", ".lock", ".lock.gate"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path + suffix)
     return path

@@ -6,6 +6,13 @@ their chances (measured here: starved writers waited a median ~2 s per commit).
 Taking a blocking OS lock on a sidecar file first makes waiting writers wake as
 soon as the lock is released; SQLite's own lock is then almost always free.
 The OS drops the lock when its holder dies, so a ``kill -9`` never leaves it held.
+
+Waking is not enough on a busy machine: ``flock`` wakes its waiters but hands
+the lock to whoever asks first, and the writer that just released it, still on
+a CPU, asks again long before a woken waiter is scheduled (measured: one of 4
+racing processes took 84% of the seats). So a writer passes a gate first and
+holds it while it waits for the turn: the releasing writer, wanting the turn
+again, must pass the gate, held by the waiter, and the turn goes to the waiter.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 
 
 class _Waiter:
@@ -48,48 +56,77 @@ class _Waiter:
             return False
 
 
-class WriteTurn:
-    """Exclusive ``flock`` on ``path``, waited for without polling; a no-op if it can't exist."""
+class _Lock:
+    """One exclusive ``flock`` on one file, waited for without polling, within a timeout."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd: int | None = None
-        self._held: int | None = None
-        try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:
-            # A read-only directory: writes will fail anyway, with SQLite's clearer error.
-            self._fd = None
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        self.held: int | None = None
 
     def acquire(self, timeout: float) -> bool:
-        """Take the turn within ``timeout`` seconds; called on a worker thread, never the loop.
-
-        Returns False when the turn stayed taken (a writer stopped mid-transaction).
-        """
-        if self._fd is None:
-            return True
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._held = self._fd
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.held = self.fd
             return True
         except BlockingIOError:
             pass
         waiter = _Waiter(self.path)
         threading.Thread(target=waiter.run, name="boxoffice-write-turn", daemon=True).start()
         if waiter.claim(max(timeout, 0.0)):
-            self._held = waiter.fd
+            self.held = waiter.fd
             return True
         return False
 
     def release(self) -> None:
-        held, self._held = self._held, None
+        held, self.held = self.held, None
         if held is None:
             return
         fcntl.flock(held, fcntl.LOCK_UN)
-        if held != self._fd:
+        if held != self.fd:
             os.close(held)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self.release()
+        os.close(self.fd)
+
+
+class WriteTurn:
+    """The turn (``path``) behind a gate (``path.gate``); a no-op if they can't exist."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._turn: _Lock | None = None
+        self._gate: _Lock | None = None
+        try:
+            self._turn = _Lock(path)
+            self._gate = _Lock(path + ".gate")
+        except OSError:
+            # A read-only directory: writes will fail anyway, with SQLite's clearer error.
+            self.close()
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the turn within ``timeout`` seconds; called on a worker thread, never the loop.
+
+        Returns False when the turn stayed taken (a writer stopped mid-transaction).
+        """
+        turn, gate = self._turn, self._gate
+        if turn is None or gate is None:
+            return True
+        deadline = time.monotonic() + timeout
+        if not gate.acquire(timeout):
+            return False
+        try:
+            return turn.acquire(deadline - time.monotonic())
+        finally:
+            gate.release()  # the turn is ours (or lost): the next waiter may queue for it
+
+    def release(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+
+    def close(self) -> None:
+        for lock in (self._turn, self._gate):
+            if lock is not None:
+                lock.close()
+        self._turn = self._gate = None

@@ -14,9 +14,14 @@ append) by a real second store on the same file: no mocks, no sleeps.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,6 +33,7 @@ from store.check import check_stream
 from store.events import Conflict, NewEvent
 from store.fold import stream_of
 from store.sqlite import SQLiteStore
+from store.writelock import WriteTurn
 
 if TYPE_CHECKING:
     from conftest import ManualClock
@@ -226,3 +232,36 @@ async def test_a_batch_reports_the_positions_it_was_stored_at(
     ]
     positions = [e.position for e in stored]
     assert positions == sorted(positions) and len(set(positions)) == 7
+
+
+def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(tmp_path: Path) -> None:
+    """The gate hands the write turn over: releasing and asking again is not enough to keep it."""
+    path = str(tmp_path / "boxoffice.db.lock")
+    first, second = WriteTurn(path), WriteTurn(path)  # two file descriptions, as two processes
+    probe = os.open(path + ".gate", os.O_RDWR | os.O_CREAT)
+    try:
+        assert first.acquire(1.0)
+        got: list[bool] = []
+        waiter = threading.Thread(target=lambda: got.append(second.acquire(30.0)))
+        waiter.start()
+        # the second writer is waiting once it holds the gate (observed, not slept on)
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(probe, fcntl.LOCK_UN)
+            except BlockingIOError:
+                break
+            assert waiter.is_alive() and not got, "the second writer got the turn while it was held"
+            assert time.monotonic() < deadline, "the second writer never queued at the gate"
+        first.release()
+        assert not first.acquire(0.2), "the writer that released took the turn back"
+        waiter.join(30.0)
+        assert got == [True]
+        second.release()
+        assert first.acquire(1.0)
+        first.release()
+    finally:
+        os.close(probe)
+        first.close()
+        second.close()
