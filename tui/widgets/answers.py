@@ -54,7 +54,10 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
         case Status.NOT_BOOKED:
             return f"Not booked: {who} has no seat"
         case Status.CONFLICT:
-            return "Busy: other terminals kept changing this occurrence; nothing written, try again"
+            return (
+                "Busy: other writers or a locked database held it past the deadline; "
+                "nothing written, try again"
+            )
     return f"{outcome.status}: {who}"
 
 
