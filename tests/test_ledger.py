@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from wrapped_store import ForwardingStore
 
 from store import Conflict, Event, EventStore, NewEvent
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
@@ -910,7 +911,7 @@ async def test_attempts_are_at_least_one(ledger: Ledger, clock: ManualClock) -> 
     assert all(o.attempts == 1 for o in outcomes)
 
 
-class _InterposingStore(EventStore):
+class _InterposingStore(ForwardingStore):
     """Delegates to a real store, but lets another writer in just before the next append.
 
     Deterministically reproduces what a racing process does, so the retry path can be
@@ -918,8 +919,7 @@ class _InterposingStore(EventStore):
     """
 
     def __init__(self, inner: EventStore, intruder: list[tuple[str, str, dict[str, Any]]]) -> None:
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         self.intruder = intruder
 
     async def append_many(
@@ -933,21 +933,6 @@ class _InterposingStore(EventStore):
         if self.intruder:
             await self.inner.append(*self.intruder.pop(0))
         return await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
-
-    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
-        return await self.inner.read(stream, after_seq)
-
-    async def last_seq(self, stream: str) -> int:
-        return await self.inner.last_seq(stream)
-
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
-        return await self.inner.read_all(after_position, limit)
-
-    async def streams(self, prefix: str = "") -> list[str]:
-        return await self.inner.streams(prefix)
-
-    async def close(self) -> None:
-        pass
 
 
 async def test_a_conflict_is_retried_on_fresh_state(

@@ -14,12 +14,12 @@ import asyncio
 import multiprocessing
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import pytest
 import workers
 from workers import Reply
+from wrapped_store import ForwardingStore
 
 from store import EventStore, open_store
 from store.booking import Ledger, Status
@@ -132,7 +132,7 @@ async def test_processes_race_for_fewer_seats_than_racers(store_url: str) -> Non
 # -- 2. many tasks sharing one store object ---------------------------------------------------
 
 
-class CountingStore(EventStore):
+class CountingStore(ForwardingStore):
     """Delegates every call to a real store and counts append transactions.
 
     Not a mock: the wrapped store does all the work. It only makes group commit
@@ -140,8 +140,7 @@ class CountingStore(EventStore):
     """
 
     def __init__(self, inner: EventStore) -> None:
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         self.transactions = 0
         self.written = 0
 
@@ -158,27 +157,6 @@ class CountingStore(EventStore):
             self.transactions += 1
             self.written += len(written)
         return written
-
-    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
-        return await self.inner.read(stream, after_seq)
-
-    async def last_seq(self, stream: str) -> int:
-        return await self.inner.last_seq(stream)
-
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
-        return await self.inner.read_all(after_position, limit)
-
-    async def streams(self, prefix: str = "") -> list[str]:
-        return await self.inner.streams(prefix)
-
-    async def server_now(self) -> datetime | None:
-        return await self.inner.server_now()
-
-    async def head_position(self) -> int:
-        return await self.inner.head_position()
-
-    async def close(self) -> None:
-        """The fixture that opened the inner store closes it."""
 
 
 @pytest.fixture

@@ -1,0 +1,59 @@
+"""A store that hands every call to a real store, for tests that watch or perturb its writes.
+
+Not a mock: the inner store does all the work. A subclass overrides only the call it
+observes (usually ``append_many``). It deliberately has no ``append_decided``, so a
+ledger on it takes the optimistic path, where conflicts and retries are visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from store import Conflict, Event, EventStore, NewEvent
+
+
+class ForwardingStore(EventStore):
+    """Forwards the whole EventStore contract to ``inner``, which the caller still owns."""
+
+    def __init__(self, inner: EventStore) -> None:
+        self.inner = inner
+        self.url = inner.url
+
+    async def append_many(
+        self,
+        stream: str,
+        expected_seq: int | None,
+        events: Sequence[NewEvent],
+        *,
+        timeout: float | None = None,
+    ) -> list[Event] | Conflict:
+        return await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
+
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        return await self.inner.read(stream, after_seq)
+
+    async def last_seq(self, stream: str) -> int:
+        return await self.inner.last_seq(stream)
+
+    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
+        return await self.inner.read_all(after_position, limit)
+
+    async def streams(self, prefix: str = "") -> list[str]:
+        return await self.inner.streams(prefix)
+
+    async def server_now(self) -> datetime | None:
+        return await self.inner.server_now()
+
+    async def head_position(self) -> int:
+        return await self.inner.head_position()
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> bool:
+        return await self.inner.wait_for_append(after_position, timeout)
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    async def close(self) -> None:
+        """Leaves ``inner`` open: the fixture that opened it closes it."""
