@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import multiprocessing
 import os
 import threading
 import time
@@ -37,8 +36,6 @@ from store.writelock import WriteTurn
 
 if TYPE_CHECKING:
     from conftest import ManualClock
-
-SPAWN = multiprocessing.get_context("spawn")
 
 
 class Appends:
@@ -180,28 +177,7 @@ async def test_no_command_loses_twice_across_processes(db_path: str) -> None:
     async with open_store(db_path, create=True) as store:
         await Ledger(store, operator="setup").create_occurrence("hot", capacity=20)
     processes, racers = 4, 12
-    barrier = SPAWN.Barrier(processes)
-    results = SPAWN.Queue()
-    procs = [
-        SPAWN.Process(
-            target=workers.hold_race_process,
-            args=(db_path, "hot", f"p{n}", racers, barrier, results),
-        )
-        for n in range(processes)
-    ]
-    for proc in procs:
-        proc.start()
-    replies = []
-    try:
-        for _ in procs:
-            name, payload = await asyncio.to_thread(results.get, True, 120.0)
-            assert not isinstance(payload, str), f"{name}: {payload}"
-            replies.extend(payload)
-    finally:
-        for proc in procs:
-            await asyncio.to_thread(proc.join, 60.0)
-            if proc.is_alive():
-                proc.kill()
+    replies = await workers.run_hold_race(db_path, "hot", racers, processes)
     async with open_store(db_path) as store:
         events = await store.read(stream_of("hot"))
 

@@ -273,36 +273,13 @@ async def test_append_decided_sees_everything_before_it_and_never_conflicts(pg_u
 @pytest.mark.slow
 async def test_no_command_loses_twice_across_processes(pg_url: str) -> None:
     """4 spawned processes x 12 racers, each racer its own store and ledger, 20 seats."""
-    import multiprocessing
-
     import workers
 
     from store.booking import Ledger
 
     async with open_store(pg_url, create=True) as store:
         await Ledger(store, operator="setup").create_occurrence("hot", capacity=20)
-    spawn = multiprocessing.get_context("spawn")
-    barrier, results = spawn.Barrier(4), spawn.Queue()
-    procs = [
-        spawn.Process(
-            target=workers.hold_race_process,
-            args=(pg_url, "hot", f"p{n}", 12, barrier, results),
-        )
-        for n in range(4)
-    ]
-    for proc in procs:
-        proc.start()
-    replies = []
-    try:
-        for _ in procs:
-            name, payload = await asyncio.to_thread(results.get, True, 120.0)
-            assert not isinstance(payload, str), f"{name}: {payload}"
-            replies.extend(payload)
-    finally:
-        for proc in procs:
-            await asyncio.to_thread(proc.join, 60.0)
-            if proc.is_alive():
-                proc.kill()
+    replies = await workers.run_hold_race(pg_url, "hot", racers=12, processes=4)
     async with open_store(pg_url) as store:
         events = await store.read("booking:hot")
     assert sum(r.status == "held" for r in replies) == 20

@@ -11,10 +11,8 @@ and conflicts that really happened and were retried.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import pytest
 import workers
@@ -32,39 +30,12 @@ RACERS_PER_PROCESS = 25
 RACERS = PROCESSES * RACERS_PER_PROCESS
 CAPACITY = 40  # below RACERS, so most racers lose
 CONFIRM_RELEASE_ROUNDS = 30
-JOIN_TIMEOUT = 120.0
-
-SPAWN = multiprocessing.get_context("spawn")
 
 
 async def _create(url: str, key: str, capacity: int) -> None:
     async with open_store(url, create=True) as store:
         outcome = await Ledger(store, operator="setup").create_occurrence(key, capacity=capacity)
         assert outcome.status is Status.CREATED
-
-
-async def _run_processes(targets: Sequence[tuple[Any, tuple[Any, ...]]]) -> dict[str, Any]:
-    """Start spawned children, collect what each put on the queue, and reap them all."""
-    results = SPAWN.Queue()
-    procs = [SPAWN.Process(target=fn, args=(*args, results)) for fn, args in targets]
-    for proc in procs:
-        proc.start()
-    collected: dict[str, Any] = {}
-    try:
-        for _ in procs:
-            name, payload = await asyncio.to_thread(results.get, True, JOIN_TIMEOUT)
-            collected[name] = payload
-        for proc in procs:
-            await asyncio.to_thread(proc.join, JOIN_TIMEOUT)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    failures = {name: p for name, p in collected.items() if isinstance(p, str)}
-    assert not failures, f"child processes failed: {failures}"
-    assert [proc.exitcode for proc in procs] == [0] * len(procs)
-    return collected
 
 
 def assert_fair_race(
@@ -110,14 +81,7 @@ def assert_fair_race(
 async def test_processes_race_for_fewer_seats_than_racers(store_url: str) -> None:
     key = "race"
     await _create(store_url, key, CAPACITY)
-    barrier = SPAWN.Barrier(PROCESSES)
-    collected = await _run_processes(
-        [
-            (workers.hold_race_process, (store_url, key, f"p{n}", RACERS_PER_PROCESS, barrier))
-            for n in range(PROCESSES)
-        ]
-    )
-    replies = [reply for payload in collected.values() for reply in payload]
+    replies = await workers.run_hold_race(store_url, key, RACERS_PER_PROCESS, PROCESSES)
     assert len(replies) == RACERS
 
     async with open_store(store_url) as store:
@@ -250,8 +214,8 @@ async def test_confirm_races_release_across_processes(store_url: str) -> None:
     key = "confirm-vs-release"
     actors = [f"guest-{i}" for i in range(CONFIRM_RELEASE_ROUNDS)]
     await _hold_all(store_url, key, actors)
-    barrier = SPAWN.Barrier(2)
-    collected = await _run_processes(
+    barrier = workers.SPAWN.Barrier(2)
+    collected = await workers.run_processes(
         [
             (workers.confirm_release_process, (store_url, key, actors, True, barrier)),
             (workers.confirm_release_process, (store_url, key, actors, False, barrier)),

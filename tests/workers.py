@@ -13,13 +13,14 @@ queueing in one ledger's lane.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier, Event
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from store import open_store
 from store.booking import Ledger, Outcome, Status
@@ -29,6 +30,10 @@ from store.writelock import WriteTurn
 RACER_DEADLINE = 60.0
 #: How long a child waits for the others at a barrier before the run is declared broken.
 BARRIER_TIMEOUT = 60.0
+#: How long the parent waits for a child's report, and then for it to exit.
+JOIN_TIMEOUT = 120.0
+
+SPAWN = multiprocessing.get_context("spawn")
 
 
 class Reply(NamedTuple):
@@ -85,6 +90,47 @@ async def _hold_race(url: str, key: str, prefix: str, racers: int, barrier: Barr
         barrier.wait(BARRIER_TIMEOUT)
         go.set()
         return list(await asyncio.gather(*tasks))
+
+
+async def run_hold_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
+    """Every reply of ``processes`` spawned children racing ``racers`` holds each on ``key``."""
+    barrier = SPAWN.Barrier(processes)
+    collected = await run_processes(
+        [(hold_race_process, (url, key, f"p{n}", racers, barrier)) for n in range(processes)]
+    )
+    return [reply for payload in collected.values() for reply in payload]
+
+
+# -- the parent's side ----------------------------------------------------------------------
+
+
+async def run_processes(targets: Sequence[tuple[Any, tuple[Any, ...]]]) -> dict[str, Any]:
+    """Start spawned children, collect what each put on the queue, and reap them all.
+
+    Each target is called with its args plus the shared result queue, and must put
+    one ``(name, payload)`` on it: a string payload reports the child's failure.
+    """
+    results = SPAWN.Queue()
+    procs = [SPAWN.Process(target=fn, args=(*args, results)) for fn, args in targets]
+    for proc in procs:
+        proc.start()
+    collected: dict[str, Any] = {}
+    try:
+        for _ in procs:
+            name, payload = await asyncio.to_thread(results.get, True, JOIN_TIMEOUT)
+            collected[name] = payload
+        for proc in procs:
+            await asyncio.to_thread(proc.join, JOIN_TIMEOUT)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    failures = {name: p for name, p in collected.items() if isinstance(p, str)}
+    assert not failures, f"child processes failed: {failures}"
+    exit_codes = [proc.exitcode for proc in procs]
+    assert exit_codes == [0] * len(procs), f"child exit codes: {exit_codes}"
+    return collected
 
 
 # -- confirm racing release -----------------------------------------------------------------
