@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pilot_helpers import CAPACITY, SHOW, Answers, opened, until
@@ -38,6 +39,17 @@ def error_of(app: BoxOfficeApp, field: str) -> str:
     return str(app.screen.query_one(f"#{field}-error", Static).render())
 
 
+@asynccontextmanager
+async def on_the_house(
+    make_app: Callable[..., BoxOfficeApp], db: str, answers: Answers | None = None
+) -> AsyncIterator[tuple[BoxOfficeApp, Pilot[Any]]]:
+    """The app on the seeded house with its roster on screen, collecting ``answers`` if given."""
+    app = make_app(db)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await opened(pilot)
+        yield app, pilot
+
+
 async def last_seq(app: BoxOfficeApp, key: str = SHOW) -> int:
     assert app.store is not None
     return await app.store.last_seq(stream_of(key))
@@ -46,9 +58,7 @@ async def last_seq(app: BoxOfficeApp, key: str = SHOW) -> int:
 async def test_opens_on_the_house_with_badges(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, _):
         assert app.roster.shown_actors == ["ada", "bob", "cy"]
         assert cell(app, "ada", "state") == "✔ CONFIRMED"
         assert cell(app, "cy", "state") == "◷ HELD 10m"
@@ -64,9 +74,7 @@ async def test_opens_on_the_house_with_badges(
 async def test_book_answers_in_words_and_the_row_appears(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         await pilot.press("b")
         assert isinstance(app.screen, FormScreen)
         await pilot.press(*"dee", "enter")
@@ -82,9 +90,7 @@ async def test_book_answers_in_words_and_the_row_appears(
 async def test_book_refusals_already_and_full(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         for n, actor in enumerate(["ada", "dee", "eve", "fay"], start=1):
             await pilot.press("b")
             await fill(pilot, actor=actor)
@@ -103,9 +109,7 @@ async def test_book_refusals_already_and_full(
 async def test_invalid_actor_is_shown_in_the_form_and_writes_nothing(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         before = await last_seq(app)
         await pilot.press("b")
         await fill(pilot, actor="   ")
@@ -125,9 +129,7 @@ async def test_invalid_actor_is_shown_in_the_form_and_writes_nothing(
 async def test_hold_with_a_ttl_and_a_bad_ttl(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers, clock: Any
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         before = await last_seq(app)
         await pilot.press("h")
         await fill(pilot, actor="gil", ttl="soon")
@@ -147,9 +149,7 @@ async def test_hold_with_a_ttl_and_a_bad_ttl(
 async def test_confirm_the_selected_row(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         app.roster.focus()
         await pilot.press("down", "down")
         assert app.roster.selected_actor == "cy"
@@ -162,9 +162,7 @@ async def test_confirm_the_selected_row(
 async def test_confirm_a_lapsed_hold_says_so(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers, clock: Any
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         clock.advance(minutes=10)
         app.tick()
         await until(pilot, lambda: cell(app, "cy", "state") == "✖ LAPSED", "LAPSED badge")
@@ -179,9 +177,7 @@ async def test_confirm_a_lapsed_hold_says_so(
 async def test_release_directly_and_through_the_form(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         await pilot.press("u")  # from the house: a form with the roster's row filled in
         assert app.screen.query_one("#actor", Input).value == "ada"
         await pilot.press("enter")
@@ -196,9 +192,7 @@ async def test_release_directly_and_through_the_form(
 async def test_cancel_asks_first_and_no_changes_nothing(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         before = await last_seq(app)
         app.roster.focus()
         await pilot.press("down")
@@ -224,9 +218,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(
 async def test_cancel_of_someone_without_a_seat(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         await pilot.press("d")
         await fill(pilot, actor="nobody")
         await pilot.press("enter")
@@ -238,9 +230,7 @@ async def test_cancel_of_someone_without_a_seat(
 async def test_expire_records_lapsed_holds(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers, clock: Any
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         await pilot.press("e")
         assert (await answers.next(pilot)).text == "No lapsed holds to expire"
         clock.advance(minutes=11)
@@ -252,9 +242,7 @@ async def test_expire_records_lapsed_holds(
 async def test_new_occurrence_with_errors_then_created_and_selected(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         await pilot.press("n")
         await fill(pilot, key="bad key!", capacity="10")
         await pilot.press("enter")
@@ -281,9 +269,7 @@ async def test_new_occurrence_with_errors_then_created_and_selected(
 async def test_capacity_form_and_over_capacity_in_words(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         before = await last_seq(app)
         await pilot.press("k")
         assert app.screen.query_one("#capacity", Input).value == str(CAPACITY)
@@ -305,9 +291,7 @@ async def test_capacity_form_and_over_capacity_in_words(
 async def test_filter_narrows_the_roster_and_escape_restores_it(
     house_db: str, make_app: Callable[..., BoxOfficeApp]
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db) as (app, pilot):
         await pilot.press("slash")
         await pilot.press("b")  # typed into the filter, not the book key
         assert not isinstance(app.screen, FormScreen)
@@ -322,9 +306,7 @@ async def test_filter_narrows_the_roster_and_escape_restores_it(
 async def test_help_lists_every_binding(
     house_db: str, make_app: Callable[..., BoxOfficeApp]
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db) as (app, pilot):
         await pilot.press("question_mark")
         from tui.screens.help import HelpScreen
 
@@ -343,9 +325,7 @@ async def test_help_lists_every_binding(
 async def test_bindings_can_be_remapped_by_id(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         app.set_keymap({"book": "ctrl+b"})
         await pilot.press("ctrl+b")
         assert isinstance(app.screen, FormScreen)
@@ -356,9 +336,7 @@ async def test_bindings_can_be_remapped_by_id(
 async def test_every_action_is_in_the_command_palette(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for wanted in ("Book", "Hold", "Confirm", "Release", "Cancel seat", "Expire lapsed"):
             assert wanted in titles
@@ -378,9 +356,7 @@ async def test_every_action_is_in_the_command_palette(
 
 
 async def test_race_key(house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers):
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         try:
             from tui.screens.race import RaceScreen
         except ImportError:
@@ -394,9 +370,7 @@ async def test_race_key(house_db: str, make_app: Callable[..., BoxOfficeApp], an
 async def test_a_database_error_is_a_one_line_notice(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
-    app = make_app(house_db)
-    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await opened(pilot)
+    async with on_the_house(make_app, house_db, answers) as (app, pilot):
         assert app.store is not None
         await app.store.close()  # the database goes away under the app
         await pilot.press("b", *"dee", "enter")
