@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from typing import Any
 
 import pytest
 from textual.app import App
 from textual.message import Message
+from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, Switch
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from store import open_store
 from store.racers import prepare_occurrence
@@ -64,24 +66,38 @@ def _text(screen: RaceScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
+async def _panel(app: Host, pilot: Pilot[None]) -> RaceScreen:
+    """The panel once it has listed the occurrences (so its settings are filled in)."""
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, RaceScreen)
+    assert screen.occurrences_worker is not None
+    await screen.occurrences_worker.wait()
+    await pilot.pause()
+    return screen
+
+
+async def _start(
+    pilot: Pilot[None], screen: RaceScreen, racers: int, processes: int
+) -> Worker[Any]:
+    """Set the race's size, press start, and hand back the worker running the race."""
+    screen.query_one("#race-racers", Input).value = str(racers)
+    screen.query_one("#race-processes", Input).value = str(processes)
+    await pilot.click("#race-start")
+    worker = screen.race_worker
+    assert worker is not None
+    return worker
+
+
 async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
     await _ready(db_path, capacity=6)
     app = Host(db_path, KEY)
     seen: list[Message] = []
     async with app.run_test(size=(150, 48), message_hook=seen.append) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RaceScreen)
-        assert screen.occurrences_worker is not None
-        await screen.occurrences_worker.wait()
-        await pilot.pause()
+        screen = await _panel(app, pilot)
         assert screen.query_one("#race-occurrence", Select).value == KEY
         assert screen.query_one("#race-capacity", Input).value == "6"
-        screen.query_one("#race-racers", Input).value = "24"
-        screen.query_one("#race-processes", Input).value = "2"
-        await pilot.click("#race-start")
-        assert screen.race_worker is not None
-        await screen.race_worker.wait()
+        await (await _start(pilot, screen, racers=24, processes=2)).wait()
         await pilot.pause()
 
         line = screen.query_one("#race-invariant", Static)
@@ -120,17 +136,8 @@ async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path:
     await _ready(db_path, capacity=300)
     app = Host(db_path, KEY)
     async with app.run_test(size=(150, 48)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RaceScreen)
-        assert screen.occurrences_worker is not None
-        await screen.occurrences_worker.wait()
-        await pilot.pause()
-        screen.query_one("#race-racers", Input).value = "300"
-        screen.query_one("#race-processes", Input).value = "3"
-        await pilot.click("#race-start")
-        worker = screen.race_worker
-        assert worker is not None
+        screen = await _panel(app, pilot)
+        worker = await _start(pilot, screen, racers=300, processes=3)
         while screen.race is None:  # the RaceStarted message: processes are up and racing
             await pilot.pause()
         pids = screen.race.pids
@@ -151,18 +158,9 @@ async def test_the_stop_button_ends_the_run_and_still_verifies_it(db_path: str) 
     await _ready(db_path, capacity=300)
     app = Host(db_path, KEY)
     async with app.run_test(size=(150, 48)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RaceScreen)
-        assert screen.occurrences_worker is not None
-        await screen.occurrences_worker.wait()
-        await pilot.pause()
-        screen.query_one("#race-racers", Input).value = "300"
-        screen.query_one("#race-processes", Input).value = "2"
+        screen = await _panel(app, pilot)
         screen.query_one("#race-churn", Switch).value = True
-        await pilot.click("#race-start")
-        worker = screen.race_worker
-        assert worker is not None
+        worker = await _start(pilot, screen, racers=300, processes=2)
         while screen.race is None:
             await pilot.pause()
         pids = screen.race.pids
