@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from wrapped_store import ForwardingStore
 
-from store import Conflict, Event, EventStore, NewEvent
+from store import Event, EventStore
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
 from store.validation import occurrence_key as valid_key
 
@@ -922,17 +922,9 @@ class _InterposingStore(ForwardingStore):
         super().__init__(inner)
         self.intruder = intruder
 
-    async def append_many(
-        self,
-        stream: str,
-        expected_seq: int | None,
-        events: Sequence[NewEvent],
-        *,
-        timeout: float | None = None,
-    ) -> list[Event] | Conflict:
+    async def before_append(self) -> None:
         if self.intruder:
             await self.inner.append(*self.intruder.pop(0))
-        return await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
 
 
 async def test_a_conflict_is_retried_on_fresh_state(

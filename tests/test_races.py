@@ -22,7 +22,7 @@ from wrapped_store import ForwardingStore
 from store import EventStore, open_store
 from store.booking import Ledger, Status
 from store.check import check_stream
-from store.events import Conflict, Event, NewEvent
+from store.events import Conflict, Event
 from store.fold import stream_of
 
 PROCESSES = 4
@@ -108,19 +108,10 @@ class CountingStore(ForwardingStore):
         self.transactions = 0
         self.written = 0
 
-    async def append_many(
-        self,
-        stream: str,
-        expected_seq: int | None,
-        events: Sequence[NewEvent],
-        *,
-        timeout: float | None = None,
-    ) -> list[Event] | Conflict:
-        written = await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
+    def after_append(self, written: list[Event] | Conflict) -> None:
         if not isinstance(written, Conflict):
             self.transactions += 1
             self.written += len(written)
-        return written
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """A store that hands every call to a real store, for tests that watch or perturb its writes.
 
-Not a mock: the inner store does all the work. A subclass overrides only the call it
-observes (usually ``append_many``). It deliberately has no ``append_decided``, so a
-ledger on it takes the optimistic path, where conflicts and retries are visible.
+Not a mock: the inner store does all the work. A subclass overrides only the hook it
+needs around an append (``before_append``, ``after_append``). It deliberately has no
+``append_decided``, so a ledger on it takes the optimistic path, where conflicts and
+retries are visible.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ class ForwardingStore(EventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event] | Conflict:
-        return await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
+        await self.before_append()
+        written = await self.inner.append_many(stream, expected_seq, events, timeout=timeout)
+        self.after_append(written)
+        return written
+
+    async def before_append(self) -> None:
+        """Runs just before each append reaches the inner store."""
+
+    def after_append(self, written: list[Event] | Conflict) -> None:
+        """Sees each append's answer from the inner store."""
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         return await self.inner.read(stream, after_seq)
