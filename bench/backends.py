@@ -30,9 +30,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
-from store.check import check_stream
-from store.fold import stream_of
+from store.ledger.fold import stream_of
 
 KEY = "bench-race"
 DEFAULT_PG = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -175,7 +175,7 @@ def run_backend(
 async def _drop_schema(url: str, schema: str) -> None:
     import asyncpg
 
-    from store.postgres import split_url
+    from store.eventstore.postgres import split_url
 
     conn = await asyncpg.connect(split_url(url)[0])
     try:

@@ -15,7 +15,7 @@ ratios are what to read (absolute figures move with the machine's load):
   application for `eventsourcing`), 5,000 seats, 6,400 actors (100 each);
 - the raw limit: one row per transaction, and 100 rows per transaction.
 
-After every run the stored log is recounted (``store.check.check_stream`` for
+After every run the stored log is recounted (``store.audit.check.check_stream`` for
 boxoffice and the seed, the library's own table for `eventsourcing`): oversold
 acquisitions, actors seated twice, and successes reported but not in the log.
 

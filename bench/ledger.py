@@ -33,7 +33,7 @@ from bench.systems import bulk_book
 from bench.workloads import hot_race, single_writers
 from store import NewEvent, open_store
 from store.booking import Ledger
-from store.fold import stream_of
+from store.ledger.fold import stream_of
 
 
 async def history_cost(path: str, long_events: int, holds: int) -> dict[str, Any]:

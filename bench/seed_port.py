@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from store.base import EventStore
-from store.events import Conflict, Event
+from store.eventstore.contract import EventStore
+from store.eventstore.events import Conflict, Event
 
 
 def booking_stream(key: str) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 from bench import es_occurrence
 from bench.seed_port import SeedBooking, booking_stream
 from store import Conflict, NewEvent, open_store
-from store.base import EventStore
+from store.audit.check import check_stream
 from store.booking import Ledger
-from store.check import check_stream
-from store.terminal import event_meta
+from store.eventstore.contract import EventStore
+from store.ledger.provenance import event_meta
 
 #: name -> human label, in table order
 SYSTEMS = {

@@ -4,8 +4,8 @@ Nothing in this package imports a user interface; the app and the command line
 in ``tui/`` stand on it, as do the racers and the checkers.
 """
 
-from store.base import EventStore
-from store.errors import (
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import (
     SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
@@ -14,8 +14,8 @@ from store.errors import (
     StoreNotFound,
     StoreReadOnly,
 )
-from store.events import Conflict, Event, NewEvent
-from store.opening import open_store
+from store.eventstore.events import Conflict, Event, NewEvent
+from store.eventstore.opening import open_store
 
 __all__ = [
     "Conflict",

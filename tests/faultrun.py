@@ -8,7 +8,7 @@ One run: a fresh database file and one occurrence with a random capacity; a few
 racer processes, each with a few clients (asyncio tasks, sharing one or two
 ledgers), each client firing a random hold/book/confirm/release/cancel/expire
 mix (and the odd capacity change) at it. Every command is recorded by
-``store.history.Recorder`` before it is sent and again when it is answered.
+``store.audit.history.Recorder`` before it is sent and again when it is answered.
 The parent steps a shared clock (a tick is one second of ledger time) so holds
 really lapse mid-run, and in a kill run sends SIGKILL to one racer at a random
 moment. Then the verdict, from the log and the replies only: ``check_stream``
@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any
 
 from store import open_store
+from store.audit.check import check_stream
+from store.audit.history import Recorder, audit_stream, check_history, load
 from store.booking import Ledger, Outcome, Status, UnknownOccurrence
-from store.check import check_stream
-from store.fold import stream_of
-from store.history import Recorder, audit_stream, check_history, load
-from store.sqlite import SQLiteStore
-from store.terminal import event_meta, terminal_id
+from store.eventstore.sqlite import SQLiteStore
+from store.ledger.fold import stream_of
+from store.ledger.provenance import event_meta, terminal_id
 
 EPOCH = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)  # one step of the shared clock, in ledger time

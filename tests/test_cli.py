@@ -30,7 +30,7 @@ import pytest
 
 from store import open_store
 from store.booking import Ledger
-from store.terminal import event_meta
+from store.ledger.provenance import event_meta
 
 
 def _script() -> str:
@@ -501,7 +501,7 @@ def test_version_help_and_no_textual_for_scripted_commands(
         [
             sys.executable,
             "-c",
-            "import sys; from tui.cli import main;"
+            "import sys; from tui.cli.main import main;"
             "code = main(['--db', sys.argv[1], 'roster', 'k']);"
             "print('textual' in sys.modules, 'rich' in sys.modules, code)",
             db_path,

@@ -17,9 +17,9 @@ import pytest
 
 from store import StoreBusy, StoreCorrupt, open_store
 from store.booking import InvalidInput, Ledger, UnknownOccurrence
-from tui.cli import main
-from tui.commands.common import error_exit_code
-from tui.commands.output import dumps
+from tui.cli.commands.common import error_exit_code
+from tui.cli.main import main
+from tui.cli.output import dumps
 
 
 @pytest.fixture
@@ -120,14 +120,14 @@ def test_no_command_starts_the_app_with_the_options(
     house: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[object, ...]] = []
-    fake = types.ModuleType("tui.launch")
+    fake = types.ModuleType("tui.cli.launch")
 
     def launch(db: str | None, operator: str | None, demo: bool) -> int:
         calls.append((db, operator, demo))
         return 7
 
     fake.launch = launch  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tui.launch", fake)
+    monkeypatch.setitem(sys.modules, "tui.cli.launch", fake)
     assert main(["--operator", "ops", "--demo"]) == 7
     monkeypatch.delenv("BOXOFFICE_DB")
     assert main([]) == 7

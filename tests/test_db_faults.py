@@ -1,4 +1,4 @@
-"""Database faults: each is a clear ``store.errors`` error, loses nothing, and leaves the rest up.
+"""Database faults: each a clear ``store.eventstore.errors`` error; nothing lost, the rest up.
 
 Every fault is real, not mocked: a missing path, a file that is not a database,
 damaged bytes in a copy of a real database, a file the process may not write
@@ -36,7 +36,7 @@ from store import (
     open_store,
 )
 from store.booking import Ledger, Status
-from store.sqlite import SQLiteStore
+from store.eventstore.sqlite import SQLiteStore
 
 KEY = "show"
 ACTORS = [f"actor-{n}" for n in range(40)]
@@ -75,7 +75,7 @@ def copy(pristine: str, tmp_path: Path) -> str:
 
 def _cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", "--db", db, *args],
+        [sys.executable, "-m", "tui.cli.main", "--db", db, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -225,8 +225,8 @@ import asyncio, contextlib, io, json, os, sys
 # everything is imported while still privileged: the interpreter lives under /root
 from store import open_store, StoreError
 from store.booking import Ledger
-import store.sqlite, store.opening, tui.cli, importlib.metadata
-from tui.commands import COMMANDS
+import store.eventstore.sqlite, store.eventstore.opening, tui.cli.main, importlib.metadata
+from tui.cli.commands import COMMANDS
 if os.geteuid() == 0:
     os.setgid({uid}); os.setuid({uid})
 path = sys.argv[1]
@@ -244,7 +244,7 @@ async def attempt():
 error = asyncio.run(attempt())
 stderr = io.StringIO()
 with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-    code = tui.cli.main(["--db", path, "hold", "{key}", "zed"])
+    code = tui.cli.main.main(["--db", path, "hold", "{key}", "zed"])
 print(json.dumps({{"error": error, "code": code, "stderr": stderr.getvalue()}}))
 """
 
@@ -418,7 +418,7 @@ def test_doctor_reports_the_facts_support_asks_for(copy: str) -> None:
 
 
 def test_doctor_warns_about_settings_that_weaken_durability() -> None:
-    from tui.commands.doctor import warnings
+    from tui.cli.commands.doctor import warnings
 
     assert warnings({"engine": "sqlite", "journal_mode": "wal", "synchronous": "FULL"}) == []
     weak = warnings({"engine": "sqlite", "journal_mode": "delete", "synchronous": "NORMAL"})

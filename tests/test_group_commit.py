@@ -27,12 +27,12 @@ import pytest
 import workers
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
-from store.check import check_stream
-from store.events import Conflict, NewEvent
-from store.fold import stream_of
-from store.sqlite import SQLiteStore
-from store.writelock import WriteTurn
+from store.eventstore.events import Conflict, NewEvent
+from store.eventstore.sqlite import SQLiteStore
+from store.eventstore.writegate import WriteTurn
+from store.ledger.fold import stream_of
 
 if TYPE_CHECKING:
     from conftest import ManualClock

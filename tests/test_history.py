@@ -22,9 +22,9 @@ import pytest
 from faultrun import EPOCH, TICK, Command
 
 from store import open_store
+from store.audit.history import Op, Recorder, Verdict, audit_stream, check_history, load
 from store.booking import Ledger
-from store.events import Event
-from store.history import Op, Recorder, Verdict, audit_stream, check_history, load
+from store.eventstore.events import Event
 
 KEY = "k"
 

@@ -24,9 +24,9 @@ import pytest
 
 from store import EventStore, open_store
 from store.booking import InvalidInput, Ledger, Status
-from store.fold import stream_of
-from store.terminal import event_meta
-from tui import cli
+from store.ledger.fold import stream_of
+from store.ledger.provenance import event_meta
+from tui.cli import main as cli
 
 KEY = "gala"
 HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}

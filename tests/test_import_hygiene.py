@@ -1,4 +1,4 @@
-"""``store/`` never imports a user interface (Harlequin keeps its core importable the same way).
+"""``store/`` and ``tui/cli/`` never import a user interface (as Harlequin keeps its core).
 
 The racers, the checker and the benchmark import ``store`` in fresh processes;
 pulling in Textual or Rich there would cost start-up time and drag terminal
@@ -26,14 +26,23 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[2:
 """
 
 
-def _store_modules() -> list[str]:
-    """Every module of ``store`` and its subpackages, found on disk without importing them here.
+def _modules_of(package: str) -> list[str]:
+    """Every module of ``package`` and its subpackages, found on disk without importing them.
 
     (``pkgutil.walk_packages`` would import each subpackage to find its path.)
     """
-    spec = importlib.util.find_spec("store")
+    spec = importlib.util.find_spec(package)
     assert spec is not None and spec.submodule_search_locations
-    return ["store", *sorted(_modules_under("store", list(spec.submodule_search_locations)))]
+    return [package, *sorted(_modules_under(package, list(spec.submodule_search_locations)))]
+
+
+def _store_modules() -> list[str]:
+    return _modules_of("store")
+
+
+def _cli_modules() -> list[str]:
+    """The command line is headless too: only ``tui.cli.launch`` reaches the app, lazily."""
+    return _modules_of("tui.cli")
 
 
 def _modules_under(package: str, paths: list[str]) -> list[str]:
@@ -60,13 +69,24 @@ def _ui_modules_after_importing(module: str) -> list[str]:
 
 def test_the_package_has_the_modules_the_brief_names() -> None:
     modules = set(_store_modules())
-    expected = {"store.base", "store.booking", "store.fold", "store.opening", "store.sqlite"}
+    expected = {
+        "store.eventstore.contract",
+        "store.ledger.api",
+        "store.ledger.fold",
+        "store.eventstore.opening",
+        "store.eventstore.sqlite",
+    }
     assert expected <= modules
     assert "store.racers.engine" in modules  # subpackages are walked too
 
 
 @pytest.mark.parametrize("module", _store_modules())
 def test_store_module_imports_no_ui(module: str) -> None:
+    assert _ui_modules_after_importing(module) == []
+
+
+@pytest.mark.parametrize("module", _cli_modules())
+def test_cli_module_imports_no_ui(module: str) -> None:
     assert _ui_modules_after_importing(module) == []
 
 

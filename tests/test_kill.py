@@ -34,10 +34,10 @@ import pytest
 import workers
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
-from store.check import check_stream
-from store.fold import stream_of
-from store.sqlite import SQLiteStore
+from store.eventstore.sqlite import SQLiteStore
+from store.ledger.fold import stream_of
 
 KILLS = int(os.environ.get("BOXOFFICE_KILL_ROUNDS", 20))  # more for a soak
 LEDGERS = 4  # connections racing each other in the victim

@@ -18,7 +18,7 @@ from wrapped_store import ForwardingStore
 
 from store import Event, EventStore
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
-from store.validation import occurrence_key as valid_key
+from store.ledger.rules import occurrence_key as valid_key
 
 if TYPE_CHECKING:
     from conftest import ManualClock

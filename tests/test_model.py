@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Outcome, Status, UnknownOccurrence
-from store.check import check_stream
 
 #: Mostly one occurrence, so most steps act on shared state; "beta" starts uncreated.
 KEYS = ["alpha", "alpha", "alpha", "beta"]
@@ -347,7 +347,8 @@ class LedgerMachine(RuleBasedStateMachine):
             ]
             assert all(r.operator == "model" for r in records)
             # the seat number every outcome reports, asked of each actor at this instant
-            seats = self.run(self.ledger.snapshot(key, _seat_numbers(everyone)))
+            seat_of = {r.actor: r.seat for r in self.run(self.ledger.view(key)).roster}
+            seats = [seat_of.get(a) for a in everyone]
             assert seats == [roster.index(a) + 1 if a in roster else None for a in everyone]
             held = sum(1 for a in roster if occ.view(a, t) == "held")
             record = self.run(self.ledger.occurrence(key))
@@ -359,10 +360,6 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             assert record.seats_left == max(0, occ.capacity - len(roster))
             assert self.run(self.ledger.matches_full_fold(key))
-
-
-def _seat_numbers(actors: list[str]) -> Any:
-    return lambda state, now: [state.seat_at(a, now) for a in actors]
 
 
 def acquire(

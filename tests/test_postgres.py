@@ -38,9 +38,9 @@ from store import (
     StoreNotFound,
     open_store,
 )
-from store.booking import DecidesInTransaction
-from store.check import check_stream
-from store.postgres import split_url
+from store.audit.check import check_stream
+from store.eventstore.postgres import split_url
+from store.ledger.api import DecidesInTransaction
 
 pytestmark = pytest.mark.postgres
 
@@ -223,7 +223,7 @@ async def test_unique_violation_on_unconditional_append_retries(pg_url: str) -> 
 
 async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_url: str) -> None:
     """Another session sits on the append lock: StoreBusy by the timeout, nothing written."""
-    from store.postgres import _LOCK_CLASS
+    from store.eventstore.postgres import _LOCK_CLASS
 
     async with open_store(pg_url, create=True) as store:
         await store.append("s", "t", {})
@@ -295,7 +295,7 @@ async def test_a_held_append_lock_makes_the_ledger_answer_conflict_by_its_deadli
 ) -> None:
     """SPEC §1/§3 on PostgreSQL: waited out until the deadline, then `conflict`, nothing written."""
     from store.booking import Ledger, Status
-    from store.postgres import _LOCK_CLASS
+    from store.eventstore.postgres import _LOCK_CLASS
 
     async with open_store(pg_url, create=True) as store:
         ledger = Ledger(store, operator="blocked", deadline=0.5)
@@ -339,8 +339,8 @@ async def test_ledger_uses_the_servers_clock_not_the_terminals(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A terminal whose clock is a day fast still stamps and decides with the server's time."""
-    from store import booking
     from store.booking import Ledger, Status
+    from store.ledger import api as booking
 
     class DayFast(datetime):
         @classmethod
@@ -528,7 +528,7 @@ async def test_missing_database_is_not_found_unless_created(pg_url: str) -> None
 
 
 def test_url_hides_password_and_checks_schema_name() -> None:
-    from store.postgres import PostgresStore
+    from store.eventstore.postgres import PostgresStore
 
     dsn, schema, shown = split_url("postgresql://u:s3cret@db.example:5433/bo?schema=venue_2&x=1")
     assert (schema, shown) == (
@@ -552,7 +552,7 @@ async def test_describe_reports_the_server(pg_url: str) -> None:
 
 
 async def test_stores_on_one_loop_share_a_pool_and_close_independently(pg_url: str) -> None:
-    from store.postgres import _POOLS
+    from store.eventstore.postgres import _POOLS
 
     async with open_store(pg_url, create=True) as first:
         async with open_store(pg_url) as second:

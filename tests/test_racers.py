@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger
-from store.check import check_stream
-from store.fold import stream_of
+from store.ledger.fold import stream_of
+from store.ledger.rules import InvalidInput
 from store.racers import (
     Kind,
     Race,
@@ -34,7 +35,6 @@ from store.racers import (
     run_race,
     verify,
 )
-from store.validation import InvalidInput
 
 pytestmark = pytest.mark.slow
 
@@ -304,7 +304,7 @@ def test_racer_processes_exit_when_the_parent_is_killed(db_path: str, tmp_path: 
 def test_race_command_prints_json_and_exits_0_when_capacity_held(
     db_path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tui.cli import main
+    from tui.cli.main import main
 
     assert main(["init", "--db", db_path]) == 0
     capsys.readouterr()
@@ -326,7 +326,7 @@ def test_race_command_prints_json_and_exits_0_when_capacity_held(
 def test_race_command_exits_1_on_a_stream_that_was_already_oversold(
     db_path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tui.cli import main
+    from tui.cli.main import main
 
     async def oversell() -> None:
         async with open_store(db_path, create=True) as store:

@@ -3,7 +3,7 @@
 No mocks and no sleeps standing in for synchronisation: racers open their own
 connections first, then start together at a multiprocessing barrier (or an
 asyncio event), and the verdict comes from the committed stream refolded by
-``store.check``. What must hold (SPEC §3): exactly ``capacity`` winners, each
+``store.audit.check``. What must hold (SPEC §3): exactly ``capacity`` winners, each
 with exactly one event, no event for a loser, seats handed out in commit order,
 and conflicts that really happened and were retried.
 """
@@ -20,10 +20,10 @@ from workers import Reply
 from wrapped_store import ForwardingStore
 
 from store import EventStore, open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
-from store.check import check_stream
-from store.events import Conflict, Event
-from store.fold import stream_of
+from store.eventstore.events import Conflict, Event
+from store.ledger.fold import stream_of
 
 PROCESSES = 4
 RACERS_PER_PROCESS = 25

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from store import open_store
 from store.booking import Ledger, Outcome, Status
-from store.writelock import WriteTurn
+from store.eventstore.writegate import WriteTurn
 
 #: Far beyond any honest race here, so a `conflict` answer is a failure, not noise.
 RACER_DEADLINE = 60.0

@@ -32,8 +32,8 @@ from textual.worker import Worker, WorkerState
 from store import EventStore, open_store
 from store.booking import Ledger, Outcome, UnknownOccurrence
 from store.demo import seed_demo
-from store.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
-from store.validation import InvalidInput
+from store.ledger.rules import InvalidInput
+from tui.cli.safe_text import printable
 from tui.messages import (
     CommandAnswered,
     HouseOpened,
@@ -44,7 +44,6 @@ from tui.messages import (
     RosterRecalled,
     StreamAdvanced,
 )
-from tui.safe_text import printable
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import (
     ActorForm,
@@ -77,18 +76,6 @@ def one_line(error: BaseException) -> str:
     """An exception as a single printable line: what went wrong, never a traceback."""
     text = str(error).strip().splitlines()
     return printable(text[0] if text else type(error).__name__)
-
-
-def _next_expiry(state: OccurrenceState, now: datetime | None) -> datetime | None:
-    """When the occurrence's next live hold lapses (a lapse changes the house line)."""
-    times = [
-        m.expires_at
-        for m in state.members.values()
-        if m.state is SeatState.HELD
-        and m.expires_at is not None
-        and (now is None or m.expires_at > now)
-    ]
-    return min(times, default=None)
 
 
 class FilterInput(Input):
@@ -372,21 +359,15 @@ class BoxOfficeApp(App[int]):
 
     async def _tail(self) -> None:
         """Wait for commits anywhere and say which occurrences they touched."""
-        store, position = self.store, self._position
-        assert store is not None
+        ledger, position = self.ledger, self._position
+        assert ledger is not None
         failing = False
         while True:
             try:
-                if await store.wait_for_append(position, TAIL_WAIT):
-                    events = await store.read_all(position, TAIL_BATCH)
-                    if events:
-                        position = events[-1].position
-                        keys = {
-                            e.stream[len(STREAM_PREFIX) :]
-                            for e in events
-                            if e.stream.startswith(STREAM_PREFIX)
-                        }
-                        self.post_message(StreamAdvanced(keys, position))
+                changes = await ledger.changes(position, timeout=TAIL_WAIT, limit=TAIL_BATCH)
+                if changes.position != position:
+                    position = changes.position
+                    self.post_message(StreamAdvanced(set(changes.keys), position))
                 if failing:
                     failing = False
                     self.post_message(LiveChanged(True))
@@ -447,13 +428,13 @@ class BoxOfficeApp(App[int]):
         assert ledger is not None and store is not None
         lines: list[HouseLine] = []
         if everything:
-            for record in await ledger.occurrences():
-                lines.append(HouseLine(record, await ledger.snapshot(record.key, _next_expiry)))
+            for view in await ledger.views(rows=False):
+                lines.append(HouseLine(view.record, view.next_expiry))
         else:
             for key in sorted(keys):
                 try:
-                    record = await ledger.occurrence(key)
-                    lines.append(HouseLine(record, await ledger.snapshot(key, _next_expiry)))
+                    view = await ledger.view(key, rows=False)
+                    lines.append(HouseLine(view.record, view.next_expiry))
                 except (UnknownOccurrence, InvalidInput):
                     continue  # a stream without `created`, or not a booking key
         if lines:
@@ -464,17 +445,15 @@ class BoxOfficeApp(App[int]):
         key = selected
         if roster or everything:
             try:
-                seq, now, rows = await ledger.snapshot(
-                    key, lambda s, now: (s.seq, now, roster_rows(s, now))
-                )
+                view = await ledger.view(key)
             except UnknownOccurrence:
                 return
-            self.post_message(RosterRead(key, seq, now, rows))
+            self.post_message(RosterRead(key, view.seq, view.read_at, roster_rows(view)))
         log_table = self.log_table
         if log_table.display and (log or everything or log_table.key != key):
             reset = log_table.key != key
             after = 0 if reset else log_table.last_seq
-            events = await store.read(stream_of(key), after_seq=after)
+            events = await ledger.events(key, after_seq=after)
             self.post_message(LogRead(key, events, reset))
 
     # -- applying what was read ---------------------------------------------------------
@@ -560,19 +539,18 @@ class BoxOfficeApp(App[int]):
         seq = log_table.seq_at(index)
         if seq is None:
             return
-        events = log_table.events[: index + 1]
         self.run_worker(
-            self._recall(key, seq, events),
+            self._recall(key, seq),
             name="time travel",
             group="travel",
             exclusive=True,  # a read: a newer selection supersedes it
             exit_on_error=False,
         )
 
-    async def _recall(self, key: str, seq: int, events: list[Any]) -> None:
-        state = await asyncio.to_thread(fold, events, stream_of(key))
-        at = state.high_water
-        self.post_message(RosterRecalled(key, seq, at, roster_rows(state, at)))
+    async def _recall(self, key: str, seq: int) -> None:
+        assert self.ledger is not None
+        view = await self.ledger.view_at(key, seq)
+        self.post_message(RosterRecalled(key, seq, view.read_at, roster_rows(view)))
 
     def on_roster_recalled(self, message: RosterRecalled) -> None:
         if not self.on_screen or message.key != self.selected:

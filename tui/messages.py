@@ -11,7 +11,7 @@ from datetime import datetime
 
 from textual.message import Message
 
-from store.events import Event
+from store.eventstore.events import Event
 from tui.widgets.occurrences import HouseLine
 from tui.widgets.roster import RosterRow
 

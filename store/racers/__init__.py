@@ -7,7 +7,7 @@ own ``Ledger`` (its own folded state and its own decisions) on its own store
 connection, unless the process would run out of file descriptors, in which case
 racers in that process share stores round-robin (``RaceSummary.stores`` says how
 many there were). On PostgreSQL the stores of one process share one connection
-pool (``store.postgres``), so there the racers of a process share its connections.
+pool (``store.eventstore.postgres``), so there the racers of a process share its connections.
 
 Where things live:
 
@@ -26,6 +26,7 @@ Where things live:
 Nothing here imports a user interface.
 """
 
+from store.audit.verify import Invariant, Verdict, verify
 from store.racers.engine import Race, run_race
 from store.racers.errors import CapacityMismatch, RaceError
 from store.racers.events import Kind, RacerEvent
@@ -34,7 +35,6 @@ from store.racers.prepare import prepare_occurrence
 from store.racers.racer import BACKOFF_BASE, BACKOFF_CAP, CHURN_THINK
 from store.racers.summary import RaceSummary
 from store.racers.tally import RacerRecord, Tally
-from store.racers.verify import Invariant, Verdict, verify
 
 __all__ = [
     "BACKOFF_BASE",

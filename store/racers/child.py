@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from store.booking import Ledger
-from store.opening import open_store
+from store.eventstore.opening import open_store
 from store.racers.events import RacerEvent
 from store.racers.pipes import send
 from store.racers.plan import RacePlan

@@ -3,7 +3,7 @@
 The children send ``RacerEvent`` batches up a pipe (``store.racers.pipes``); a
 reader thread hands them to the event loop, where ``Race`` tallies them and
 yields them to whoever watches, and at the end ``Race.summary`` verifies the
-run from the stream alone (``store.racers.verify``). However a run ends (its
+run from the stream alone (``store.audit.verify``). However a run ends (its
 racers done, ``stop()``, an exception, a cancellation) no process is left behind.
 """
 
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from store.audit.verify import verify
 from store.booking import Ledger, UnknownOccurrence
-from store.fold import stream_of
-from store.opening import open_store
+from store.eventstore.opening import open_store
+from store.ledger.fold import stream_of
 from store.racers.child import child_main
 from store.racers.errors import RaceError
 from store.racers.events import RacerEvent
@@ -30,7 +31,6 @@ from store.racers.pipes import send
 from store.racers.plan import RacePlan
 from store.racers.summary import RaceSummary
 from store.racers.tally import Tally
-from store.racers.verify import verify
 
 
 @dataclass(slots=True)

@@ -10,9 +10,9 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from store.validation import InvalidInput
-from store.validation import occurrence_key as _valid_key
-from store.validation import text as _valid_text
+from store.ledger.rules import InvalidInput
+from store.ledger.rules import occurrence_key as _valid_key
+from store.ledger.rules import text as _valid_text
 
 MAX_RACERS = 10_000
 MAX_PROCESSES = 64

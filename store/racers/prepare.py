@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from store.booking import Ledger, UnknownOccurrence
-from store.opening import open_store
-from store.outcomes import OccurrenceRecord, Status
+from store.eventstore.opening import open_store
+from store.ledger.outcomes import OccurrenceRecord, Status
+from store.ledger.rules import occurrence_key as _valid_key
 from store.racers.errors import CapacityMismatch, RaceError
-from store.validation import occurrence_key as _valid_key
 
 
 async def prepare_occurrence(

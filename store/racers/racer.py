@@ -17,13 +17,11 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from store.booking import Ledger
-from store.errors import StoreBusy
-from store.fold import OccurrenceState
-from store.outcomes import Status
+from store.eventstore.errors import StoreBusy
+from store.ledger.outcomes import Status
 from store.racers.events import Kind, RacerEvent
 from store.racers.plan import RacePlan
 
@@ -32,10 +30,6 @@ BACKOFF_BASE = 0.002
 BACKOFF_CAP = 0.05
 #: With churn, a winner waits up to this long before confirming or releasing.
 CHURN_THINK = 0.05
-
-
-def _roster_and_seq(state: OccurrenceState, now: datetime | None) -> tuple[list[str], int]:
-    return [m.actor for m in state.roster_at(now)], state.seq
 
 
 async def run_racer(
@@ -59,7 +53,8 @@ async def run_racer(
         while True:
             busy: StoreBusy | None = None
             try:
-                observed, seq = await ledger.snapshot(key, _roster_and_seq)
+                view = await ledger.view(key)
+                observed, seq = [r.actor for r in view.roster], view.seq
                 attempt += 1
                 emit(Kind.ATTEMPT, attempt=attempt, expected=seq)
                 outcome = await ledger.hold_with_observed(key, actor, observed, seq)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from store.audit.verify import Verdict
 from store.racers.plan import RacePlan
 from store.racers.tally import Tally
-from store.racers.verify import Verdict
 
 
 @dataclass(slots=True)

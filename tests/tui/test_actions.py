@@ -11,7 +11,7 @@ from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from store.fold import stream_of
+from store.ledger.fold import stream_of
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import FormScreen

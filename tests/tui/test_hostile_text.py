@@ -20,8 +20,8 @@ from textual.widgets import Input, Static
 
 from store import open_store
 from store.booking import Ledger
-from store.fold import stream_of
-from store.terminal import event_meta
+from store.ledger.fold import stream_of
+from store.ledger.provenance import event_meta
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import FormScreen
@@ -36,7 +36,7 @@ OPERATOR = "[red]op[/]"
 
 def shown(text: str) -> str:
     """What the app shows for an old name: each hidden character as ``\\u{XXXX}``."""
-    from tui.safe_text import printable
+    from tui.cli.safe_text import printable
 
     return printable(text)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tui import cli
-from tui.launch import _probe, launch, resolve
-from tui.paths import DB_ENV
+from tui.cli import main as cli
+from tui.cli.launch import _probe, launch, resolve
+from tui.cli.paths import DB_ENV
 
 
 def test_a_mistyped_database_is_refused_in_one_line(

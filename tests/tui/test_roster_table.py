@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
 
-from store.outcomes import OccurrenceRecord
+from store.ledger.outcomes import OccurrenceRecord
 from tui.widgets.occurrences import availability, capacity_bar
 from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterRow, RosterTable
 from tui.widgets.timefmt import countdown

@@ -20,10 +20,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from store import validation as v
-from store.validation import InvalidInput
-from tui.durations import format_duration, parse_duration
-from tui.safe_text import printable
+from store.ledger import rules as v
+from store.ledger.rules import InvalidInput
+from tui.cli.durations import format_duration, parse_duration
+from tui.cli.safe_text import printable
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
 
 
 def _rule(field: str, check: object, value: str) -> object:
-    """Apply one of ``store.validation``'s rules, re-raising its complaint for the field."""
+    """Apply one of ``store.ledger.rules``'s rules, re-raising its complaint for the field."""
     try:
         return check(value)  # type: ignore[operator]
     except InvalidInput as error:

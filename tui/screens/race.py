@@ -34,9 +34,9 @@ from textual.worker import Worker, WorkerState
 
 from store import open_store
 from store.booking import Ledger, OccurrenceRecord, UnknownOccurrence
+from store.ledger.provenance import default_operator
 from store.racers import Race, RacePlan, RacerEvent, RaceSummary, new_seed, prepare_occurrence
-from store.terminal import default_operator
-from tui.safe_text import printable
+from tui.cli.safe_text import printable
 from tui.widgets.race_plot import RacePlot
 from tui.widgets.race_roster import RaceRoster, Row
 from tui.widgets.racer_grid import RacerGrid

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from store.outcomes import Outcome, Status
-from tui.safe_text import printable
+from store.ledger.outcomes import Outcome, Status
+from tui.cli.safe_text import printable
 from tui.widgets.timefmt import local
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from store.events import Event
-from store.fold import parse_time
-from tui.safe_text import printable
+from store.eventstore.events import Event
+from store.ledger.views import parse_time
+from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell
 from tui.widgets.timefmt import stamp
 

@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.safe_text import printable
+from tui.cli.safe_text import printable
 
 #: Live indicator states: a glyph and a word each, never colour alone.
 OPENING, LIVE, OFFLINE = "opening", "live", "offline"

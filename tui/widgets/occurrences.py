@@ -9,8 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from store.outcomes import OccurrenceRecord
-from tui.safe_text import printable
+from store.ledger.outcomes import OccurrenceRecord
+from tui.cli.safe_text import printable
 from tui.widgets.timefmt import when
 
 BAR_WIDTH = 10

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.safe_text import printable
+from tui.cli.safe_text import printable
 
 Row = tuple[str, str]  # actor, state
 

@@ -23,8 +23,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from store.fold import OccurrenceState
-from tui.safe_text import printable
+from store.ledger.views import OccurrenceView
+from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
 from tui.widgets.timefmt import countdown, local
 
@@ -53,23 +53,16 @@ class RosterRow:
     operator: str | None = None
 
 
-def roster_rows(state: OccurrenceState, now: datetime | None) -> list[RosterRow]:
-    """Seated actors at ``now`` plus lapsed holds with no ``expire`` event yet, in join order.
+def roster_rows(view: OccurrenceView) -> list[RosterRow]:
+    """Seated actors plus lapsed holds with no ``expire`` event yet, in join order.
 
     A lapsed hold stays visible (as LAPSED, without a seat) until someone
     records the lapse, so an operator sees why a customer lost a seat.
     """
-    rows = [
-        RosterRow(m.actor, m.join, str(m.state), seat, m.joined_at, m.expires_at, m.operator)
-        for seat, m in enumerate(state.roster_at(now), start=1)
+    return [
+        RosterRow(r.actor, r.ref, r.state, r.seat, r.joined_at, r.expires_at, r.operator)
+        for r in view.rows
     ]
-    lapsed = [
-        RosterRow(m.actor, m.join, LAPSED, None, m.joined_at, m.expires_at, m.operator)
-        for m in state.unrecorded_lapses(now)
-    ]
-    if lapsed:
-        rows = sorted(rows + lapsed, key=lambda r: r.order)
-    return rows
 
 
 def next_expiry(rows: Iterable[RosterRow]) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, tzinfo
 
-from store.fold import parse_time
+from store.ledger.views import parse_time
 
 
 def local(moment: datetime, tz: tzinfo | None) -> datetime:

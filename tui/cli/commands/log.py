@@ -12,14 +12,14 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from store.base import EventStore
 from store.booking import SeatRecord, UnknownOccurrence
-from store.events import Event
-from store.fold import stream_of
-from store.validation import occurrence_key
-from tui.commands.common import EXIT_OK, Options, open_db, open_ledger, run
-from tui.commands.output import cell, dumps, emit_json, line, record, table, write_csv
-from tui.durations import format_duration
+from store.eventstore.contract import EventStore
+from store.eventstore.events import Event
+from store.ledger.fold import stream_of
+from store.ledger.rules import occurrence_key
+from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
+from tui.cli.durations import format_duration
+from tui.cli.output import cell, dumps, emit_json, line, record, table, write_csv
 
 ROSTER_HEADERS = ("seat", "actor", "state", "joined", "expires", "operator")
 EXPORT_HEADERS = (

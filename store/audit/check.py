@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from store.events import Event
-from store.fold import OccurrenceState, SeatState
+from store.eventstore.events import Event
+from store.ledger.fold import OccurrenceState, SeatState
 
 ACQUISITIONS = ("booking", "hold")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from store import open_store, validation
-from tui.paths import default_db_path
-from tui.safe_text import printable
+from store import open_store
+from store.ledger import rules as validation
+from tui.cli.paths import default_db_path
+from tui.cli.safe_text import printable
 
 EXIT_USAGE = 2
 EXIT_DATABASE = 3

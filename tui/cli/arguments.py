@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from tui.durations import parse_duration
+from tui.cli.durations import parse_duration
 
 
 def whole_number(text: str) -> int:

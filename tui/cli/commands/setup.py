@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from store.opening import sqlite_path
-from tui.commands.common import EXIT_OK, Options, run
-from tui.commands.output import cell, emit_json, line
+from store.eventstore.opening import sqlite_path
+from tui.cli.commands.common import EXIT_OK, Options, run
+from tui.cli.output import cell, emit_json, line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -40,8 +40,8 @@ from typing import Any
 import asyncpg
 import asyncpg.exceptions as pgx
 
-from store.base import EventStore
-from store.errors import (
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import (
     SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
@@ -50,7 +50,7 @@ from store.errors import (
     StoreNotFound,
     StoreReadOnly,
 )
-from store.events import Conflict, Event, NewEvent
+from store.eventstore.events import Conflict, Event, NewEvent
 
 SCHEMA_VERSION = 1
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from store.events import Conflict, Event, NewEvent
+from store.eventstore.events import Conflict, Event, NewEvent
 
 
 class EventStore(abc.ABC):

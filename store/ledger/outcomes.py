@@ -64,14 +64,15 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class SeatRecord:
-    """One line of the roster."""
+    """One line of the roster: the one row type every reader gets (CLI, app, racers)."""
 
-    seat: int
+    seat: int | None  # None only for a lapsed hold in a view's rows (it has no seat)
     actor: str
-    state: str  # "held" or "confirmed"
+    state: str  # "held" or "confirmed"; "lapsed" in a view's rows until the lapse is recorded
     joined_at: datetime | None
     expires_at: datetime | None
     operator: str | None
+    ref: int = 0  # the seq of the event the actor joined by: never renumbered (SPEC §4.2)
 
 
 @dataclass(frozen=True, slots=True)

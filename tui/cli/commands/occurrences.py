@@ -6,9 +6,10 @@ import argparse
 from datetime import timedelta
 
 from store.booking import OccurrenceRecord
-from tui.commands import arguments, outcomes
-from tui.commands.common import EXIT_OK, Options, open_ledger, run
-from tui.commands.output import emit_json, record, table
+from tui.cli import arguments
+from tui.cli.commands import outcomes
+from tui.cli.commands.common import EXIT_OK, Options, open_ledger, run
+from tui.cli.output import emit_json, record, table
 
 HEADERS = ("key", "title", "starts", "capacity", "held", "confirmed", "left", "hold ttl")
 

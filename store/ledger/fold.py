@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from store.events import Event
+from store.eventstore.events import Event
 
 STREAM_PREFIX = "booking:"
 
@@ -47,6 +47,7 @@ class Member:
     expires_at: datetime | None
     operator: str | None
     lapse_recorded: bool = False  # an `expire` event is in the log for this lapse
+    ref: int = 0  # the seq of the event it joined by (SPEC §4.2): never renumbered
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -134,9 +135,9 @@ class OccurrenceState:
         self.capacity = 0
         self.hold_ttl_s: float | None = None
         self.members: dict[str, Member] = {}
+        self._next_join = 0
         self.held = 0  # held members not lapsed at high_water
         self.confirmed = 0
-        self._next_join = 0
         self._seats = _Fenwick()
         self._expiry: list[tuple[datetime, int, str]] = []  # heap; stale entries are skipped
         self._journal: list[tuple[Any, ...]] | None = None
@@ -245,6 +246,8 @@ class OccurrenceState:
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
                 return
+            # A fresh join number even across a rollback: a heap entry left by an undone
+            # tentative hold must never match a later member (pushes are not journaled).
             join = self._next_join
             self._next_join += 1
             operator = event.meta.get("operator")
@@ -258,6 +261,7 @@ class OccurrenceState:
                     self.high_water,
                     expires,
                     operator if isinstance(operator, str) else None,
+                    ref=event.seq,
                 ),
             )
             self._seat(join, 1)
@@ -269,17 +273,7 @@ class OccurrenceState:
                 self.confirmed += 1
         elif kind == "confirm":
             if member is not None and state is SeatState.HELD:
-                self._set(
-                    actor,
-                    Member(
-                        actor,
-                        SeatState.CONFIRMED,
-                        member.join,
-                        member.joined_at,
-                        None,
-                        member.operator,
-                    ),
-                )
+                self._set(actor, replace(member, state=SeatState.CONFIRMED, expires_at=None))
                 self.held -= 1
                 self.confirmed += 1
         elif kind in ("release", "cancel"):
@@ -296,32 +290,10 @@ class OccurrenceState:
             if member is not None and state is SeatState.HELD:
                 self._leave_lapsed(member, recorded=True)
             elif member is not None and state is SeatState.LAPSED and not member.lapse_recorded:
-                self._set(
-                    actor,
-                    Member(
-                        actor,
-                        SeatState.LAPSED,
-                        member.join,
-                        member.joined_at,
-                        member.expires_at,
-                        member.operator,
-                        True,
-                    ),
-                )
+                self._set(actor, replace(member, lapse_recorded=True))
 
     def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
-        self._set(
-            member.actor,
-            Member(
-                member.actor,
-                SeatState.LAPSED,
-                member.join,
-                member.joined_at,
-                member.expires_at,
-                member.operator,
-                recorded,
-            ),
-        )
+        self._set(member.actor, replace(member, state=SeatState.LAPSED, lapse_recorded=recorded))
         self._seat(member.join, -1)
         self.held -= 1
 
@@ -365,6 +337,26 @@ class OccurrenceState:
                 stack.extend((2 * i + 1, 2 * i + 2))
         found.sort(key=lambda m: m.join)
         return found
+
+    def next_expiry(self, now: datetime | None) -> datetime | None:
+        """When the next live hold lapses after ``now`` (None if none will).
+
+        A walk of the expiry heap that stops under the first live entry of each
+        branch, so it costs the lapsed and stale entries, not the roster.
+        """
+        heap, best, stack = self._expiry, None, [0]
+        while stack:
+            i = stack.pop()
+            if i >= len(heap):
+                continue
+            when = heap[i][0]
+            if best is not None and when >= best:
+                continue
+            if (now is None or when > now) and self._is_live_entry(heap[i]) is not None:
+                best = when
+                continue
+            stack.extend((2 * i + 1, 2 * i + 2))
+        return best
 
     def state_at(self, actor: str, now: datetime | None) -> SeatState | None:
         member = self.members.get(actor)
@@ -427,7 +419,7 @@ class OccurrenceState:
             self.held,
             self.confirmed,
             tuple(
-                (m.actor, m.state, m.joined_at, m.expires_at, m.operator, m.lapse_recorded)
+                (m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator, m.lapse_recorded)
                 for m in members
                 if m.state is not SeatState.LAPSED
             ),

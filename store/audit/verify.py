@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from store.check import ACQUISITIONS, StreamReport, check_stream
-from store.events import Event
-from store.fold import OccurrenceState, SeatState
-from store.racers.tally import RacerRecord
+from store.audit.check import ACQUISITIONS, StreamReport, check_stream
+from store.eventstore.events import Event
+from store.ledger.fold import OccurrenceState, SeatState
 
 #: What a racer was told when it won a seat (later confirmed or released under churn).
 _WON = ("held", "confirmed", "released")
+
+
+class RacerRecord(Protocol):
+    """What a client told one racer (the racers' tally satisfies it; audit imports no client)."""
+
+    @property
+    def actor(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def seq(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +77,7 @@ def verify(
     """Check a run against its stream alone (a writer that bypassed the ledger is caught).
 
     - never oversold: refolding, occupied <= capacity after every acquisition
-      (``store.check.check_stream``), and no seq gaps;
+      (``store.audit.check.check_stream``), and no seq gaps;
     - each winner exactly once: a racer told ``held`` has exactly one hold in the
       run, a racer told ``full`` or ``gave-up`` has none, and no hold in the run
       is by anyone but a racer;

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from tui.durations import format_duration
-from tui.safe_text import printable
+from tui.cli.durations import format_duration
+from tui.cli.safe_text import printable
 
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 

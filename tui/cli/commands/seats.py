@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 
 from store.booking import Ledger, Outcome
-from tui.commands import arguments, outcomes
-from tui.commands.common import EXIT_OK, Options, open_ledger, run
-from tui.commands.output import emit_json, line
+from tui.cli import arguments
+from tui.cli.commands import outcomes
+from tui.cli.commands.common import EXIT_OK, Options, open_ledger, run
+from tui.cli.output import emit_json, line
 
 ACTIONS = {
     "book": "book a confirmed seat",

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from store.base import EventStore
-from store.errors import (
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import (
     SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
@@ -33,8 +33,8 @@ from store.errors import (
     StoreNotFound,
     StoreReadOnly,
 )
-from store.events import Conflict, Event, NewEvent
-from store.writelock import WriteTurn
+from store.eventstore.events import Conflict, Event, NewEvent
+from store.eventstore.writegate import WriteTurn
 
 SCHEMA_VERSION = 1
 

@@ -1,7 +1,7 @@
 """What every command shares: the resolved global options, the ledger, exit codes.
 
 Command handlers are ``handler(opts, args) -> int``; they raise instead of
-printing errors, and ``tui.cli.main`` turns any exception into one line on
+printing errors, and ``tui.cli.main.main`` turns any exception into one line on
 stderr and the exit code ``error_exit_code`` picks, so every command maps a
 database problem, bad input or a refusal the same way.
 """
@@ -15,10 +15,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from store.base import EventStore
 from store.booking import Ledger, UnknownOccurrence
-from store.errors import StoreBusy, StoreError, StoreReadOnly
-from tui.safe_text import printable
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import StoreBusy, StoreError, StoreReadOnly
+from tui.cli.safe_text import printable
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ async def open_ledger(opts: Options) -> AsyncIterator[Ledger]:
 
 
 def error_exit_code(exc: BaseException) -> int:
-    """0/1/2/3 for an exception that ended a command (see ``tui.cli``)."""
+    """0/1/2/3 for an exception that ended a command (see ``tui.cli.main``)."""
     if isinstance(exc, CommandError):
         return exc.code
     if isinstance(exc, UnknownOccurrence):

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from store.base import EventStore
+from store.eventstore.contract import EventStore
 
 
 def sqlite_path(url: str) -> str | None:
@@ -45,14 +45,14 @@ async def open_store(
     """
     store: EventStore
     if is_postgres(url):
-        from store.postgres import PostgresStore  # asyncpg is an optional extra
+        from store.eventstore.postgres import PostgresStore  # asyncpg is an optional extra
 
         store = await PostgresStore(url, **options).open(create=create)
     else:
         path = sqlite_path(url)
         if path is None:
             raise ValueError(f"{url}: unknown database scheme (use a path or postgresql://)")
-        from store.sqlite import SQLiteStore
+        from store.eventstore.sqlite import SQLiteStore
 
         store = await SQLiteStore(path, **options).open(create=create)
     try:

@@ -11,7 +11,7 @@ Exit codes are the contract scripts rely on:
   read-only, newer schema).
 
 Errors are one line on stderr, never a traceback. Subcommands live in
-``tui.commands`` (one module per job, listed in ``COMMANDS``); with none,
+``tui.cli.commands`` (one module per job, listed in ``COMMANDS``); with none,
 ``boxoffice`` starts the Textual app, imported only then, so scripted commands
 never pay for (or depend on) the UI.
 """
@@ -23,8 +23,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tui.commands import COMMANDS
-from tui.commands.common import (
+from tui.cli.commands import COMMANDS
+from tui.cli.commands.common import (
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
@@ -32,7 +32,7 @@ from tui.commands.common import (
     error_exit_code,
     fail,
 )
-from tui.paths import DB_ENV, OPERATOR_ENV, default_db_path
+from tui.cli.paths import DB_ENV, OPERATOR_ENV, default_db_path
 
 PROG = "boxoffice"
 
@@ -129,11 +129,11 @@ def _version() -> str:
 def _start_app(opts: Options, demo: bool) -> int:
     """No subcommand: the Textual app (imported only here)."""
     try:
-        from tui.launch import launch
+        from tui.cli.launch import launch
     except ModuleNotFoundError as exc:
-        if exc.name != "tui.launch":
+        if exc.name != "tui.cli.launch":
             raise
-        from tui.commands.occurrences import list_occurrences
+        from tui.cli.commands.occurrences import list_occurrences
 
         return list_occurrences(opts)  # the app is not built yet: show what the db holds
     return launch(opts.db_explicit, opts.operator, demo)

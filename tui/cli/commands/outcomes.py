@@ -14,8 +14,8 @@ from typing import Any
 from store.booking import Outcome
 
 __all__ = ["Outcome", "outcome_json", "outcome_text", "report"]
-from tui.commands.common import EXIT_OK, EXIT_REFUSED, Options
-from tui.commands.output import cell, emit_json, line
+from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options
+from tui.cli.output import cell, emit_json, line
 
 
 def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:

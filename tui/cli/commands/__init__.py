@@ -4,13 +4,13 @@ Each module in ``COMMANDS`` has ``register(subparsers) -> None``, which adds its
 subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 ``--db``/``--operator``/``--json`` are already on the returned parser) and sets
 ``handler=fn`` with ``parser.set_defaults``, where ``fn(opts, args) -> int``
-(``opts`` is ``tui.commands.common.Options``). Handlers raise on failure;
-``tui.cli.main`` prints one line and picks the exit code.
+(``opts`` is ``tui.cli.commands.common.Options``). Handlers raise on failure;
+``tui.cli.main.main`` prints one line and picks the exit code.
 """
 
 from __future__ import annotations
 
-from tui.commands import check, doctor, log, occurrences, race, seats, setup
+from tui.cli.commands import check, doctor, log, occurrences, race, seats, setup
 
 COMMANDS = [
     setup,

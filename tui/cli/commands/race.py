@@ -19,6 +19,7 @@ import argparse
 import sys
 from typing import Any
 
+from store.ledger.provenance import default_operator
 from store.racers import (
     MAX_PROCESSES,
     MAX_RACERS,
@@ -30,9 +31,8 @@ from store.racers import (
     prepare_occurrence,
     run_race,
 )
-from store.terminal import default_operator
-from tui.commands import arguments
-from tui.commands.common import (
+from tui.cli import arguments
+from tui.cli.commands.common import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -40,7 +40,7 @@ from tui.commands.common import (
     Options,
     run,
 )
-from tui.commands.output import cell, emit_json, line, table
+from tui.cli.output import cell, emit_json, line, table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,8 +14,8 @@ import os
 import platform
 from typing import Any
 
-from tui.commands.common import EXIT_OK, Options, open_db, run
-from tui.commands.output import cell, emit_json, line
+from tui.cli.commands.common import EXIT_OK, Options, open_db, run
+from tui.cli.output import cell, emit_json, line
 
 #: synchronous settings under which a commit is on disk before it is acknowledged
 DURABLE = ("FULL", "EXTRA", "on", "remote_apply", "remote_write")
@@ -47,7 +47,7 @@ async def _facts(opts: Options) -> dict[str, Any]:
         facts["events"] = await store.head_position()
         path = getattr(store, "path", None)
         if facts.get("engine") == "sqlite" and isinstance(path, str):
-            from store.sqlite import SCHEMA_VERSION
+            from store.eventstore.sqlite import SCHEMA_VERSION
 
             facts["path"] = os.path.abspath(path)
             facts["size_bytes"] = os.path.getsize(path)
@@ -56,7 +56,7 @@ async def _facts(opts: Options) -> dict[str, Any]:
             facts["busy_timeout_s"] = getattr(store, "busy_timeout", None)
             facts["schema_understood"] = SCHEMA_VERSION
         elif facts.get("engine") == "postgresql":
-            from store.postgres import SCHEMA_VERSION as PG_SCHEMA
+            from store.eventstore.postgres import SCHEMA_VERSION as PG_SCHEMA
 
             facts["schema_understood"] = PG_SCHEMA
     return facts

@@ -18,7 +18,7 @@ Two clocks, both recorded around each command:
   keep the search finite: a command is tried at each tick of its window.
 
 The sequential model below is written from SPEC §2 and shares no code with
-``store.fold``, so a bug in the fold cannot hide itself from this check. The
+``store.ledger.fold``, so a bug in the fold cannot hide itself from this check. The
 search is Wing & Gong's, with Lowe's memoisation on (commands linearized, model
 state), as in Porcupine.
 """

@@ -1,6 +1,6 @@
 """``boxoffice check [KEY]``: trust nothing but the log, and verify SPEC §3 from it.
 
-Every booking stream is refolded event by event (``store.check.check_stream``):
+Every booking stream is refolded event by event (``store.audit.check.check_stream``):
 no acquisition that joined may leave occupied above capacity at its own
 ``recorded_at``, and seqs must run 1, 2, 3... without gaps. A fresh ledger's
 incremental state must equal the full fold, the file must pass SQLite's
@@ -15,14 +15,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.base import EventStore
+from store.audit.check import StreamReport, check_stream
 from store.booking import Ledger, UnknownOccurrence
-from store.check import StreamReport, check_stream
-from store.fold import STREAM_PREFIX, stream_of
-from store.validation import InvalidInput, occurrence_key
-from tui.commands.common import EXIT_OK, EXIT_REFUSED, Options, open_db, run
-from tui.commands.output import cell, emit_json, line
-from tui.safe_text import printable
+from store.eventstore.contract import EventStore
+from store.ledger.fold import STREAM_PREFIX, stream_of
+from store.ledger.rules import InvalidInput, occurrence_key
+from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options, open_db, run
+from tui.cli.output import cell, emit_json, line
+from tui.cli.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,1 @@
+"""The oracles: refold checks, linearizability of histories, a race's claims against its log."""

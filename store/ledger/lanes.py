@@ -1,0 +1,303 @@
+"""The write path: per-occurrence lanes, group commit and the retry after a lost race.
+
+Within one process, commands on the same occurrence queue in a lane and are
+decided one after another against the live folded state, then committed
+together: one transaction and one fsync for a burst of holds (group commit).
+Writers in other processes still race through the database's optimistic check:
+every batch is appended with ``append_many_expect`` at the seq it was decided on,
+and a lost race is decided again (jittered exponential backoff, until each
+command's deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import StoreBusy
+from store.eventstore.events import Conflict, Event, NewEvent
+from store.ledger.decide import Decide, UnknownOccurrence
+from store.ledger.fold import OccurrenceState, fold, stream_of
+from store.ledger.outcomes import Outcome, Status
+from store.ledger.provenance import event_meta
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class DecidesInTransaction(Protocol):
+    """A store that can run a decision inside its write transaction (SQLite does)."""
+
+    async def append_decided(
+        self,
+        stream: str,
+        after_seq: int,
+        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Event]: ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    actor: str | None
+    decide: Decide
+    future: asyncio.Future[Any]
+    deadline: float
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One occurrence's queue of commands and the lock that guards its state."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending: deque[_Pending] = field(default_factory=deque)
+    drainer: asyncio.Task[None] | None = None
+
+
+class Lanes:
+    """The folded state of every occurrence a ledger has touched, and its write queues.
+
+    Args:
+        store: the event store.
+        now: the ledger's clock (awaitable: PostgreSQL's server clock is a query).
+        operator: recorded on every event.
+        deadline: seconds a command keeps retrying before answering ``conflict``.
+        max_batch: most commands committed in one transaction.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        now: Callable[[], Awaitable[datetime]],
+        operator: str,
+        deadline: float,
+        max_batch: int,
+    ) -> None:
+        self.store = store
+        self.now = now
+        self.operator = operator
+        self.deadline = deadline
+        self.max_batch = max_batch
+        self._states: dict[str, OccurrenceState] = {}
+        self._lanes: dict[str, _Lane] = {}
+
+    def _lane(self, key: str) -> _Lane:
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane()
+        return lane
+
+    async def _catch_up(self, key: str) -> OccurrenceState:
+        """Apply the events committed since this ledger last looked (caller holds the lane lock)."""
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = OccurrenceState(stream_of(key))
+        for event in await self.store.read(state.stream, after_seq=state.seq):
+            state.apply(event)
+        return state
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def read(self, key: str, view: Callable[[OccurrenceState, datetime | None], T]) -> T:
+        """``view(state, now)`` on the caught-up state, under the lane lock.
+
+        Views must copy what they return: the state goes on changing after the lock
+        is released (``store.ledger.views`` builds frozen records).
+        """
+        lane = self._lane(key)
+        async with lane.lock:
+            state = await self._catch_up(key)
+            if not state.created:
+                raise UnknownOccurrence(key)
+            return view(state, state.at(await self.now()))
+
+    async def matches_full_fold(self, key: str) -> bool:
+        lane = self._lane(key)
+        async with lane.lock:
+            state = await self._catch_up(key)
+            full = fold(await self.store.read(state.stream), state.stream)
+            return full.canonical() == state.canonical()
+
+    # -- the write path ------------------------------------------------------------------
+
+    async def command(self, key: str, actor: str | None, decide: Decide) -> Any:
+        lane = self._lane(key)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        lane.pending.append(_Pending(actor, decide, future, time.monotonic() + self.deadline))
+        if lane.drainer is None:
+            lane.drainer = asyncio.create_task(self._drain(key, lane))
+        return await future
+
+    async def _drain(self, key: str, lane: _Lane) -> None:
+        try:
+            while lane.pending:
+                batch: list[_Pending] = []
+                while lane.pending and len(batch) < self.max_batch:
+                    pending = lane.pending.popleft()
+                    if not pending.future.done():
+                        batch.append(pending)
+                await self._commit_batch(key, lane, batch)
+        finally:
+            lane.drainer = None
+
+    async def _commit_batch(self, key: str, lane: _Lane, batch: list[_Pending]) -> None:
+        round_ = 0
+        while batch:
+            written: list[Event] | Conflict | None
+            try:
+                async with lane.lock:
+                    if round_ and isinstance(self.store, DecidesInTransaction):
+                        decided, written = await self._decide_in_transaction(self.store, key, batch)
+                    else:
+                        decided, written = await self._decide_and_append(key, batch)
+            except StoreBusy:
+                # another process held the write lock all along: nothing was written,
+                # so this is one more lost round, not a crash (SPEC §1, §3)
+                written = None
+            except BaseException as exc:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            if written is not None and not isinstance(written, Conflict):
+                for pending, result in decided:
+                    _settle(pending, result)
+                return
+            actual = written.actual if isinstance(written, Conflict) else None
+            retry = []
+            for pending in batch:
+                if time.monotonic() >= pending.deadline:
+                    _settle(pending, Outcome(Status.CONFLICT, actor=pending.actor, actual=actual))
+                else:
+                    retry.append(pending)
+            batch = retry
+            round_ += 1
+            # full jitter: racing writers spread out instead of colliding again in step
+            await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**round_)))
+
+    async def _decide_and_append(
+        self, key: str, batch: list[_Pending]
+    ) -> tuple[list[tuple[_Pending, Any]], list[Event] | Conflict]:
+        state = await self._catch_up(key)
+        now = state.at(await self.now())
+        base = state.seq
+        state.begin()
+        try:
+            decided, new = self._decide_batch(state, batch, now)
+            written: list[Event] | Conflict = (
+                await self.store.append_many_expect(
+                    state.stream,
+                    base,
+                    new,
+                    timeout=min(p.deadline for p in batch) - time.monotonic(),
+                )
+                if new
+                else []
+            )
+        except BaseException:
+            state.rollback()
+            raise
+        if isinstance(written, Conflict):
+            state.rollback()
+        else:
+            state.commit()
+        return decided, written
+
+    def _decide_batch(
+        self, state: OccurrenceState, batch: list[_Pending], now: datetime | None
+    ) -> tuple[list[tuple[_Pending, Any]], list[NewEvent]]:
+        """Decide each command in turn, applying its events tentatively (caller began)."""
+        meta = event_meta(self.operator, now) if now is not None else {}
+        decided: list[tuple[_Pending, Any]] = []
+        new: list[NewEvent] = []
+        for pending in batch:
+            pending.attempts += 1
+            try:
+                result, events = pending.decide(state, now)
+            except Exception as exc:  # one command's failure is its own, not its batch's
+                decided.append((pending, exc))
+                continue
+            for type_, data in events:
+                state.apply(Event(state.stream, state.seq + 1, 0, type_, data, meta))
+                new.append(NewEvent(type_, data, meta))
+            decided.append((pending, result))
+        return decided, new
+
+    async def _decide_in_transaction(
+        self, store: DecidesInTransaction, key: str, batch: list[_Pending]
+    ) -> tuple[list[tuple[_Pending, Any]], list[Event]]:
+        """A retry after a lost race, decided inside the append's own transaction.
+
+        The events that beat this batch are read under the write lock and folded
+        in, and the batch is decided on that state: it cannot lose again to a
+        writer on this file. Without this, the process that just won decides its
+        next batch on a state that is already current while every loser must
+        read first, so one process kept winning nearly every round of a hot race.
+        """
+        state = self._states.get(key)
+        if state is None:
+            state = await self._catch_up(key)
+        clock = await self.now()
+        decided: list[tuple[_Pending, Any]] = []
+        began = False
+
+        def decide(tail: list[Event]) -> list[NewEvent]:
+            # runs on the store's writer thread while this task holds the lane lock
+            nonlocal decided, began
+            if began:  # the transaction is being run again after a busy error
+                state.rollback()
+                began = False
+            for event in tail:
+                if event.seq > state.seq:
+                    state.apply(event)
+            state.begin()
+            began = True
+            decided, new = self._decide_batch(state, batch, state.at(clock))
+            return new
+
+        try:
+            written = await store.append_decided(
+                state.stream,
+                state.seq,
+                decide,
+                timeout=min(p.deadline for p in batch) - time.monotonic(),
+            )
+        except asyncio.CancelledError:
+            # the transaction may still be running on the writer thread and touching
+            # this state: forget it, and the next command refolds from the log
+            if self._states.get(key) is state:
+                del self._states[key]
+            raise
+        except BaseException:
+            if began:
+                state.rollback()
+            else:  # the write lock never came: still an attempt, as on the optimistic path
+                for pending in batch:
+                    pending.attempts += 1
+            raise
+        state.commit()
+        return decided, written
+
+
+def _settle(pending: _Pending, result: Any) -> None:
+    if pending.future.done():
+        return  # the caller gave up waiting; what was decided is committed regardless
+    if isinstance(result, BaseException):
+        pending.future.set_exception(result)
+    elif isinstance(result, Outcome) and pending.attempts != 1:
+        pending.future.set_result(replace(result, attempts=pending.attempts))
+    elif isinstance(result, list) and pending.attempts != 1:
+        pending.future.set_result([replace(o, attempts=pending.attempts) for o in result])
+    else:
+        pending.future.set_result(result)

@@ -1,0 +1,100 @@
+"""The read boundary: frozen views of an occurrence, built from the fold under its lock.
+
+Screens and racers get these records, never the live folded state: the state
+keeps changing after a read returns, and a reader that held on to it would see
+half of a later command. A view is built in one pass while the lane lock is
+held, so everything in it is true of one seq at one instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from store.ledger.fold import STREAM_PREFIX, Member, OccurrenceState, SeatState, parse_time
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord
+
+__all__ = ["Changes", "OccurrenceView", "key_of", "occurrence_view", "parse_time", "record"]
+
+LAPSED = str(SeatState.LAPSED)
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceView:
+    """One occurrence as it stood at ``seq``, read at ``read_at``.
+
+    ``rows`` is the roster in join order with, in their join places, the holds
+    that lapsed but have no ``expire`` event yet (state ``"lapsed"``, seat None),
+    so an operator can see why a customer lost a seat.
+    """
+
+    record: OccurrenceRecord
+    rows: tuple[SeatRecord, ...]
+    next_expiry: datetime | None  # the next live hold to lapse, None if none will
+    seq: int
+    read_at: datetime | None
+
+    @property
+    def roster(self) -> tuple[SeatRecord, ...]:
+        """The seated rows only (held or confirmed), in seat order."""
+        return tuple(r for r in self.rows if r.seat is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What moved in the store since a position: resume the feed after ``position``."""
+
+    position: int
+    keys: frozenset[str]  # occurrences whose streams gained events
+
+
+def key_of(stream: str) -> str | None:
+    """The occurrence key of a booking stream, None for any other stream."""
+    return stream[len(STREAM_PREFIX) :] if stream.startswith(STREAM_PREFIX) else None
+
+
+def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
+    return SeatRecord(
+        seat,
+        member.actor,
+        state,
+        member.joined_at,
+        member.expires_at,
+        member.operator,
+        member.ref,
+    )
+
+
+def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecord]:
+    """The roster at ``now``, seat by seat."""
+    return [_row(i, m, str(m.state)) for i, m in enumerate(state.roster_at(now), start=1)]
+
+
+def record(key: str, state: OccurrenceState, now: datetime | None) -> OccurrenceRecord:
+    lapsing = len(state.lapsing(now))
+    held = state.held - lapsing
+    occupied = held + state.confirmed
+    return OccurrenceRecord(
+        key=key,
+        title=state.title,
+        starts_at=state.starts_at,
+        capacity=state.capacity,
+        hold_ttl=timedelta(seconds=state.hold_ttl_s) if state.hold_ttl_s is not None else None,
+        occupied=occupied,
+        held=held,
+        confirmed=state.confirmed,
+        seats_left=max(0, state.capacity - occupied),
+        seq=state.seq,
+    )
+
+
+def occurrence_view(
+    key: str, state: OccurrenceState, now: datetime | None, *, rows: bool = True
+) -> OccurrenceView:
+    """Everything a screen shows of one occurrence; ``rows=False`` skips the roster."""
+    seated = seat_records(state, now) if rows else []
+    lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
+    all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
+    return OccurrenceView(
+        record(key, state, now), tuple(all_rows), state.next_expiry(now), state.seq, now
+    )

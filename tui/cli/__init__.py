@@ -1,0 +1,1 @@
+"""The ``boxoffice`` command line: headless, it reaches the app only through ``launch``."""
