@@ -33,6 +33,7 @@ from store import (
 )
 from store.audit.check import check_stream
 from store.booking import Ledger, Status
+from store.eventstore.sql import UnstorableValue
 from store.ledger.fold import stream_of
 
 if TYPE_CHECKING:
@@ -590,3 +591,18 @@ async def test_events_are_append_only_in_the_database(db_path: str) -> None:
             )
     finally:
         conn.close()
+
+
+# -- what a log may hold -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+async def test_data_json_cannot_hold_is_refused_the_same_way_and_nothing_written(
+    store: EventStore, value: float
+) -> None:
+    """NaN and Infinity are not JSON: every backend refuses them before anything is written."""
+    with pytest.raises(UnstorableValue, match=r"event data\['x'\]\['y'\] is .*, which JSON cannot"):
+        await store.append("s", "t", {"x": {"y": value}})
+    with pytest.raises(UnstorableValue, match=r"event meta\['m'\]"):
+        await store.append_many("s", 0, [NewEvent("t", {"ok": 1}), NewEvent("t", {}, {"m": value})])
+    assert await store.read("s") == [] and await store.last_seq("s") == 0
