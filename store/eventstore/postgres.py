@@ -271,6 +271,19 @@ async def _return_pool(key: tuple[Any, ...]) -> None:
         pool.terminate()
 
 
+async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give a connection back to the pool; a failure to do so is contained.
+
+    The pool resets a released connection with a round trip of its own, after the
+    caller's statement has returned (an append has committed by then). A server
+    that ends the session at that moment (a restart, ``pg_terminate_backend``)
+    makes the reset fail; the pool then discards the connection itself, and the
+    caller's answer stands: a committed append is never reported as failed.
+    """
+    with contextlib.suppress(Exception):
+        await pool.release(conn)
+
+
 class PostgresStore(EventStore):
     """An event store in a PostgreSQL database; open it with ``store.open_store``.
 
@@ -480,7 +493,7 @@ class PostgresStore(EventStore):
         try:
             yield conn
         finally:
-            await pool.release(conn)
+            await _release(pool, conn)
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Run a read; one lost connection (the server restarted) is retried on another."""
