@@ -93,13 +93,18 @@ class Ledger:
         title: str | None = None,
         starts_at: datetime | str | None = None,
         hold_ttl: timedelta | None = None,
+        demo: bool = False,
     ) -> Outcome:
+        """``demo=True`` marks an occurrence made for a demonstration (racers, demo house)."""
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
         title = v.text(title, "title") if title is not None else None
         starts = v.starts_at(starts_at)
         ttl = v.optional_ttl(hold_ttl)
-        return await self._lanes.command(key, None, d.create(key, capacity, title, starts, ttl))
+        demo = v.flag(demo, "demo")
+        return await self._lanes.command(
+            key, None, d.create(key, capacity, title, starts, ttl, demo=demo)
+        )
 
     async def set_capacity(self, key: str, capacity: int) -> Outcome:
         key = v.occurrence_key(key)

@@ -48,6 +48,8 @@ def create(
     title: str | None,
     starts: str | None,
     ttl: timedelta | None,
+    *,
+    demo: bool = False,
 ) -> Decide:
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         if state.created:
@@ -58,6 +60,8 @@ def create(
             "capacity": capacity,
             "hold_ttl_s": ttl.total_seconds() if ttl is not None else None,
         }
+        if demo:  # only when set: a real occurrence writes exactly the §2 shape
+            data["demo"] = True
         return Outcome(Status.CREATED, capacity=capacity), [("created", data)]
 
     return decide

@@ -134,6 +134,7 @@ class OccurrenceState:
         self.starts_at: str | None = None
         self.capacity = 0
         self.hold_ttl_s: float | None = None
+        self.demo = False
         self.members: dict[str, Member] = {}
         self._next_join = 0
         self.held = 0  # held members not lapsed at high_water
@@ -153,6 +154,7 @@ class OccurrenceState:
         "starts_at",
         "capacity",
         "hold_ttl_s",
+        "demo",
         "held",
         "confirmed",
     )
@@ -232,6 +234,7 @@ class OccurrenceState:
                 ttl = data.get("hold_ttl_s")
                 valid_ttl = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0
                 self.hold_ttl_s = float(ttl) if valid_ttl and ttl is not None else None
+                self.demo = data.get("demo") is True
             return
         if kind == "capacity":
             capacity = _whole(data.get("capacity"))
@@ -416,6 +419,7 @@ class OccurrenceState:
             self.starts_at,
             self.capacity,
             self.hold_ttl_s,
+            self.demo,
             self.held,
             self.confirmed,
             tuple(

@@ -89,3 +89,4 @@ class OccurrenceRecord:
     confirmed: int
     seats_left: int
     seq: int = 0
+    demo: bool = False  # made for a demonstration (SPEC §4.4): racers aim here, not at a show

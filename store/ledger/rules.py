@@ -70,6 +70,12 @@ def capacity(value: object) -> int:
     return value
 
 
+def flag(value: object, field: str) -> bool:
+    if type(value) is not bool:
+        raise InvalidInput(field, f"must be True or False, not {type(value).__name__}")
+    return value
+
+
 def ttl(value: object, field: str = "ttl") -> timedelta:
     if not isinstance(value, timedelta):
         raise InvalidInput(field, f"must be a duration, not {type(value).__name__}")

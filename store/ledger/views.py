@@ -85,6 +85,7 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         confirmed=state.confirmed,
         seats_left=max(0, state.capacity - occupied),
         seq=state.seq,
+        demo=state.demo,
     )
 
 
