@@ -86,6 +86,8 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         seats_left=max(0, state.capacity - occupied),
         seq=state.seq,
         demo=state.demo,
+        archived=state.archived,
+        offer_ttl=timedelta(seconds=state.offer_ttl_s) if state.offer_ttl_s is not None else None,
     )
 
 
