@@ -175,7 +175,7 @@ def update(key: str, fields: dict[str, Any]) -> Decide:
 
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         require(state, key)
-        return Outcome(Status.UPDATED, capacity=state.capacity), [("updated", dict(fields))]
+        return Outcome(Status.UPDATED), [("updated", dict(fields))]
 
     return decide
 
