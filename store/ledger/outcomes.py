@@ -25,6 +25,13 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     NOT_BOOKED = "not-booked"
     CONFLICT = "conflict"
+    # looking after occurrences (SPEC §4.4)
+    UPDATED = "updated"
+    ARCHIVED = "archived"
+    ALREADY_ARCHIVED = "already-archived"
+    RESTORED = "restored"
+    NOT_ARCHIVED = "not-archived"
+    CLOSED = "closed"
 
 
 #: Statuses that wrote (or, for `expired` from confirm, may have written) an event.
@@ -37,6 +44,9 @@ SUCCESSES = frozenset(
         Status.CONFIRMED,
         Status.RELEASED,
         Status.CANCELLED,
+        Status.UPDATED,
+        Status.ARCHIVED,
+        Status.RESTORED,
     }
 )
 
@@ -89,3 +99,6 @@ class OccurrenceRecord:
     confirmed: int
     seats_left: int
     seq: int = 0
+    demo: bool = False  # made for a demonstration (SPEC §4.4): racers aim here, not at a show
+    archived: bool = False  # left out of occurrences() and find(); book and hold answer closed
+    offer_ttl: timedelta | None = None  # how long a waiting-list offer lasts (None: hold_ttl)

@@ -85,6 +85,9 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         confirmed=state.confirmed,
         seats_left=max(0, state.capacity - occupied),
         seq=state.seq,
+        demo=state.demo,
+        archived=state.archived,
+        offer_ttl=timedelta(seconds=state.offer_ttl_s) if state.offer_ttl_s is not None else None,
     )
 
 

@@ -10,11 +10,12 @@ subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 
 from __future__ import annotations
 
-from tui.cli.commands import check, doctor, log, occurrences, race, seats, setup
+from tui.cli.commands import check, doctor, log, occurrences, race, seats, setup, upkeep
 
 COMMANDS = [
     setup,
     occurrences,
+    upkeep,
     seats,
     log,
     check,
