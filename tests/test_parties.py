@@ -369,3 +369,15 @@ async def test_a_checked_in_party_may_cancel(ledger: Ledger) -> None:
     assert (record.checked_in, record.occupied) == (0, 0)
     await ledger.book(KEY, "Smiths", seats=2)  # joins again, not checked in
     assert (await ledger.seats(KEY))[0].checked_in_at is None
+
+
+async def test_find_leaves_out_archived_occurrences_unless_asked(ledger: Ledger) -> None:
+    await created(ledger)
+    await ledger.book(KEY, "Ada")
+    await ledger.archive(KEY)
+    assert await ledger.find("ada") == []
+    assert [(k, r.actor) for k, r in await ledger.find("ada", include_archived=True)] == [
+        (KEY, "Ada")
+    ]
+    await ledger.restore(KEY)
+    assert [r.actor for _, r in await ledger.find("ada")] == ["Ada"]

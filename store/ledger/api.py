@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import Enum
+from typing import Any, Final, Literal
 
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Conflict, Event
@@ -26,6 +27,7 @@ from store.ledger.lanes import DecidesInTransaction, Lanes
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status
 from store.ledger.provenance import default_operator, event_meta
 from store.ledger.rules import InvalidInput
+from store.ledger.venue import venue_zone
 from store.ledger.views import Changes, OccurrenceView, key_of, occurrence_view, record
 from store.ledger.views import seat_records as _seat_records
 
@@ -45,6 +47,16 @@ __all__ = [
 Clock = Callable[[], datetime]
 
 
+class _Unset(Enum):
+    """Marks a field ``update_occurrence`` was not given (None means: clear it)."""
+
+    UNSET = 0
+
+
+UNSET: Final = _Unset.UNSET
+Unset = Literal[_Unset.UNSET]
+
+
 class Ledger:
     """Booking commands and reads over an event store.
 
@@ -57,6 +69,9 @@ class Ledger:
         deadline: seconds a command keeps retrying conflicts before answering
             ``conflict``.
         max_batch: most commands committed in one transaction.
+        zone: the venue's configured time zone, where a start time without one
+            is taken to be; ``$BOXOFFICE_TZ`` overrides it, and with neither it
+            is the machine's own (SPEC §4.4).
     """
 
     def __init__(
@@ -67,8 +82,10 @@ class Ledger:
         operator: str | None = None,
         deadline: float = 5.0,
         max_batch: int = 256,
+        zone: tzinfo | None = None,
     ) -> None:
         self.store = store
+        self.zone = venue_zone(zone)
         self.operator = v.text(operator, "operator") if operator is not None else default_operator()
         self.deadline = deadline
         self.max_batch = max_batch
@@ -96,18 +113,59 @@ class Ledger:
         title: str | None = None,
         starts_at: datetime | str | None = None,
         hold_ttl: timedelta | None = None,
+        demo: bool = False,
     ) -> Outcome:
+        """``demo=True`` marks an occurrence made for a demonstration (racers, demo house)."""
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
         title = v.text(title, "title") if title is not None else None
-        starts = v.starts_at(starts_at)
+        starts = v.starts_at(starts_at, self.zone)
         ttl = v.optional_ttl(hold_ttl)
-        return await self._lanes.command(key, None, d.create(key, capacity, title, starts, ttl))
+        demo = v.flag(demo, "demo")
+        return await self._lanes.command(
+            key, None, d.create(key, capacity, title, starts, ttl, demo=demo)
+        )
 
     async def set_capacity(self, key: str, capacity: int) -> Outcome:
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
         return await self._lanes.command(key, None, d.set_capacity(key, capacity))
+
+    async def update_occurrence(
+        self,
+        key: str,
+        *,
+        title: str | Unset | None = UNSET,
+        starts_at: datetime | str | Unset | None = UNSET,
+        hold_ttl: timedelta | Unset | None = UNSET,
+        offer_ttl: timedelta | Unset | None = UNSET,
+    ) -> Outcome:
+        """Change only the fields given (None clears one); ``updated``."""
+        key = v.occurrence_key(key)
+        fields: dict[str, Any] = {}
+        if title is not UNSET:
+            fields["title"] = v.text(title, "title") if title is not None else None
+        if starts_at is not UNSET:
+            fields["starts_at"] = v.starts_at(starts_at, self.zone)
+        if hold_ttl is not UNSET:
+            fields["hold_ttl_s"] = _seconds(v.optional_ttl(hold_ttl, "hold_ttl"))
+        if offer_ttl is not UNSET:
+            fields["offer_ttl_s"] = _seconds(v.optional_ttl(offer_ttl, "offer_ttl"))
+        if not fields:
+            raise InvalidInput(
+                "update", "give at least one of title, starts_at, hold_ttl, offer_ttl"
+            )
+        return await self._lanes.command(key, None, d.update(key, fields))
+
+    async def archive(self, key: str) -> Outcome:
+        """Take an occurrence off the lists and stop new bookings; ``archived``."""
+        key = v.occurrence_key(key)
+        return await self._lanes.command(key, None, d.archive(key))
+
+    async def restore(self, key: str) -> Outcome:
+        """Bring an archived occurrence back; ``restored``."""
+        key = v.occurrence_key(key)
+        return await self._lanes.command(key, None, d.restore(key))
 
     async def book(
         self, key: str, actor: str, *, seats: int = 1, note: str | None = None
@@ -208,6 +266,8 @@ class Ledger:
         if type(expected_seq) is not int or expected_seq < 0:
             raise InvalidInput("expected_seq", "must be a whole number, 0 or more")
         observed = [(r, 1) if isinstance(r, str) else (r.actor, r.seats) for r in observed_roster]
+        if await self._lanes.read(key, lambda s, now: s.archived):
+            return d.closed(actor)
         capacity, hold_ttl_s, now = await self._lanes.read(
             key, lambda s, now: (s.capacity, s.hold_ttl_s, now)
         )
@@ -263,8 +323,10 @@ class Ledger:
         key = v.occurrence_key(key)
         return await self._lanes.read(key, lambda s, now: record(key, s, now))
 
-    async def occurrences(self) -> list[OccurrenceRecord]:
-        return [view.record for view in await self.views(rows=False)]
+    async def occurrences(self, *, include_archived: bool = False) -> list[OccurrenceRecord]:
+        """Every occurrence by key; archived ones only with ``include_archived=True``."""
+        records = [view.record for view in await self.views(rows=False)]
+        return [r for r in records if include_archived or not r.archived]
 
     async def find(
         self, text: str, *, include_archived: bool = False
@@ -297,7 +359,11 @@ class Ledger:
         return await self._lanes.read(key, lambda s, now: occurrence_view(key, s, now, rows=rows))
 
     async def views(self, *, rows: bool = False) -> list[OccurrenceView]:
-        """Every occurrence's view, by key (streams without ``created`` are left out)."""
+        """Every occurrence's view, by key (streams without ``created`` are left out).
+
+        Archived occurrences are included (``record.archived``): a screen that
+        toggles them needs them at hand.
+        """
         found = []
         for stream in await self.store.streams(STREAM_PREFIX):
             key = stream[len(STREAM_PREFIX) :]
@@ -345,3 +411,7 @@ class Ledger:
         """Whether the incremental state equals a refold of the whole stream."""
         key = v.occurrence_key(key)
         return await self._lanes.matches_full_fold(key)
+
+
+def _seconds(ttl: timedelta | None) -> float | None:
+    return ttl.total_seconds() if ttl is not None else None

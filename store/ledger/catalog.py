@@ -65,7 +65,7 @@ class Catalog:
         found = [
             (key, state)
             for key, state in self.states.items()
-            if state.created and (include_archived or not getattr(state, "archived", False))
+            if state.created and (include_archived or not state.archived)
         ]
         found.sort(key=_start_order)
         return iter(found)

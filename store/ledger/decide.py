@@ -36,11 +36,15 @@ def expiry(now: datetime | None, ttl: timedelta | None, default_s: float | None)
     """When a hold made at ``now`` lapses: its own ttl, else the occurrence's, else never."""
     if now is None:
         return None
-    if ttl is not None:
-        return now + ttl
-    if default_s is not None:
-        return now + timedelta(seconds=default_s)
-    return None
+    length = ttl if ttl is not None else None
+    if length is None and default_s is not None:
+        length = timedelta(seconds=default_s)
+    if length is None:
+        return None
+    try:
+        return now + length
+    except OverflowError:  # a log whose clock ran to the calendar's end: never, in effect
+        return datetime.max.replace(tzinfo=now.tzinfo)
 
 
 def create(
@@ -49,6 +53,8 @@ def create(
     title: str | None,
     starts: str | None,
     ttl: timedelta | None,
+    *,
+    demo: bool = False,
 ) -> Decide:
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         if state.created:
@@ -59,6 +65,8 @@ def create(
             "capacity": capacity,
             "hold_ttl_s": ttl.total_seconds() if ttl is not None else None,
         }
+        if demo:  # only when set: a real occurrence writes exactly the §2 shape
+            data["demo"] = True
         return Outcome(Status.CREATED, capacity=capacity), [("created", data)]
 
     return decide
@@ -103,6 +111,8 @@ def acquire(
 
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         require(state, key)
+        if state.archived:
+            return closed(actor), []
         if state.state_at(actor, now) in (SeatState.HELD, SeatState.CONFIRMED):
             return seated(Status.ALREADY, state, actor, now), []
         occupied = state.occupied_at(now)
@@ -214,5 +224,43 @@ def expire_holds(key: str) -> Decide:
         lapses = state.unrecorded_lapses(now)
         outcomes = [Outcome(Status.EXPIRED, m.actor, expires_at=m.expires_at) for m in lapses]
         return outcomes, [("expire", {"actor": m.actor}) for m in lapses]
+
+    return decide
+
+
+# -- looking after occurrences (SPEC §4.4) ---------------------------------------------
+
+
+def closed(actor: str) -> Outcome:
+    """What an acquisition on an archived occurrence answers: nothing is written."""
+    return Outcome(Status.CLOSED, actor)
+
+
+def update(key: str, fields: dict[str, Any]) -> Decide:
+    """An ``updated`` event with exactly the fields given (validated by the caller)."""
+
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        return Outcome(Status.UPDATED), [("updated", dict(fields))]
+
+    return decide
+
+
+def archive(key: str) -> Decide:
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        if state.archived:
+            return Outcome(Status.ALREADY_ARCHIVED), []
+        return Outcome(Status.ARCHIVED), [("archived", {})]
+
+    return decide
+
+
+def restore(key: str) -> Decide:
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        if not state.archived:
+            return Outcome(Status.NOT_ARCHIVED), []
+        return Outcome(Status.RESTORED), [("restored", {})]
 
     return decide

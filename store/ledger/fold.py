@@ -15,9 +15,10 @@ of a later instant without changing it, because a read's clock is not in the log
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +26,8 @@ from store.eventstore.events import Event
 from store.ledger.seat_index import SeatIndex
 
 STREAM_PREFIX = "booking:"
+#: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
+_LOOKING_AFTER = frozenset({"updated", "archived", "restored"})
 
 
 def stream_of(key: str) -> str:
@@ -54,15 +57,58 @@ class Member:
     checked_in_at: datetime | None = None  # the `checkin` event's recorded_at (SPEC §4.3)
 
 
+_EARLIEST_START = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
+#: Two days inside the calendar's ends: any instant between them can be shown in any
+#: zone (offsets are under a day) and compared, so no stored time makes a reader fail.
+_FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+_LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+
+
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 instant from the log; naive times are UTC, garbage is None."""
-    if not isinstance(value, str):
+    """An ISO 8601 instant from the log; naive times are UTC, garbage is None.
+
+    An instant at the calendar's very ends (``0001-01-01``, ``9999-12-31``, only in
+    an old or tampered log) is moved two days inwards: its order against every
+    real time is kept, and showing it in a zone can no longer overflow.
+    """
+    if not isinstance(value, str) or not value.isascii():
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment < _FIRST:
+        return _FIRST
+    if moment > _LAST:
+        return _LAST
+    return moment
+
+
+#: The longest duration a log may set (rules.MAX_TTL, 100 years, in seconds); beyond it a
+#: tampered or old value would overflow a reader's ``timedelta`` (issue 12 row 1).
+MAX_DURATION_S = 36525 * 86400.0
+
+
+def duration_s(value: Any) -> float | None:
+    """A hold or offer length from the log: positive, finite and at most 100 years, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not 0 < value <= MAX_DURATION_S:
+        return None
+    return float(value)
+
+
+def start_time(value: Any) -> str | None:
+    """A start time from the log, kept only when any reader can show it (1900-9000, aware)."""
+    moment = parse_time(value)
+    if moment is None or not isinstance(value, str):
+        return None
+    if not _EARLIEST_START <= moment <= _LATEST_START:
+        return None
+    return value
 
 
 def _whole(value: Any) -> int | None:
@@ -95,6 +141,9 @@ class OccurrenceState:
         self.starts_at: str | None = None
         self.capacity = 0
         self.hold_ttl_s: float | None = None
+        self.demo = False
+        self.offer_ttl_s: float | None = None
+        self.archived = False
         self.members: dict[str, Member] = {}
         self._next_join = 0
         self.held = 0  # seats of held members not lapsed at high_water
@@ -115,6 +164,9 @@ class OccurrenceState:
         "starts_at",
         "capacity",
         "hold_ttl_s",
+        "demo",
+        "offer_ttl_s",
+        "archived",
         "held",
         "confirmed",
         "checked_in",
@@ -188,13 +240,14 @@ class OccurrenceState:
             if not self.created:
                 self.created = True
                 self.title = data.get("title") if isinstance(data.get("title"), str) else None
-                self.starts_at = (
-                    data.get("starts_at") if isinstance(data.get("starts_at"), str) else None
-                )
+                self.starts_at = start_time(data.get("starts_at"))
                 self.capacity = _whole(data.get("capacity")) or 0
-                ttl = data.get("hold_ttl_s")
-                valid_ttl = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0
-                self.hold_ttl_s = float(ttl) if valid_ttl and ttl is not None else None
+                self.hold_ttl_s = duration_s(data.get("hold_ttl_s"))
+                self.offer_ttl_s = duration_s(data.get("offer_ttl_s"))
+                self.demo = data.get("demo") is True
+            return
+        if kind in _LOOKING_AFTER:
+            self._look_after(kind, data)
             return
         if kind == "capacity":
             capacity = _whole(data.get("capacity"))
@@ -264,6 +317,25 @@ class OccurrenceState:
                 self._leave_lapsed(member, recorded=True)
             elif member is not None and state is SeatState.LAPSED and not member.lapse_recorded:
                 self._set(actor, replace(member, lapse_recorded=True))
+
+    def _look_after(self, kind: str, data: dict[str, Any]) -> None:
+        """SPEC §4.4: ``updated`` sets the fields it holds (null clears); archive, restore."""
+        if not self.created:
+            return
+        if kind == "archived":
+            self.archived = True
+        elif kind == "restored":
+            self.archived = False
+        else:
+            if "title" in data:
+                title = data["title"]
+                self.title = title if isinstance(title, str) else None
+            if "starts_at" in data:
+                self.starts_at = start_time(data["starts_at"])
+            if "hold_ttl_s" in data:
+                self.hold_ttl_s = duration_s(data["hold_ttl_s"])
+            if "offer_ttl_s" in data:
+                self.offer_ttl_s = duration_s(data["offer_ttl_s"])
 
     def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
         self._set(member.actor, replace(member, state=SeatState.LAPSED, lapse_recorded=recorded))
@@ -412,6 +484,9 @@ class OccurrenceState:
             self.starts_at,
             self.capacity,
             self.hold_ttl_s,
+            self.demo,
+            self.offer_ttl_s,
+            self.archived,
             self.held,
             self.confirmed,
             self.checked_in,

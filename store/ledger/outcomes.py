@@ -30,6 +30,13 @@ class Status(StrEnum):
     ALREADY_CHECKED_IN = "already-checked-in"
     NOT_CONFIRMED = "not-confirmed"
     NOTED = "noted"
+    # looking after occurrences (SPEC §4.4)
+    UPDATED = "updated"
+    ARCHIVED = "archived"
+    ALREADY_ARCHIVED = "already-archived"
+    RESTORED = "restored"
+    NOT_ARCHIVED = "not-archived"
+    CLOSED = "closed"
 
 
 #: Statuses that wrote (or, for `expired` from confirm, may have written) an event.
@@ -44,6 +51,9 @@ SUCCESSES = frozenset(
         Status.CANCELLED,
         Status.CHECKED_IN,
         Status.NOTED,
+        Status.UPDATED,
+        Status.ARCHIVED,
+        Status.RESTORED,
     }
 )
 
@@ -109,3 +119,6 @@ class OccurrenceRecord:
     checked_in: int = 0  # seats, like occupied, held and confirmed
     waiting: int = 0
     waiting_seats: int = 0
+    demo: bool = False  # made for a demonstration (SPEC §4.4): racers aim here, not at a show
+    archived: bool = False  # left out of occurrences() and find(); book and hold answer closed
+    offer_ttl: timedelta | None = None  # how long a waiting-list offer lasts (None: hold_ttl)

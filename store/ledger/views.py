@@ -93,6 +93,9 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         seats_left=max(0, state.capacity - occupied),
         seq=state.seq,
         checked_in=state.checked_in,
+        demo=state.demo,
+        archived=state.archived,
+        offer_ttl=timedelta(seconds=state.offer_ttl_s) if state.offer_ttl_s is not None else None,
     )
 
 

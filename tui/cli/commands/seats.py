@@ -94,7 +94,7 @@ def expire_holds(opts: Options, args: argparse.Namespace) -> int:
             if args.key is not None:
                 keys = [args.key]
             else:
-                keys = [r.key for r in await ledger.occurrences()]
+                keys = [r.key for r in await ledger.occurrences(include_archived=True)]
             done: list[tuple[str, Outcome]] = []
             for key in keys:
                 done.extend((key, o) for o in await ledger.expire_holds(key))
