@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from store import Event, EventStore
+from store.audit.check import check_stream
 from store.booking import InvalidInput, Ledger, Status
 from store.ledger.outcomes import SeatRecord
 
@@ -381,3 +382,16 @@ async def test_find_leaves_out_archived_occurrences_unless_asked(ledger: Ledger)
     ]
     await ledger.restore(KEY)
     assert [r.actor for _, r in await ledger.find("ada")] == ["Ada"]
+
+
+async def test_the_refold_check_counts_seats(ledger: Ledger, store: EventStore) -> None:
+    await created(ledger, capacity=4)
+    await ledger.book(KEY, "Smiths", seats=3)
+    assert check_stream(await log(ledger)).ok
+    # a writer that bypassed the ledger seats a party of 2 in the one seat left
+    meta = {"operator": "rogue", "recorded_at": "2026-12-01T19:00:00+00:00"}
+    await store.append(STREAM, "booking", {"actor": "Jones", "seats": 2}, meta)
+    report = check_stream(await log(ledger))
+    assert [str(v) for v in report.violations] == [
+        f"{STREAM} seq 3: oversold: occupied 5 > capacity 4 after booking by 'Jones'"
+    ]
