@@ -10,19 +10,19 @@ from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
 
-from store.ledger.outcomes import OccurrenceRecord
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.widgets.occurrences import availability, capacity_bar
-from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterRow, RosterTable
+from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterTable
 from tui.widgets.timefmt import countdown
 
 NOW = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 
 
-def row(actor: str, order: int, seat: int | None, state: str = CONFIRMED, **kw: Any) -> RosterRow:
-    return RosterRow(actor, order, state, seat, NOW, kw.get("expires_at"), "op")
+def row(actor: str, order: int, seat: int | None, state: str = CONFIRMED, **kw: Any) -> SeatRecord:
+    return SeatRecord(seat, actor, state, NOW, kw.get("expires_at"), "op", order)
 
 
-def seated(*actors: str, start: int = 0) -> list[RosterRow]:
+def seated(*actors: str, start: int = 0) -> list[SeatRecord]:
     return [row(a, start + i, i + 1) for i, a in enumerate(actors)]
 
 

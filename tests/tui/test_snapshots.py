@@ -43,7 +43,9 @@ def ready(*then: Callable[[Pilot[Any]], Awaitable[None]]) -> Callable[[Pilot[Any
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, BoxOfficeApp)
-        await until(pilot, lambda: app.roster.total > 0 and len(app.house.lines) == 3, "house")
+        await until(
+            pilot, lambda: app.main.roster.total > 0 and len(app.main.house.lines) == 3, "house"
+        )
         for step in then:
             await step(pilot)
         for field in app.screen.query(Input):
@@ -57,7 +59,7 @@ async def open_log(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, BoxOfficeApp)
     await pilot.press("l")
-    log = app.log_table
+    log = app.main.log_table
     await until(
         pilot,
         lambda: (

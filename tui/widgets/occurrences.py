@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -10,19 +10,12 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from store.ledger.outcomes import OccurrenceRecord
+from store.ledger.views import OccurrenceView
 from tui.cli.safe_text import printable
 from tui.widgets.timefmt import when
 
 BAR_WIDTH = 10
 CONFIRMED_GLYPH, HELD_GLYPH, FREE_GLYPH = "█", "▒", "·"
-
-
-@dataclass(frozen=True, slots=True)
-class HouseLine:
-    """An occurrence as the house list shows it, with when its next hold lapses."""
-
-    record: OccurrenceRecord
-    next_expiry: datetime | None = None
 
 
 def _split(width: int, parts: list[int]) -> list[int]:
@@ -79,12 +72,12 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 
 
 class OccurrenceTable(DataTable[Any]):
-    """Every occurrence, updated row by row as streams advance."""
+    """Every occurrence (its view without rows), updated row by row as streams advance."""
 
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.tz = tz
-        self.lines: dict[str, HouseLine] = {}
+        self.lines: dict[str, OccurrenceView] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
 
     def on_mount(self) -> None:
@@ -98,14 +91,14 @@ class OccurrenceTable(DataTable[Any]):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
 
-    def _cells_of(self, line: HouseLine) -> tuple[Text, ...]:
+    def _cells_of(self, line: OccurrenceView) -> tuple[Text, ...]:
         record = line.record
         when_cell = _WhenCell(when(record.starts_at, self.tz))
         when_cell.sort_key = (record.starts_at or "~", record.key)
         title = Text(printable(record.title or record.key), no_wrap=True, overflow="ellipsis")
         return (when_cell, title, capacity_bar(record), availability(record))
 
-    def upsert(self, lines: list[HouseLine]) -> None:
+    def upsert(self, lines: list[OccurrenceView]) -> None:
         """Add new occurrences and rewrite only the cells that changed."""
         keep = self.selected_key
         added = False
@@ -133,5 +126,5 @@ class OccurrenceTable(DataTable[Any]):
         """Occurrences with a hold that has lapsed since they were read (to read again)."""
         keys = {k for k, line in self.lines.items() if line.next_expiry and line.next_expiry <= now}
         for key in keys:
-            self.lines[key] = HouseLine(self.lines[key].record, None)
+            self.lines[key] = replace(self.lines[key], next_expiry=None)
         return keys
