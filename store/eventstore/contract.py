@@ -20,6 +20,9 @@ class EventStore(abc.ABC):
 
     #: Human-readable location of the database (a path or a URL without password).
     url: str
+    #: Whether ``open(create=True)`` laid down a new database (``init`` says "created");
+    #: None where the backend cannot tell.
+    created: bool | None = None
 
     async def append(
         self, stream: str, type: str, data: dict[str, Any], meta: dict[str, Any] | None = None

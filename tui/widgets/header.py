@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import urllib.parse
-
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from store.eventstore.opening import shown_url
 from tui.cli.safe_text import printable
 
 #: Live indicator states: a glyph and a word each, never colour alone.
@@ -16,16 +15,7 @@ OPENING, LIVE, OFFLINE = "opening", "live", "offline"
 
 def shown_location(url: str) -> str:
     """A database path or URL as it may be shown: a password in a URL becomes ``***``."""
-    if "://" not in url:
-        return url
-    try:
-        parts = urllib.parse.urlsplit(url)
-        if parts.password is None:
-            return url
-    except ValueError:
-        return url.split("://", 1)[0] + "://…"
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return shown_url(url)
 
 
 class HouseHeader(Static):
