@@ -394,7 +394,7 @@ async def test_app_draws_name_literally_everywhere(tmp_path: Path, clock: Any, n
         assert roster.shown_actors == ["ada", name]
         assert plain(roster.get_cell(name, "actor")) == name
         assert plain(roster.get_cell(name, "operator")) == name
-        assert plain(app.main.house.get_cell(KEY, "show")) == name  # the title
+        assert plain(app.main.house.get_cell(KEY, "show")) == f"{name} {KEY}"  # title, key
         header = app.query_one("#header").render()
         assert name in plain(header)  # the operator
         await pilot.press("l")

@@ -62,14 +62,30 @@ async def test_opens_on_the_house_with_badges(
     async with on_the_house(make_app, house_db, answers) as (app, _):
         assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
         assert cell(app, "ada", "state") == "✔ CONFIRMED"
-        assert cell(app, "cy", "state") == "◷ HELD 10m"
+        assert cell(app, "cy", "state") == "◷ HELD 10:00"
         assert [cell(app, a, "seat") for a in ("ada", "bob", "cy")] == ["1", "2", "3"]
         assert cell(app, "cy", "operator") == "seed"
         assert house_cell(app, SHOW, "left") == "2/5 left"
-        assert house_cell(app, SHOW, "show") == "Opening Night"
+        assert house_cell(app, SHOW, "show") == "Opening Night show-1"  # the key the CLI needs
         assert house_cell(app, SHOW, "seats").count("·") >= 1
         header = str(app.query_one("#header").render())
         assert "tester" in header and house_db in header and "LIVE" in header
+        assert "19:00:00 UTC" in header, "the venue's clock and zone"
+        assert "lapse in 5m" not in header  # cy's hold has 10 minutes left
+
+
+async def test_the_header_counts_holds_lapsing_in_the_next_5_minutes(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
+) -> None:
+    async with on_the_house(make_app, house_db) as (app, pilot):
+        clock.advance(minutes=6)
+        app.tick()
+        header = str(app.main.header.render())
+        assert "19:06:00 UTC" in header and "⏳ 1 lapse in 5m" in header
+        clock.advance(minutes=5)
+        app.tick()
+        await until(pilot, lambda: cell(app, "cy", "state") == "✖ LAPSED", "the lapse")
+        assert "lapse in 5m" not in str(app.main.header.render())
 
 
 async def test_book_answers_in_words_and_the_row_appears(

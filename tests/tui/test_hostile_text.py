@@ -93,7 +93,7 @@ async def test_hostile_names_in_every_widget(
         assert roster.get_cell("[/]", "operator").plain == OPERATOR
         assert roster.get_cell(ESCAPES[0], "operator").plain == shown("old\x1b[5mversion")
         # house: the title
-        assert app.main.house.get_cell(KEY, "show").plain == TITLE
+        assert app.main.house.get_cell(KEY, "show").plain == f"{TITLE} {KEY}"
         assert TITLE in title_of(app.main.roster)
         # header: database path and operator
         header = text_of(app.query_one("#header"))

@@ -153,3 +153,20 @@ async def test_a_hold_lapses_on_screen_at_its_expiry_not_at_the_next_tick(tmp_pa
         await until(pilot, lambda: "quick" in app.main.roster.shown_actors, "the hold")
         await until(pilot, lambda: cell(app, "quick", "state") == "✖ LAPSED", "the lapse")
         assert cell(app, "quick", "seat") == "—"
+
+
+async def test_80x24_shows_every_seat_state_and_the_live_marker(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    app = make_app(house_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        await pilot.pause()
+        screen = app.export_screenshot()
+        text = "".join(piece for piece in screen.split(">") if piece)  # SVG: search its text
+        for state in ("CONFIRMED", "HELD 10:00"):
+            assert state in text.replace("&#160;", " ")
+        header = str(app.main.header.render())
+        assert header.startswith("● LIVE")
+        assert app.main.roster.region.right <= 80
+        assert app.main.house.region.width <= 34, "the house narrows"

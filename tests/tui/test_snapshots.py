@@ -91,3 +91,12 @@ def test_form_with_an_error(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
 
 def test_help(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(press_help))
+
+
+def test_main_screen_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    """An 80x24 terminal: the house narrows, the roster's state column stays in view."""
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=ready())
+
+
+def test_main_screen_at_140x40(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(140, 40), run_before=ready())

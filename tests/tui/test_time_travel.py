@@ -14,6 +14,14 @@ from tui.app import BoxOfficeApp
 SIZE = (140, 36)
 
 
+def title(app: BoxOfficeApp) -> str:
+    return str(app.main.roster.border_title)
+
+
+def header(app: BoxOfficeApp) -> str:
+    return str(app.main.header.render())
+
+
 def banner(app: BoxOfficeApp) -> str:
     widget = app.query_one("#banner", Static)
     return str(widget.render()) if widget.display else ""
@@ -45,14 +53,17 @@ async def test_selecting_an_event_shows_the_roster_then(
         await until(pilot, lambda: app.main.travel_seq == 2, "time travel")
         assert app.main.roster.shown_actors == ["ada"]
         assert "seq 2" in banner(app) and "Esc returns to live" in banner(app)
+        # the headline is the past one: the title's count and the header's marker
+        assert "1/5 seated" in title(app) and "then" in title(app)
+        assert "PAST seq 2" in header(app) and "LIVE" not in header(app)
 
         log.move_cursor(row=3)
         await pilot.press("enter")  # seq 4: ...but at seq 4 it was a fresh 10-minute hold
         await until(pilot, lambda: app.main.travel_seq == 4, "seq 4")
         assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
-        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
+        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
         app.tick()  # countdowns are frozen in the past
-        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
+        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
 
         # the live world moves on; the past stays put, the log grows
         assert await other_terminal(house_db, clock, "book", "dee") == "booked"
@@ -64,7 +75,9 @@ async def test_selecting_an_event_shows_the_roster_then(
         await answers.notice(pilot, "press Esc to return to live")
         await pilot.press("escape")
         assert app.main.travel_seq is None and banner(app) == ""
+        assert "LIVE" in header(app) and "PAST" not in header(app)
         await until(pilot, lambda: "dee" in app.main.roster.shown_actors, "live again")
+        assert "3/5 seated" in title(app) and "then" not in title(app)
         assert app.main.roster.get_cell("cy", "state").plain == "✖ LAPSED"
         assert app.main.selected == SHOW
 

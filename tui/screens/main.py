@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from textual import on
@@ -36,8 +36,10 @@ from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import LIVE, OFFLINE, HouseHeader
 from tui.widgets.occurrences import OccurrenceTable
 from tui.widgets.roster import LAPSED, RosterTable
-from tui.widgets.timefmt import local, when
+from tui.widgets.timefmt import local, wall_clock, when
 
+#: The header counts the holds that lapse this soon.
+LAPSING_SOON = timedelta(minutes=5)
 #: A roster this big, once in the table, is moved out of the garbage collector's sight.
 FREEZE_ROWS = 2000
 
@@ -46,6 +48,11 @@ class MainScreen(Screen[None]):
     """Run a night from the keyboard: every action, every roster, live."""
 
     BINDINGS: ClassVar[list[Binding]] = MAIN_BINDINGS  # type: ignore[assignment]
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Screen declares it without ClassVar)
+        (0, "-narrow"),
+        (100, "-normal"),
+        (180, "-wide"),
+    ]
 
     def __init__(self, *, tz: tzinfo | None, now: Callable[[], datetime], ticking: bool) -> None:
         super().__init__()
@@ -55,6 +62,7 @@ class MainScreen(Screen[None]):
         self.feed: LiveFeed | None = None
         self.selected: str | None = None
         self.travel_seq: int | None = None
+        self._travel_view: OccurrenceView | None = None  # what time travel shows
         self._select_when_seen: str | None = None
         self._lapse_timer: Timer | None = None
         # made here and kept as attributes: the shell can fill the header before the
@@ -126,12 +134,19 @@ class MainScreen(Screen[None]):
         if self.feed is None or not self.on_screen:
             return
         now = self.now()
+        self._show_clock(now)
         due = self.house.due(now)
         if self.roster.tick(now) and self.selected is not None:
             due.add(self.selected)
         if due:
             self.feed.refresh(due)
         self._aim_at_next_lapse(now)
+
+    def _show_clock(self, now: datetime) -> None:
+        """The venue's clock, and how many of the roster's holds lapse in the next 5 minutes."""
+        self.header.clock = wall_clock(now, self.tz)
+        if self.travel_seq is None:
+            self.header.lapsing = self.roster.lapsing_within(now, LAPSING_SOON)
 
     def _aim_at_next_lapse(self, now: datetime) -> None:
         """Tick again the moment the next hold in sight lapses, not up to a tick later."""
@@ -175,6 +190,7 @@ class MainScreen(Screen[None]):
                 self.log_table.load(part.key, part.events, self.now())
             else:
                 self.log_table.extend(part.events, self.now())
+        self._show_clock(self.now())
         self._update_titles()
 
     def _show_lines(self, lines: list[OccurrenceView]) -> None:
@@ -212,13 +228,13 @@ class MainScreen(Screen[None]):
 
     def _update_titles(self) -> None:
         key = self.selected
-        line = self.house.lines.get(key) if key else None
+        line = self._travel_view or (self.house.lines.get(key) if key else None)
         if line is None:
             self.roster.border_title = Content("Roster")
             return
         record = line.record
         parts: list[str | tuple[str, str]] = [
-            ("Roster ", "bold"),
+            ("Roster ", "bold") if self._travel_view is None else ("Roster then ", "bold reverse"),
             (printable(record.title or record.key), "italic"),
             f" · {when(record.starts_at, self.tz)} · {record.occupied}/{record.capacity} seated",
         ]
@@ -253,6 +269,7 @@ class MainScreen(Screen[None]):
         if not self.on_screen or message.key != self.selected:
             return
         self.travel_seq = message.seq
+        self._travel_view = message.view
         at = message.view.read_at
         self.roster.show(list(message.view.rows), at, live=False)
         moment = f" ({local(at, self.tz):%d %b %H:%M:%S})" if at else ""
@@ -264,13 +281,19 @@ class MainScreen(Screen[None]):
             )
         )
         self.banner.display = True
+        self.header.past = f"seq {message.seq}{moment}"
+        self.header.lapsing = 0
+        self._update_titles()
         self.refresh_bindings()
 
     def _leave_travel(self) -> None:
         if self.travel_seq is None:
             return
         self.travel_seq = None
+        self._travel_view = None
+        self.header.past = ""
         self.banner.display = False
+        self._update_titles()
         self.refresh_bindings()
 
     def action_back_to_live(self) -> None:

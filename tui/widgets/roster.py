@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any
 
@@ -72,9 +72,9 @@ def badge(row: SeatRecord, now: datetime | None) -> Text:
 
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("seat", "Seat", 5),
+    ("seat", "Seat", 4),
+    ("state", "State", 14),  # second, so an 80-column terminal always shows it
     ("actor", "Actor", 20),
-    ("state", "State", 13),
     ("joined", "Joined", 12),
     ("operator", "Operator", 12),
 )
@@ -142,6 +142,14 @@ class RosterTable(DataTable[Any]):
     def next_expiry(self) -> datetime | None:
         return self._next_expiry if self._ticking else None
 
+    def lapsing_within(self, now: datetime, soon: timedelta) -> int:
+        """Live holds in the roster that lapse within ``soon`` of ``now``."""
+        return sum(
+            1
+            for r in self._all
+            if r.state == HELD and r.expires_at is not None and now < r.expires_at <= now + soon
+        )
+
     def reset(self) -> None:
         """Forget everything (another occurrence was selected)."""
         self._all, self._target, self._rows, self._shown, self._texts = [], [], {}, [], {}
@@ -194,7 +202,7 @@ class RosterTable(DataTable[Any]):
         return local(now, self.tz).date() if now is not None else None
 
     def _cells(self, row: SeatRecord, now: datetime | None, today: date | None) -> list[Any]:
-        """The row's cells after the seat: actor, badge, joined at, operator."""
+        """The row's cells after the seat: badge, actor, joined at, operator."""
         joined = "—"
         if row.joined_at is not None:
             shown = local(row.joined_at, self.tz)
@@ -203,8 +211,8 @@ class RosterTable(DataTable[Any]):
         if row.state == HELD and row.expires_at is not None and self._ticking:
             state = LiveCell(partial(self._badge_now, row))
         return [
-            FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
             state,
+            FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
             FixedCell(Text(joined)),
             FixedCell(
                 Text(printable(row.operator or "—"), no_wrap=True, overflow="ellipsis", style="dim")
@@ -313,8 +321,8 @@ class RosterTable(DataTable[Any]):
                 continue
             text = badge(row, now).plain
             before = self._texts[actor]
-            if text != before[1]:
-                self._texts[actor] = (before[0], text, *before[2:])
+            if text != before[0]:
+                self._texts[actor] = (text, *before[1:])
                 changed.append(index)
         if changed:
             # The countdown cells make their text when drawn; drop the table's
