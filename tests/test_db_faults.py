@@ -463,18 +463,20 @@ class _Notices:
 
 async def _confirm_selected(pilot: Any, app: Any, notices: _Notices, needle: str) -> Any:
     """Press ``c`` on the roster's second row (actor-1, held) and wait for a notice."""
-    app.roster.focus()
-    app.roster.move_cursor(row=1)
-    assert app.roster.selected_actor == "actor-1"
+    app.main.roster.focus()
+    app.main.roster.move_cursor(row=1)
+    assert app.main.roster.selected_actor == "actor-1"
     before = len(notices.about(needle))
-    await pilot.press("c")
+    await pilot.press("c")  # asks first: yes is a button
+    await _until(pilot, lambda: app.screen.query("#yes"), "the question")
+    await pilot.click("#yes")
     seen = lambda: len(notices.about(needle)) > before  # noqa: E731
     await _until(pilot, seen, f"a notice with {needle!r} (seen: {notices.seen})")
     return notices.about(needle)[-1]
 
 
 def _state(app: Any, actor: str) -> str:
-    return str(app.roster.get_cell(actor, "state").plain).lower()
+    return str(app.main.roster.get_cell(actor, "state").plain).lower()
 
 
 async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
@@ -483,7 +485,7 @@ async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
     notices = _Notices()
     app = BoxOfficeApp(copy, operator="t", tick=None)
     async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
-        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        await _until(pilot, lambda: app.main.roster.total == len(ACTORS), "the roster")
         store = app.store
         assert isinstance(store, SQLiteStore)
 
@@ -512,7 +514,7 @@ async def test_the_app_stays_up_while_another_process_holds_the_lock(copy: str) 
     notices = _Notices()
     app = BoxOfficeApp(copy, operator="t", tick=None)
     async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
-        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        await _until(pilot, lambda: app.main.roster.total == len(ACTORS), "the roster")
         assert app.ledger is not None
         app.ledger.deadline = SHORT  # the operator's wait, shortened for the test
         locker = Locker(copy, "sqlite")
@@ -571,3 +573,30 @@ async def test_a_write_turn_held_elsewhere_is_busy_and_says_who_holds_it(db_path
             assert (await store.append("s", "t", {})).seq == 1
         finally:
             other.close()
+
+
+# -- init (issue 12, row 16, SQLite) ---------------------------------------------------------------
+
+
+def _init(path: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "tui.cli.main", "--json", "init", "--db", path]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _created(proc: subprocess.Popen[str]) -> bool:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return bool(json.loads(out)["created"])
+
+
+def test_init_on_an_empty_file_creates_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    assert _created(_init(str(path)))
+    assert not _created(_init(str(path)))
+
+
+def test_of_ten_concurrent_inits_exactly_one_says_created(tmp_path: Path) -> None:
+    path = str(tmp_path / "raced.db")
+    procs = [_init(path) for _ in range(10)]
+    assert sum(_created(p) for p in procs) == 1

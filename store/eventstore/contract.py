@@ -28,6 +28,9 @@ class EventStore(abc.ABC):
     url: str
     #: Default bound, in seconds, on waiting for a busy database.
     busy_timeout: float = 10.0
+    #: Whether ``open(create=True)`` laid down a new database (``init`` says "created");
+    #: None where the backend cannot tell.
+    created: bool | None = None
 
     async def append(
         self, stream: str, type: str, data: dict[str, Any], meta: dict[str, Any] | None = None

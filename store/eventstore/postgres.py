@@ -48,6 +48,7 @@ from store.eventstore.errors import (
     StoreReadOnly,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
+from store.eventstore.opening import shown_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
@@ -66,7 +67,9 @@ from store.eventstore.sql import (
 _LOCK_CLASS = 0x626F786F
 _INIT_LOCK_CLASS = 0x626F7869
 
-_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: Lower case only: PostgreSQL folds an unquoted name to lower case, so ``RT_B`` in
+#: the search path and a quoted ``"RT_B"`` schema are two different places.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 _APPEND_FUNCTION = f"""
 CREATE FUNCTION boxoffice_append(
@@ -154,23 +157,41 @@ def split_url(url: str) -> tuple[str, str | None, str]:
 
     ``schema`` is boxoffice's own query parameter; every other parameter goes
     to asyncpg (which passes unknown ones to the server as settings). The shown
-    URL hides the password.
+    URL hides the password, in the user part or as ``?password=``.
     """
-    parts = urllib.parse.urlsplit(url)
+    shown = shown_url(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"database: {shown}: not a usable URL ({_one_line(exc)})") from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port is not None and port < 1:
+        raise ValueError(f"port: {shown}: the port must be a number from 1 to 65535")
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     schemas = [value for key, value in query if key == "schema"]
-    schema = schemas[-1] if schemas else None
+    if len(schemas) > 1:
+        # which one would win is a guess; a guess of "public" puts a box office
+        # in the shared schema without a word
+        raise ValueError(
+            f"schema: given {len(schemas)} times ({', '.join(map(ascii, schemas))}); give it once"
+        )
+    schema = schemas[0] if schemas else None
     if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
         raise ValueError(
-            f"schema: {schema!r} must be 1-63 ASCII letters, digits and _ (not a digit first)"
+            f"schema: {ascii(schema)[:70]} is not a schema name boxoffice accepts: 1-63 "
+            "lower-case ASCII letters, digits and _, not starting with a digit"
+            + (
+                f" (did you mean {schema.lower()}?)"
+                if _SCHEMA_NAME.fullmatch(schema.lower())
+                else ""
+            )
         )
     rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "schema"])
     dsn = urllib.parse.urlunsplit(parts._replace(query=rest))
-    shown = parts
-    if parts.password is not None:
-        host = parts.netloc.rsplit("@", 1)[1]
-        shown = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    return dsn, schema, urllib.parse.urlunsplit(shown)
+    return dsn, schema, shown
 
 
 def _one_line(exc: BaseException) -> str:
@@ -187,6 +208,11 @@ def translate(exc: BaseException, where: str) -> BaseException:
         return StoreNotFound(f"{where}: no such database {init_hint}")
     if isinstance(exc, (pgx.UndefinedTableError, pgx.UndefinedFunctionError)):
         return StoreNotFound(f"{where}: the boxoffice tables are gone {init_hint}")
+    if isinstance(exc, pgx.InvalidSchemaNameError):
+        return StoreError(
+            f"{where}: no schema to put the boxoffice tables in (the server's search_path "
+            "names none that exists); name one with ?schema=name"
+        )
     if isinstance(exc, pgx.InvalidAuthorizationSpecificationError):
         return StoreError(f"{where}: the server refused the login ({_one_line(exc)})")
     if isinstance(exc, pgx.DiskFullError):
@@ -267,6 +293,19 @@ async def _return_pool(key: tuple[Any, ...]) -> None:
         pool.terminate()
 
 
+async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give a connection back to the pool; a failure to do so is contained.
+
+    The pool resets a released connection with a round trip of its own, after the
+    caller's statement has returned (an append has committed by then). A server
+    that ends the session at that moment (a restart, ``pg_terminate_backend``)
+    makes the reset fail; the pool then discards the connection itself, and the
+    caller's answer stands: a committed append is never reported as failed.
+    """
+    with contextlib.suppress(Exception):
+        await pool.release(conn)
+
+
 class PostgresStore(SQLEventStore):
     """An event store in a PostgreSQL database; open it with ``store.open_store``.
 
@@ -313,6 +352,7 @@ class PostgresStore(SQLEventStore):
         self._pool: asyncpg.Pool | None = None
         self._pool_key_: tuple[Any, ...] = ()
         self._closed = False
+        self.created: bool | None = False
         self._facts: dict[str, Any] = {}
         self._channel = ""
         # LISTEN/NOTIFY: one connection, opened on the first wait_for_append.
@@ -401,6 +441,7 @@ class PostgresStore(SQLEventStore):
                     )
                 for statement in _SCHEMA:
                     await conn.execute(statement)
+                self.created = True
                 await conn.execute(
                     "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
                 )
@@ -467,7 +508,7 @@ class PostgresStore(SQLEventStore):
         try:
             yield conn
         finally:
-            await pool.release(conn)
+            await _release(pool, conn)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """Run a read; one lost connection (the server restarted) is retried on another."""

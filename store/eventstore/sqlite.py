@@ -192,6 +192,7 @@ class SQLiteStore(SQLEventStore):
         self._writing = asyncio.Lock()
         self._writer_busy_ms = 0
         self._facts: dict[str, Any] = {}
+        self.created: bool | None = False
         #: (device, inode) of the file this store opened: a write checks the path still names it
         self._identity: tuple[int, int] | None = None
         self._wal_expected = False
@@ -273,10 +274,12 @@ class SQLiteStore(SQLEventStore):
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in _SCHEMA:
                     conn.execute(statement)
+                # decided under the write lock: of concurrent inits, exactly one lays it down
                 if conn.execute("SELECT COUNT(*) FROM boxoffice_schema").fetchone()[0] == 0:
                     conn.execute(
                         "INSERT INTO boxoffice_schema (version) VALUES (?)", (SCHEMA_VERSION,)
                     )
+                    self.created = True
                 conn.execute("COMMIT")
             else:
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]

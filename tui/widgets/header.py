@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import urllib.parse
-
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from store.eventstore.opening import shown_url
 from tui.cli.safe_text import printable
 
 #: Live indicator states: a glyph and a word each, never colour alone.
@@ -16,39 +15,38 @@ OPENING, LIVE, OFFLINE = "opening", "live", "offline"
 
 def shown_location(url: str) -> str:
     """A database path or URL as it may be shown: a password in a URL becomes ``***``."""
-    if "://" not in url:
-        return url
-    try:
-        parts = urllib.parse.urlsplit(url)
-        if parts.password is None:
-            return url
-    except ValueError:
-        return url.split("://", 1)[0] + "://…"
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return shown_url(url)
 
 
 class HouseHeader(Static):
-    """``boxoffice  db …  operator …  ● LIVE``; every part is shown literally."""
+    """``● LIVE  19:02:10 Europe/Berlin  operator …  ⏳ 2 lapse in 5m  db …``, all literal.
+
+    The live marker and the clock come first so a narrow terminal never cuts
+    them; in time travel the marker says PAST and the seq shown.
+    """
 
     db: reactive[str] = reactive("")
     operator: reactive[str] = reactive("")
     status: reactive[str] = reactive(OPENING)
     detail: reactive[str] = reactive("")
+    clock: reactive[str] = reactive("")  # the venue's wall clock, with its zone
+    lapsing: reactive[int] = reactive(0)  # holds of the selected occurrence lapsing within 5 min
+    past: reactive[str] = reactive("")  # time travel: what moment is shown (empty: live)
 
     def render(self) -> Content:
-        if self.status == LIVE:
-            indicator: tuple[str, str] = ("● LIVE", "bold green")
+        if self.past:
+            indicator: tuple[str, str] = (f"⏪ PAST {printable(self.past)}", "bold reverse")
+        elif self.status == LIVE:
+            indicator = ("● LIVE", "bold green")
         elif self.status == OFFLINE:
             indicator = (f"○ OFFLINE {printable(self.detail)}".rstrip(), "bold red")
         else:
             indicator = ("◌ OPENING", "bold yellow")
-        return Content.assemble(
-            ("boxoffice", "bold"),
-            "  db ",
-            (printable(self.db), "underline"),
-            "  operator ",
-            (printable(self.operator), "bold"),
-            "  ",
-            indicator,
-        )
+        parts: list[str | tuple[str, str]] = [indicator]
+        if self.clock:
+            parts += ["  ", (printable(self.clock), "bold")]
+        parts += ["  operator ", (printable(self.operator), "bold")]
+        if self.lapsing:
+            parts += ["  ", (f"⏳ {self.lapsing} lapse in 5m", "bold yellow")]
+        parts += ["  db ", (printable(self.db), "underline"), "  ", ("boxoffice", "dim")]
+        return Content.assemble(*parts)

@@ -27,21 +27,25 @@ def init(opts: Options, args: argparse.Namespace) -> int:
     path = sqlite_path(opts.db)
     existed = path is not None and os.path.exists(path)
 
-    async def create() -> dict[str, object]:
+    async def create() -> tuple[dict[str, object], bool | None]:
         from store import open_store
 
         async with open_store(opts.db, create=True) as store:
-            return store.describe()
+            return store.describe(), store.created
 
-    facts = run(create())
-    created = None if path is None else not existed  # a server cannot tell us
+    facts, laid_down = run(create())
+    # the store decides under its write lock (of concurrent inits exactly one created
+    # it; a 0-byte file is created, not "already a database"); the file's existence
+    # before is only a fallback for a backend that cannot tell
+    created = laid_down if laid_down is not None else not existed
+    shown = str(facts.get("url", opts.db))  # the store's spelling: no password
     if opts.json:
         version = facts.get("schema_version")
-        emit_json({"db": opts.db, "created": created, "schema_version": version})
+        emit_json({"db": shown, "created": created, "schema_version": version})
     elif created is None:
-        line(f"ready {cell(opts.db)}")
+        line(f"ready {cell(shown)}")
     elif created:
-        line(f"created {cell(opts.db)}")
+        line(f"created {cell(shown)}")
     else:
-        line(f"exists {cell(opts.db)}: already a boxoffice database")
+        line(f"exists {cell(shown)}: already a boxoffice database")
     return EXIT_OK
