@@ -575,7 +575,7 @@ async def test_a_write_turn_held_elsewhere_is_busy_and_says_who_holds_it(db_path
             other.close()
 
 
-# -- init (issue 12, row 16, SQLite) ---------------------------------------------------------------
+# -- init (issue 12, row 16, SQLite) ------------------------------------------------------------
 
 
 def _init(path: str) -> subprocess.Popen[str]:
@@ -600,3 +600,36 @@ def test_of_ten_concurrent_inits_exactly_one_says_created(tmp_path: Path) -> Non
     path = str(tmp_path / "raced.db")
     procs = [_init(path) for _ in range(10)]
     assert sum(_created(p) for p in procs) == 1
+
+
+# -- sidecar files (issue 12, row 15) ------------------------------------------------------------
+
+
+async def test_a_reading_command_leaves_no_sidecar(db_path: str) -> None:
+    async with open_store(db_path, create=True) as store:
+        await store.read("s")
+    async with open_store(db_path) as store:
+        assert await store.read("s") == [] and await store.streams() == []
+    assert not os.path.exists(db_path + ".lock") and not os.path.exists(db_path + ".lock.gate")
+
+
+async def test_sidecars_take_the_database_files_mode(db_path: str) -> None:
+    async with open_store(db_path, create=True):
+        pass
+    os.chmod(db_path, 0o640)
+    async with open_store(db_path) as store:
+        await store.append("s", "t", {})
+    for suffix in (".lock", ".lock.gate"):
+        assert os.stat(db_path + suffix).st_mode & 0o777 == 0o640
+
+
+async def test_a_symlinked_sidecar_is_refused_not_followed(db_path: str, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    async with open_store(db_path, create=True):
+        pass
+    os.symlink(target, db_path + ".lock")
+    async with open_store(db_path) as store:
+        with pytest.raises(StoreError, match="a symlink"):
+            await store.append("s", "t", {})
+        assert await store.read("s") == []
+    assert not target.exists()

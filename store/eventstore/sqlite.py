@@ -210,7 +210,6 @@ class SQLiteStore(SQLEventStore):
             self._facts = await self._retry_busy(
                 lambda: _on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
             )
-            self._gate = write_gate(self.path + ".lock", self._fair_lock)
             self._writer = await self._connect()
             self._identity = _identity(self.path)
             self._writer_busy_ms = int(self.busy_timeout * 1000)
@@ -356,9 +355,10 @@ class SQLiteStore(SQLEventStore):
         deadline = Deadline(wait)
 
         async def attempt() -> T:
-            conn, gate = self._writer, self._gate
-            if conn is None or gate is None:
+            conn = self._writer
+            if conn is None:
                 raise StoreError(f"{self.path}: the store is closed")
+            gate = self._gate or self._open_gate()
             await self._writing.acquire()
             try:
                 if not await gate.acquire(deadline.remaining()):
@@ -400,6 +400,25 @@ class SQLiteStore(SQLEventStore):
         finally:
             gate.release()
             self._writing.release()
+
+    def _open_gate(self) -> WriteGate:
+        """The write turn's sidecars, made on the first write: a reading command leaves none.
+
+        Only an opened boxoffice database gets them (opening refuses any other
+        file first), with the database file's owner and mode.
+        """
+        try:
+            like = os.stat(self.path)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: the database file was replaced or removed") from exc
+        try:
+            self._gate = write_gate(self.path + ".lock", self._fair_lock, like)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}.lock: a symlink; boxoffice will not lock through it "
+                "(remove it, and check who made it)"
+            ) from exc
+        return self._gate
 
     def _check_same_file(self) -> None:
         """Refuse to write unless the path still names the file this store opened.

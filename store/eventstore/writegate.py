@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import errno
 import fcntl
 import os
 import queue
@@ -85,11 +86,11 @@ class _Request:
 class FairTurn(WriteGate):
     """The turn (``path``) behind a gate (``path.gate``), two ``flock``s on sidecar files."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, like: os.stat_result | None = None) -> None:
         self.path = path
-        self._turn_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        self._turn_fd = _sidecar(path, like)
         try:
-            self._gate_fd = os.open(path + ".gate", os.O_RDWR | os.O_CREAT, 0o666)
+            self._gate_fd = _sidecar(path + ".gate", like)
         except OSError:
             os.close(self._turn_fd)
             raise
@@ -203,12 +204,40 @@ def _try_lock(fd: int) -> bool:
         return False
 
 
-def write_gate(path: str, fair: bool) -> WriteGate:
-    """The gate for a SQLite file's writers; open if the sidecars cannot exist."""
+def _sidecar(path: str, like: os.stat_result | None) -> int:
+    """Open (or create) a lock file, never through a symlink, no wider than ``like``.
+
+    A new sidecar gets the database file's owner and permission bits, so a lock
+    file is never more writable than the database it guards (a 0666 lock next to
+    a 0644 database let any local user stall every writer).
+    """
+    mode = 0o666 if like is None else like.st_mode & 0o666
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        st = os.fstat(fd)
+        if like is not None and st.st_size == 0:
+            if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (like.st_uid, like.st_gid):
+                os.fchown(fd, like.st_uid, like.st_gid)
+            if st.st_mode & 0o777 & ~mode:
+                os.fchmod(fd, st.st_mode & mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_gate(path: str, fair: bool, like: os.stat_result | None = None) -> WriteGate:
+    """The gate for a SQLite file's writers; open if the sidecars cannot exist.
+
+    ``like`` is the database file's status: the sidecars take its owner and mode.
+    A sidecar that is a symlink is refused (``OSError`` ELOOP), not followed.
+    """
     if not fair:
         return OpenGate()
     try:
-        return FairTurn(path)
-    except OSError:
+        return FairTurn(path, like)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise
         # A read-only directory: writes will fail anyway, with SQLite's clearer error.
         return OpenGate()
