@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +35,7 @@ from store.eventstore.errors import (
     StoreBusy,
     StoreCorrupt,
     StoreError,
-    StoreFull,
     StoreNotFound,
-    StoreReadOnly,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.retry import Deadline
@@ -52,6 +49,7 @@ from store.eventstore.sql import (
     decode,
     encode,
 )
+from store.eventstore.sqlite_support import is_busy, on_daemon_thread, translate
 from store.eventstore.writegate import WriteGate, write_gate
 
 _SCHEMA = (
@@ -91,43 +89,6 @@ RETURNING seq, position
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 T = TypeVar("T")
-
-
-def _is_busy(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
-        text = str(exc).lower()
-        return "locked" in text or "busy" in text
-    return False
-
-
-def _translate(exc: BaseException, path: str) -> BaseException:
-    """Map a driver exception to the store's own error types."""
-    text = str(exc).lower()
-    if isinstance(exc, sqlite3.DatabaseError):
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return StoreCorrupt(f"{path}: not a boxoffice database, or damaged ({exc})")
-        if "could not decode" in text:  # text that is not UTF-8: damaged pages (no row quoted)
-            return StoreCorrupt(f"{path}: damaged: a stored event is not valid UTF-8")
-        if "readonly" in text or "read-only" in text:
-            return StoreReadOnly(f"{path}: the database is read-only ({exc})")
-        if "full" in text:
-            return StoreFull(f"{path}: no space left for the write ({exc})")
-        if "unable to open" in text:
-            return _unopenable(path, exc)
-        return StoreError(f"{path}: {exc}")
-    return exc
-
-
-def _unopenable(path: str, exc: BaseException) -> StoreError:
-    """Why SQLite could not open ``path``, in words an operator can act on."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        return StoreError(f"{path}: is a directory, not a database file")
-    if os.path.exists(path) and not os.access(path, os.R_OK):
-        return StoreError(f"{path}: permission denied: cannot read the database file")
-    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
-        return StoreReadOnly(f"{path}: cannot create the database's files in {folder}")
-    return StoreNotFound(f"{path}: cannot open the database ({exc})")
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -208,7 +169,7 @@ class SQLiteStore(SQLEventStore):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._facts = await self._retry_busy(
-                lambda: _on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
+                lambda: on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
             )
             self._writer = await self._connect()
             self._identity = _identity(self.path)
@@ -234,18 +195,18 @@ class SQLiteStore(SQLEventStore):
         )
 
     async def _connect(self) -> aiosqlite.Connection:
-        pending = await _on_daemon_thread(self._new_connection)
+        pending = await on_daemon_thread(self._new_connection)
         try:
             conn = await pending
         except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
+            raise translate(exc, self.path) from exc
         try:
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         except BaseException as exc:
             # also on cancellation: a half-opened connection must not outlive its store
             await asyncio.shield(conn.close())
             if isinstance(exc, sqlite3.Error):
-                raise _translate(exc, self.path) from exc
+                raise translate(exc, self.path) from exc
             raise
         return conn
 
@@ -328,8 +289,8 @@ class SQLiteStore(SQLEventStore):
                     raise StoreError(f"{self.path}: the store is closed") from exc
                 raise
             except sqlite3.Error as exc:
-                if not _is_busy(exc):
-                    raise _translate(exc, self.path) from exc
+                if not is_busy(exc):
+                    raise translate(exc, self.path) from exc
                 if deadline.passed():
                     raise StoreBusy(
                         f"{self.path}: locked by another process for over {wait:g} s"
@@ -522,35 +483,6 @@ class SQLiteStore(SQLEventStore):
             return list(await conn.execute_fetchall(f"PRAGMA {pragma}"))
 
         return await self._write(run, None, transaction=False)
-
-
-async def _on_daemon_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` on a short-lived daemon thread, awaited without blocking the loop.
-
-    Not ``asyncio.to_thread``: its executor's threads are not daemons, and its
-    lazily imported module may be unreadable to a process that dropped privileges.
-    """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if done.done():
-            return
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        try:
-            result = fn()
-        except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
-
-    threading.Thread(target=run, name="boxoffice-sqlite-open", daemon=True).start()
-    return await done
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

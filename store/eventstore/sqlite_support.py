@@ -1,0 +1,89 @@
+"""SQLite's errors in the store's words, and a thread for SQLite's blocking calls.
+
+Split from ``sqlite.py`` so the store reads as the write path it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from store.eventstore.errors import (
+    StoreCorrupt,
+    StoreError,
+    StoreFull,
+    StoreNotFound,
+    StoreReadOnly,
+)
+
+T = TypeVar("T")
+
+
+def is_busy(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    return False
+
+
+def translate(exc: BaseException, path: str) -> BaseException:
+    """Map a driver exception to the store's own error types."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.DatabaseError):
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return StoreCorrupt(f"{path}: not a boxoffice database, or damaged ({exc})")
+        if "could not decode" in text:  # text that is not UTF-8: damaged pages (no row quoted)
+            return StoreCorrupt(f"{path}: damaged: a stored event is not valid UTF-8")
+        if "readonly" in text or "read-only" in text:
+            return StoreReadOnly(f"{path}: the database is read-only ({exc})")
+        if "full" in text:
+            return StoreFull(f"{path}: no space left for the write ({exc})")
+        if "unable to open" in text:
+            return _unopenable(path, exc)
+        return StoreError(f"{path}: {exc}")
+    return exc
+
+
+def _unopenable(path: str, exc: BaseException) -> StoreError:
+    """Why SQLite could not open ``path``, in words an operator can act on."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return StoreError(f"{path}: is a directory, not a database file")
+    if os.path.exists(path) and not os.access(path, os.R_OK):
+        return StoreError(f"{path}: permission denied: cannot read the database file")
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        return StoreReadOnly(f"{path}: cannot create the database's files in {folder}")
+    return StoreNotFound(f"{path}: cannot open the database ({exc})")
+
+
+async def on_daemon_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a short-lived daemon thread, awaited without blocking the loop.
+
+    Not ``asyncio.to_thread``: its executor's threads are not daemons, and its
+    lazily imported module may be unreadable to a process that dropped privileges.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="boxoffice-sqlite-open", daemon=True).start()
+    return await done
