@@ -65,9 +65,10 @@ class Command:
 
 
 def _seat_words(aim: Aim, actor: str) -> Content:
+    """``Erin's seat 4`` (the actor first: that is who the operator is talking to)."""
     row = aim.row if aim.row is not None and aim.row.actor == actor else None
-    seat = f"seat {row.seat}" if row is not None and row.seat else "the seat"
-    return Content.assemble((seat, "bold"), " of ", (printable(actor), "bold italic"))
+    seat = f"seat {row.seat}" if row is not None and row.seat else "seat"
+    return Content.assemble((printable(actor), "bold italic"), "'s ", (seat, "bold"))
 
 
 def _question(verb: str, effect: str, yes: str, no: str) -> Step:
@@ -110,7 +111,7 @@ def _asked_only_from_the_roster(step: Step) -> Step:
 
 def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
     """Who: the roster's selected row (then a question) or a form (its Enter is the step)."""
-    question = _question(f"{verb} the hold on", effect, verb, no)
+    question = _question(verb, effect, verb, no)
     return (_selected_or_form(verb), _asked_only_from_the_roster(question))
 
 

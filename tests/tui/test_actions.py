@@ -213,7 +213,7 @@ async def test_release_directly_and_through_the_form(
         await pilot.press("u")  # from the roster: a question first
         assert isinstance(app.screen, ConfirmScreen)
         await say_yes(pilot)
-        assert (await answers.next(pilot, 2)).text == "Released: cy's hold is free again"
+        assert (await answers.next(pilot, 2)).text == "Released: cy's hold; the seat is free again"
         await until(pilot, lambda: "cy" not in app.main.roster.shown_actors, "cy gone")
 
 
@@ -237,7 +237,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(
         await pilot.press("y")  # no letter answers yes
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("tab", "enter")
-        assert (await answers.next(pilot)).text == "Cancelled: bob's seat is free again"
+        assert (await answers.next(pilot)).text == "Cancelled: bob's seat; it is free again"
         await until(pilot, lambda: "bob" not in app.main.roster.shown_actors, "bob gone")
         assert cell(app, "cy", "seat") == "2"  # seats close up
         await pilot.press("d")
@@ -337,6 +337,12 @@ async def test_filter_narrows_the_roster_and_escape_restores_it(
         assert app.focused is app.main.roster
         await pilot.press("slash", "escape")
         assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        # Esc in the roster itself clears it too (the README says so)
+        await pilot.press("slash", "c", "enter")
+        assert app.focused is app.main.roster and app.main.roster.shown_actors == ["cy"]
+        await pilot.press("escape")
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        assert "filter" not in str(app.main.roster.border_title)
 
 
 async def test_help_lists_every_binding(

@@ -71,7 +71,7 @@ MAIN_BINDINGS: list[Binding] = [
         "back_to_live",
         "Back to live",
         id="live",
-        tooltip="Leave time travel and show the roster as it is now",
+        tooltip="Leave time travel (or clear the roster's filter)",
     ),
     Binding(
         "r",

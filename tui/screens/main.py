@@ -230,7 +230,15 @@ class MainScreen(Screen[None]):
         key = self.selected
         line = self._travel_view or (self.house.lines.get(key) if key else None)
         if line is None:
-            self.roster.border_title = Content("Roster")
+            empty = self.feed is not None and not self.house.lines
+            self.roster.border_title = (
+                Content.assemble(
+                    ("No occurrences yet: ", "bold"),
+                    "press n to create one, or ctrl+p → Demo house",
+                )
+                if empty
+                else Content("Roster")
+            )
             return
         record = line.record
         parts: list[str | tuple[str, str]] = [
@@ -297,6 +305,9 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_back_to_live(self) -> None:
+        if self.travel_seq is None:  # Esc in the roster: clear the filter
+            self.filter_input.action_clear()
+            return
         self._leave_travel()
         self.roster.reset()
         if self.feed is not None and self.selected:
@@ -304,7 +315,7 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back_to_live":
-            return self.travel_seq is not None
+            return self.travel_seq is not None or bool(self.roster.needle)
         return True
 
     # -- commands -------------------------------------------------------------------

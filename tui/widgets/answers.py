@@ -48,9 +48,9 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
         case Status.EXPIRED:
             return f"Hold lapsed: not confirmed ({who})"
         case Status.RELEASED:
-            return f"Released: {who}'s hold is free again"
+            return f"Released: {who}'s hold; the seat is free again"
         case Status.CANCELLED:
-            return f"Cancelled: {who}'s seat is free again"
+            return f"Cancelled: {who}'s seat; it is free again"
         case Status.NOT_BOOKED:
             return f"Not booked: {who} has no seat"
         case Status.CONFLICT:
