@@ -15,14 +15,21 @@ of a later instant without changing it, because a read's clock is not in the log
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from store.eventstore.events import Event
+from store.ledger.log_values import (
+    duration_s,
+    parse_time,
+    party_note,
+    party_size,
+    start_time,
+    whole,
+)
 from store.ledger.seat_index import SeatIndex
 
 STREAM_PREFIX = "booking:"
@@ -55,73 +62,6 @@ class Member:
     seats: int = 1  # the party's size (SPEC §4.1): a log without `seats` means 1
     note: str | None = None  # the latest note kept with the party (SPEC §4.2)
     checked_in_at: datetime | None = None  # the `checkin` event's recorded_at (SPEC §4.3)
-
-
-_EARLIEST_START = datetime(1900, 1, 1, tzinfo=UTC)
-_LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
-#: Two days inside the calendar's ends: any instant between them can be shown in any
-#: zone (offsets are under a day) and compared, so no stored time makes a reader fail.
-_FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
-_LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 instant from the log; naive times are UTC, garbage is None.
-
-    An instant at the calendar's very ends (``0001-01-01``, ``9999-12-31``, only in
-    an old or tampered log) is moved two days inwards: its order against every
-    real time is kept, and showing it in a zone can no longer overflow.
-    """
-    if not isinstance(value, str) or not value.isascii():
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment < _FIRST:
-        return _FIRST
-    if moment > _LAST:
-        return _LAST
-    return moment
-
-
-#: The longest duration a log may set (rules.MAX_TTL, 100 years, in seconds); beyond it a
-#: tampered or old value would overflow a reader's ``timedelta`` (issue 12 row 1).
-MAX_DURATION_S = 36525 * 86400.0
-
-
-def duration_s(value: Any) -> float | None:
-    """A hold or offer length from the log: positive, finite and at most 100 years, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or not 0 < value <= MAX_DURATION_S:
-        return None
-    return float(value)
-
-
-def start_time(value: Any) -> str | None:
-    """A start time from the log, kept only when any reader can show it (1900-9000, aware)."""
-    moment = parse_time(value)
-    if moment is None or not isinstance(value, str):
-        return None
-    if not _EARLIEST_START <= moment <= _LATEST_START:
-        return None
-    return value
-
-
-def _whole(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
-
-
-def _party(value: Any) -> int:
-    """A party's size from the log: a missing or malformed `seats` is one seat."""
-    return value if type(value) is int and value >= 1 else 1
-
-
-def _note(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class OccurrenceState:
@@ -241,7 +181,7 @@ class OccurrenceState:
                 self.created = True
                 self.title = data.get("title") if isinstance(data.get("title"), str) else None
                 self.starts_at = start_time(data.get("starts_at"))
-                self.capacity = _whole(data.get("capacity")) or 0
+                self.capacity = whole(data.get("capacity")) or 0
                 self.hold_ttl_s = duration_s(data.get("hold_ttl_s"))
                 self.offer_ttl_s = duration_s(data.get("offer_ttl_s"))
                 self.demo = data.get("demo") is True
@@ -250,7 +190,7 @@ class OccurrenceState:
             self._look_after(kind, data)
             return
         if kind == "capacity":
-            capacity = _whole(data.get("capacity"))
+            capacity = whole(data.get("capacity"))
             if capacity is not None:
                 self.capacity = capacity
             return
@@ -268,7 +208,7 @@ class OccurrenceState:
             self._next_join += 1
             operator = event.meta.get("operator")
             expires = parse_time(data.get("expires_at")) if kind == "hold" else None
-            seats = _party(data.get("seats"))
+            seats = party_size(data.get("seats"))
             self._set(
                 actor,
                 Member(
@@ -280,7 +220,7 @@ class OccurrenceState:
                     operator if isinstance(operator, str) else None,
                     ref=event.seq,
                     seats=seats,
-                    note=_note(data.get("note")),
+                    note=party_note(data.get("note")),
                 ),
             )
             self._seat(join, seats)
@@ -311,7 +251,7 @@ class OccurrenceState:
                 self.checked_in += member.seats
         elif kind == "note":
             if member is not None and state in (SeatState.HELD, SeatState.CONFIRMED):
-                self._set(actor, replace(member, note=_note(data.get("note"))))
+                self._set(actor, replace(member, note=party_note(data.get("note"))))
         elif kind == "expire":
             if member is not None and state is SeatState.HELD:
                 self._leave_lapsed(member, recorded=True)
