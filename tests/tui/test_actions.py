@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from pilot_helpers import CAPACITY, SHOW, Answers, opened, say_yes, until
+from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -427,3 +428,23 @@ async def test_a_database_error_is_a_one_line_notice(
         assert "\n" not in notice.message and "Traceback" not in notice.message
         assert notice.severity == "error"
         await until(pilot, lambda: "OFFLINE" in str(app.query_one("#header").render()), "OFFLINE")
+
+
+async def test_tabs_in_a_burst_of_keys_move_between_fields(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """Keys that arrive together (a scanner, a paste) are posted at once, as the driver does."""
+    async with on_the_house(make_app, house_db) as (app, pilot):
+        await pilot.press("n")
+        assert isinstance(app.screen, FormScreen)
+        for key in [*"aaa", "tab", *"bbb", "tab", "7", "tab", *"ddd"]:
+            app.post_message(events.Key(key, "\t" if key == "tab" else key))
+        await until(pilot, lambda: app.screen.query_one("#starts_at", Input).value, "the burst")
+        values = {field.id: field.value for field in app.screen.query(Input)}
+        assert values == {
+            "key": "aaa",
+            "title": "bbb",
+            "capacity": "7",
+            "starts_at": "ddd",
+            "hold_ttl": "",
+        }

@@ -49,6 +49,12 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     """A heading, labelled inputs with an error line each, and submit / cancel."""
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        # Priority, so focus moves when the Tab arrives: Textual hands each key to the
+        # widget focused at arrival, and a plain Tab binding only runs once the key has
+        # bubbled up from the field, after the rest of a burst (a scanner, a paste) has
+        # already been handed to the old field (issue 13 item 9).
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
         Binding(
             "escape",
             "abandon",
