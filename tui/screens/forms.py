@@ -230,3 +230,29 @@ class HoldForm(FormScreen[HoldRequest]):
         actor = str(_rule("actor", v.actor, values["actor"]))
         ttl = _duration("ttl", values["ttl"]) if values["ttl"].strip() else None
         return HoldRequest(actor, ttl)
+
+
+class OperatorForm(FormScreen[str]):
+    """Who is at this terminal: asked once at start when no operator is configured.
+
+    The login name of a shared box-office account is no audit trail; every event
+    this terminal writes carries the name given here.
+    """
+
+    submit_label = "Start"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(
+            Content.assemble(
+                ("Who is at this terminal?", "bold"),
+                "\n\nYour name is recorded on every booking you make "
+                "(set operator in the config file to skip this).",
+            ),
+            [Field("operator", "Operator", login)],
+        )
+
+    def parse(self, values: Mapping[str, str]) -> str:
+        return str(_rule("operator", lambda t: v.text(t, "operator"), values["operator"].strip()))
+
+    def action_abandon(self) -> None:
+        pass  # the app needs a name to write under: Esc does not skip the question

@@ -9,6 +9,7 @@ booking already on its way. Handlers only change widgets.
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
@@ -386,6 +387,7 @@ class MainScreen(Screen[None]):
 
     def on_command_answered(self, message: CommandAnswered) -> None:
         # the change itself reaches the screen through the feed's tail, once
+        self._log().info("%s %s: %s", message.action, message.key or "-", message.text)
         self.notify(
             message.text,
             title=message.action.replace("_", " "),
@@ -399,12 +401,18 @@ class MainScreen(Screen[None]):
             return
         worker, error = event.worker, event.worker.error
         assert error is not None
+        shown = f"{worker.name.replace('_', ' ')}: {one_line(error)}"
+        self._log().error("%s", shown)
         self.notify(
-            f"{worker.name.replace('_', ' ')}: {one_line(error)}",
+            shown,
             title="Not done",
             severity="error",
             markup=False,
         )
+
+    def _log(self) -> logging.Logger:
+        log = getattr(self.app, "log_file", None)
+        return log if isinstance(log, logging.Logger) else logging.getLogger("boxoffice.app")
 
     def action_command(self, name: str) -> None:
         self.run_command(name)
