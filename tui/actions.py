@@ -115,6 +115,22 @@ def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
     return (_selected_or_form(verb), _asked_only_from_the_roster(question))
 
 
+def _below_the_seated(aim: Aim, capacity: int) -> Any:
+    """Lowering capacity under the seated count is allowed (SPEC) but is asked about first."""
+    seated = aim.record.occupied if aim.record else 0
+    if capacity >= seated:
+        return capacity
+    return ConfirmScreen(
+        Content.assemble(
+            (f"Lower capacity to {capacity}, below the {seated} seated?", "bold"),
+            f"\n\nNobody loses a seat; {aim.title} shows OVER CAPACITY +{seated - capacity} "
+            "and sells nothing until seats free up.",
+        ),
+        yes="Lower it",
+        no="Keep capacity",
+    )
+
+
 async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
     keys = await seed_demo(ledger, await ledger.now())
     return f"Demo house created: {len(keys)} occurrences"
@@ -146,6 +162,7 @@ COMMANDS: dict[str, Command] = {
                 lambda aim, _: CapacityForm(
                     aim.heading("Capacity"), aim.record.capacity if aim.record else 0
                 ),
+                _below_the_seated,
             ),
             lambda ledger, aim, capacity: ledger.set_capacity(_key(aim), capacity),
         ),

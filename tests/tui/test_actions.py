@@ -323,7 +323,16 @@ async def test_capacity_form_and_over_capacity_in_words(
         assert "whole number" in error_of(app, "capacity")
         assert await last_seq(app) == before
         await fill(pilot, capacity="2")
+        await pilot.press("enter")  # below the 3 seated: asked first, "keep" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "below the 3 seated" in str(app.screen.question)
         await pilot.press("enter")
+        assert not isinstance(app.screen, (ConfirmScreen, FormScreen))
+        assert await last_seq(app) == before
+        await pilot.press("k")
+        await fill(pilot, capacity="2")
+        await pilot.press("enter")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "Capacity set to 2"
         await until(
             pilot, lambda: house_cell(app, SHOW, "left") == "OVER CAPACITY +1", "over capacity"
