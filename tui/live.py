@@ -84,9 +84,9 @@ class LiveFeed:
     def __init__(
         self,
         ledger: Ledger,
-        on_read: Callable[[Reading], None],
+        on_read: Callable[[Reading], object],
         *,
-        on_health: Callable[[bool, str], None] | None = None,
+        on_health: Callable[[bool, str], object] | None = None,
         position: int = 0,
         pace: float = 0.0,
         retry: float = RETRY_S,
