@@ -131,6 +131,26 @@ def _below_the_seated(aim: Aim, capacity: int) -> Any:
     )
 
 
+def _archive_question(aim: Aim, _: object) -> Screen[Any]:
+    """Archive (or restore) the selected occurrence: one question, its effect in words."""
+    if aim.record is not None and aim.record.archived:
+        verb, effect = "Restore", "It is open for booking again and back on every list."
+    else:
+        verb = "Archive"
+        effect = (
+            "It leaves the lists (occurrences --all still shows it) and is closed for "
+            "booking; nobody loses a seat, and a restores it."
+        )
+    question = Content.assemble((f"{verb} ", "bold"), (aim.title, "bold italic"), ("?", "bold"))
+    return ConfirmScreen(Content.assemble(question, f"\n\n{effect}"), yes=verb, no="Leave it")
+
+
+async def _archive_or_restore(ledger: Ledger, aim: Aim, _: object) -> Outcome:
+    if aim.record is not None and aim.record.archived:
+        return await ledger.restore(_key(aim))
+    return await ledger.archive(_key(aim))
+
+
 async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
     keys = await seed_demo(ledger, await ledger.now())
     return f"Demo house created: {len(keys)} occurrences"
@@ -223,6 +243,7 @@ COMMANDS: dict[str, Command] = {
             lambda ledger, aim, _: ledger.expire_holds(_key(aim)),
             abandoned="Nothing expired",
         ),
+        Command("archive", (_archive_question,), _archive_or_restore, abandoned="Nothing archived"),
         Command(
             "demo",
             (

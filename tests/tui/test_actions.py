@@ -12,6 +12,8 @@ from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from store import open_store
+from store.booking import Ledger
 from store.ledger.fold import stream_of
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
@@ -457,3 +459,25 @@ async def test_tabs_in_a_burst_of_keys_move_between_fields(
             "starts_at": "ddd",
             "hold_ttl": "",
         }
+
+
+async def test_a_demo_occurrence_is_marked_and_archived_in_one_step(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with open_store(house_db) as store:
+        await Ledger(store, operator="seed").create_occurrence("race-1", capacity=3, demo=True)
+    app = make_app(house_db)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await until(pilot, lambda: len(app.main.house.lines) == 2, "both occurrences")
+        assert house_cell(app, "race-1", "show").startswith("DEMO ")
+        app.main.house.move_cursor(row=app.main.house.get_row_index("race-1"))
+        await until(pilot, lambda: app.main.selected == "race-1", "race-1 selected")
+        await pilot.press("a")  # asks first, "Leave it" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        await say_yes(pilot)
+        assert (await answers.next(pilot)).text.startswith("Archived: ")
+        await until(
+            pilot, lambda: "ARCHIVED" in house_cell(app, "race-1", "show"), "marked archived"
+        )
+        assert app.ledger is not None
+        assert [r.key for r in await app.ledger.occurrences()] == [SHOW]

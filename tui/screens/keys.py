@@ -74,6 +74,14 @@ MAIN_BINDINGS: list[Binding] = [
         tooltip="Leave time travel (or clear the roster's filter)",
     ),
     Binding(
+        "a",
+        "command('archive')",
+        "Archive",
+        show=False,
+        id="archive",
+        tooltip="Archive the selected occurrence, or restore an archived one (asks first)",
+    ),
+    Binding(
         "r",
         "race",
         "Race",

@@ -53,6 +53,16 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
             return f"Cancelled: {who}'s seat; it is free again"
         case Status.NOT_BOOKED:
             return f"Not booked: {who} has no seat"
+        case Status.ARCHIVED:
+            return "Archived: off the lists, closed for booking (restore with a again)"
+        case Status.ALREADY_ARCHIVED:
+            return "Already archived"
+        case Status.RESTORED:
+            return "Restored: back on the lists and open for booking"
+        case Status.NOT_ARCHIVED:
+            return "Not archived: nothing to restore"
+        case Status.CLOSED:
+            return "Closed: this occurrence is archived (restore it first)"
         case Status.CONFLICT:
             return (
                 "Busy: other writers or a locked database held it past the deadline; "
