@@ -49,6 +49,7 @@ from store.eventstore.errors import (
     StoreFull,
     StoreNotFound,
     StoreReadOnly,
+    StoreUnreachable,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.opening import shown_url
@@ -230,15 +231,15 @@ def translate(exc: BaseException, where: str) -> BaseException:
     if isinstance(exc, ConnectionRefusedError) or (
         isinstance(exc, OSError) and "refused" in str(exc).lower()
     ):
-        return StoreError(
+        return StoreUnreachable(
             f"{where}: cannot connect to the PostgreSQL server (connection refused); is it running?"
         )
     if isinstance(exc, TimeoutError):
-        return StoreError(f"{where}: the PostgreSQL server did not answer in time")
+        return StoreUnreachable(f"{where}: the PostgreSQL server did not answer in time")
     if isinstance(exc, OSError):
-        return StoreError(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
-    if isinstance(exc, (pgx.PostgresConnectionError, pgx.InterfaceError)):
-        return StoreError(f"{where}: lost the connection to the server ({_one_line(exc)})")
+        return StoreUnreachable(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
+    if isinstance(exc, (*_CONNECTION_LOST, pgx.InterfaceError)):
+        return StoreUnreachable(f"{where}: lost the connection to the server ({_one_line(exc)})")
     if isinstance(exc, pgx.PostgresError):
         return StoreError(f"{where}: {_one_line(exc)}")
     return exc
@@ -315,7 +316,7 @@ class PostgresStore(EventStore):
 
     Args:
         url: ``postgresql://user[:password]@host[:port]/database[?schema=name]``.
-        pool_min, pool_max: connections kept open / opened at most by the pool that
+        pool_min, pool_max: connections opened at once / at most by the pool that
             the stores of one event loop on one URL share.
         connect_timeout: seconds to wait for the server to answer a connection.
         busy_timeout: default bound, in seconds, on waiting for a busy server (a
@@ -393,13 +394,20 @@ class PostgresStore(EventStore):
         delay = 0.02
         while True:
             try:
-                return await asyncpg.create_pool(
+                # No floor (min_size=0): asyncpg 0.32 keeps a floor by reconnecting in
+                # the background, and logs a warning to stderr at every refusal while a
+                # server restarts. The first ``pool_min`` connections are opened here.
+                pool = await asyncpg.create_pool(
                     self._dsn,
-                    min_size=self.pool_min,
+                    min_size=0,
                     max_size=self.pool_max,
                     timeout=self.connect_timeout,
                     server_settings=self._settings,
                 )
+                opened = [await pool.acquire() for _ in range(self.pool_min)]
+                for conn in opened:
+                    await _release(pool, conn)
+                return pool
             except _TRANSIENT:
                 if time.monotonic() >= deadline:
                     raise
