@@ -20,7 +20,7 @@ from store.ledger import decide as d
 from store.ledger import rules as v
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
-from store.ledger.lanes import DecidesInTransaction, Lanes
+from store.ledger.lanes import Lanes
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status
 from store.ledger.provenance import default_operator, event_meta
 from store.ledger.rules import InvalidInput
@@ -29,7 +29,6 @@ from store.ledger.views import seat_records as _seat_records
 
 __all__ = [
     "Changes",
-    "DecidesInTransaction",
     "InvalidInput",
     "Ledger",
     "OccurrenceRecord",
