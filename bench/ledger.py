@@ -9,7 +9,9 @@ machine:
 2. one uncontended writer's holds/s against the raw SQLite limit (one-row
    INSERT + COMMIT per transaction through aiosqlite, same ``synchronous``),
    the two taking turns in half-second slices so load changes hit both alike;
-3. 4 processes x 16 racers on one occurrence of 500 seats (2,000 actors).
+3. 4 processes x 16 racers on one occurrence of 500 seats (2,000 actors);
+4. parties (``bench/parties.py``): a hold of 4 seats against a hold of 1, and
+   ``find`` over a 1,000-show season.
 
 Run: ``.venv/bin/python bench/ledger.py [--quick]``; the table is printed and a
 JSON copy goes to ``bench/results/``.
@@ -29,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_db, machine, median, percentile, table, write_json
+from bench.parties import find_cost, party_hold_cost
 from bench.systems import bulk_book
 from bench.workloads import hot_race, single_writers
 from store import NewEvent, open_store
@@ -121,6 +124,9 @@ def main() -> int:
         budget=60,
     )
 
+    party = asyncio.run(party_hold_cost(db, 10_000, 100 if quick else 300))
+    finder = asyncio.run(find_cost(db, 1000, 20, 20 if quick else 50))
+
     rows = [
         [
             "hold on a 100-event stream",
@@ -160,6 +166,22 @@ def main() -> int:
             " / ".join(f"{s:.0%}" for s in race["win_shares"]),
             "fair share 25%",
         ],
+        [
+            f"hold of 4 seats vs 1 ({party['history_events']:,}-event stream)",
+            f"p50 {party['party_p50_ms']:.2f} ms vs {party['one_p50_ms']:.2f} ms",
+            f"ratio {party['ratio']:.2f} (target: within noise of 1)",
+        ],
+        [
+            f"find over {finder['shows']:,} shows ({finder['events']:,} events), warm",
+            f"p50 {finder['warm_p50_ms']:.1f} ms, p99 {finder['warm_p99_ms']:.1f} ms "
+            f"(each after a booking)",
+            "target < 100 ms",
+        ],
+        [
+            "find: first search of a fresh ledger",
+            f"{finder['cold_first_search_ms']:.0f} ms (folds the season once)",
+            "",
+        ],
     ]
     print()
     print(table(["measurement", "figure", "against"], rows))
@@ -171,6 +193,8 @@ def main() -> int:
             "history": history,
             "single_writers": singles,
             "hot_race": race,
+            "party_hold": party,
+            "find": finder,
         },
     )
     print(f"\nJSON: {path}")

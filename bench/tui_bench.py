@@ -126,7 +126,7 @@ async def open_once(db: str, seats: int) -> dict[str, float]:
     first_frame: list[float] = []
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
-        roster = app.roster
+        roster = app.main.roster
         drawn = roster.render_lines
 
         def spy(crop: Any) -> Any:  # the compositor drawing the roster: a frame is going out
@@ -139,7 +139,7 @@ async def open_once(db: str, seats: int) -> dict[str, float]:
         await wait_until(pilot, lambda: roster.row_count == seats and not roster.filling)
         rows = time.perf_counter()
         painted = await after_refresh(app)
-        assert app.selected == BIG
+        assert app.main.selected == BIG
     return {"first_frame": first_frame[0] - start, "rows": rows - start, "painted": painted - start}
 
 
@@ -184,12 +184,14 @@ async def latency(db: str, count: int, key: str = BIG) -> dict[str, Any]:
     app = make_app(db, tick=None)
     applied: list[tuple[float, set[str]]] = []
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.roster.row_count >= SEATS * 0.9)
+        await wait_until(pilot, lambda: app.main.roster.row_count >= SEATS * 0.9)
         if key != BIG:
-            app.house.move_cursor(row=app.house.get_row_index(key))
-            await wait_until(pilot, lambda: app.selected == key and app.roster.row_count > 0)
+            app.main.house.move_cursor(row=app.main.house.get_row_index(key))
+            await wait_until(
+                pilot, lambda: app.main.selected == key and app.main.roster.row_count > 0
+            )
         await pilot.pause()
-        roster = app.roster
+        roster = app.main.roster
         original = roster._apply
 
         def spy(target: Any, now: Any) -> None:
@@ -250,7 +252,7 @@ async def latency(db: str, count: int, key: str = BIG) -> dict[str, Any]:
 async def idle(db: str, seconds: float) -> dict[str, float]:
     app = make_app(db)  # the real 1 s countdown tick
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.roster.row_count >= SEATS * 0.9)
+        await wait_until(pilot, lambda: app.main.roster.row_count >= SEATS * 0.9)
         await pilot.pause()
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.sleep(seconds)  # measuring idleness itself: nothing to wait for

@@ -80,6 +80,7 @@ async def seed_demo(ledger: Ledger, now: datetime) -> list[str]:
             title=show.title,
             starts_at=starts,
             hold_ttl=DEMO_HOLD_TTL,
+            demo=True,
         )
         if outcome.status is not Status.CREATED:
             continue

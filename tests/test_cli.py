@@ -238,14 +238,16 @@ def test_seat_commands_answer_and_exit_as_the_ledger_decides(cli: Callable[..., 
     expires = datetime.fromisoformat(held["expires_at"])
     assert timedelta(minutes=9) < expires - datetime.now(UTC) <= timedelta(minutes=10)
 
-    assert cli("book", "show", "bob").out == "booked show: bob, seat 2\n"
+    assert cli("book", "show", "bob").out == "booked show: bob, seat 2, ref #3\n"
     full = cli("book", "show", "cy", "--json", code=1).json()
     assert (full["status"], full["capacity"]) == ("full", 2)
     assert cli("hold", "show", "ada", code=1).out.startswith("already show: ada, seat 1")
 
-    assert cli("release", "show", "bob", code=1).out == "not-held show: bob, seat 2\n"
-    assert cli("confirm", "show", "ada").out == "confirmed show: ada, seat 1\n"
-    assert cli("confirm", "show", "ada", code=1).out == "already-confirmed show: ada, seat 1\n"
+    assert cli("release", "show", "bob", code=1).out == "not-held show: bob, seat 2, ref #3\n"
+    assert cli("confirm", "show", "ada").out == "confirmed show: ada, seat 1, ref #2\n"
+    assert (
+        cli("confirm", "show", "ada", code=1).out == "already-confirmed show: ada, seat 1, ref #2\n"
+    )
     assert cli("cancel", "show", "ada").out == "cancelled show: ada\n"
     assert cli("cancel", "show", "ada", code=1).out == "not-booked show: ada\n"
     assert cli("confirm", "show", "ada", code=1).out == "not-held show: ada\n"
@@ -346,7 +348,8 @@ def test_roster_in_every_format_keeps_names_and_passes_no_escapes(
 
     as_csv = cli("roster", "gala", "--format", "csv")
     rows = list(csv.reader(io.StringIO(as_csv.out)))
-    assert rows[0] == ["seat", "actor", "state", "joined", "expires", "operator"]
+    assert rows[0][:6] == ["seat", "actor", "state", "joined", "expires", "operator"]
+    assert rows[0][6:] == ["seats", "ref", "checked in", "note"]
     assert [r[1] for r in rows[1:5]] == HOSTILE
     assert rows[5][1] == "evil\\u{001B}[2J\\u{001B}]0;pwned\\u{0007}"
     assert rows[1][5] == "setup" and rows[5][5] == "rogue"

@@ -456,18 +456,20 @@ class _Notices:
 
 async def _confirm_selected(pilot: Any, app: Any, notices: _Notices, needle: str) -> Any:
     """Press ``c`` on the roster's second row (actor-1, held) and wait for a notice."""
-    app.roster.focus()
-    app.roster.move_cursor(row=1)
-    assert app.roster.selected_actor == "actor-1"
+    app.main.roster.focus()
+    app.main.roster.move_cursor(row=1)
+    assert app.main.roster.selected_actor == "actor-1"
     before = len(notices.about(needle))
-    await pilot.press("c")
+    await pilot.press("c")  # asks first: yes is a button
+    await _until(pilot, lambda: app.screen.query("#yes"), "the question")
+    await pilot.click("#yes")
     seen = lambda: len(notices.about(needle)) > before  # noqa: E731
     await _until(pilot, seen, f"a notice with {needle!r} (seen: {notices.seen})")
     return notices.about(needle)[-1]
 
 
 def _state(app: Any, actor: str) -> str:
-    return str(app.roster.get_cell(actor, "state").plain).lower()
+    return str(app.main.roster.get_cell(actor, "state").plain).lower()
 
 
 async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
@@ -476,7 +478,7 @@ async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
     notices = _Notices()
     app = BoxOfficeApp(copy, operator="t", tick=None)
     async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
-        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        await _until(pilot, lambda: app.main.roster.total == len(ACTORS), "the roster")
         store = app.store
         assert isinstance(store, SQLiteStore)
 
@@ -505,7 +507,7 @@ async def test_the_app_stays_up_while_another_process_holds_the_lock(copy: str) 
     notices = _Notices()
     app = BoxOfficeApp(copy, operator="t", tick=None)
     async with app.run_test(size=(160, 50), message_hook=notices) as pilot:
-        await _until(pilot, lambda: app.roster.total == len(ACTORS), "the roster")
+        await _until(pilot, lambda: app.main.roster.total == len(ACTORS), "the roster")
         assert app.ledger is not None
         app.ledger.deadline = SHORT  # the operator's wait, shortened for the test
         locker = Locker(copy, "sqlite")

@@ -42,6 +42,7 @@ def op(
     lapsed: Sequence[str] = (),
     value: int | None = None,
     ttl: int | None = None,
+    seats: int | None = None,
     terminal: str = "host:1",
 ) -> Op:
     """One command; ``at`` is (invoke, reply) in real time, reply None for unknown."""
@@ -53,6 +54,7 @@ def op(
         actor=actor,
         value=value,
         ttl=ttl,
+        seats=seats,
         invoke=at[0],
         complete=at[1],
         clock_lo=ticks[0],
@@ -423,3 +425,47 @@ def test_in_a_sequential_history_any_changed_reply_is_caught(tmp_path: Path) -> 
         assert not verdict(forged).ok, f"a changed reply to {original} went unnoticed"
         changed += 1
     assert changed == 40
+
+
+# -- parties, check-in and notes (SPEC §4.1-§4.3) ------------------------------------------------
+
+
+def test_a_history_of_parties_is_linearizable() -> None:
+    history = [
+        created(6, hold_ttl=3),
+        op(1, "book", "smiths", at=(2, 3), status="booked", seat=1, seats=3),
+        op(2, "hold", "jones", at=(4, 5), status="held", seat=4, expires=3, seats=2),
+        op(3, "book", "lee", at=(6, 7), status="full", seats=2),
+        op(4, "checkin", "jones", at=(8, 9), status="not-confirmed", seat=4, expires=3),
+        op(5, "checkin", "smiths", at=(10, 11), status="checked-in", seat=1),
+        op(6, "checkin", "smiths", at=(12, 13), status="already-checked-in", seat=1),
+        op(7, "note", "jones", at=(14, 15), status="noted", seat=4, expires=3),
+        op(8, "cancel", "smiths", at=(16, 17), status="cancelled", seat=1, seats=2),
+        op(9, "book", "lee", at=(18, 19), status="booked", seat=4, seats=2),  # jones moved up
+        op(10, "checkin", "jones", at=(20, 21), ticks=(3, 3), status="not-booked"),  # lapsed
+        op(11, "note", "jones", at=(22, 23), ticks=(3, 3), status="not-booked"),
+    ]
+    result = verdict(history)
+    assert result.ok, result.problem
+
+
+def test_a_party_oversell_is_flagged() -> None:
+    history = [
+        created(4),
+        op(1, "book", "smiths", at=(2, 3), status="booked", seat=1, seats=3),
+        op(2, "book", "jones", at=(4, 5), status="booked", seat=4, seats=2),  # 5 of 4 seats
+    ]
+    result = verdict(history)
+    assert not result.ok
+    assert "jones" in result.problem and "full" in result.problem
+
+
+def test_a_check_in_of_a_lapsed_hold_is_flagged() -> None:
+    history = [
+        created(4, hold_ttl=3),
+        op(1, "hold", "ada", at=(2, 3), status="held", seat=1, expires=3, seats=2),
+        op(2, "checkin", "ada", at=(4, 5), ticks=(5, 5), status="checked-in", seat=1),
+    ]
+    result = verdict(history)
+    assert not result.ok
+    assert "not-booked" in result.problem

@@ -389,22 +389,25 @@ async def test_app_draws_name_literally_everywhere(tmp_path: Path, clock: Any, n
 
     app = BoxOfficeApp(db, clock=clock, operator=name, tz=UTC, tick=None)
     async with app.run_test(size=(160, 40), message_hook=seen) as pilot:
-        await _until(pilot, lambda: name in app.roster.shown_actors, "the roster")
-        roster = app.roster
+        await _until(pilot, lambda: name in app.main.roster.shown_actors, "the roster")
+        roster = app.main.roster
         assert roster.shown_actors == ["ada", name]
         assert plain(roster.get_cell(name, "actor")) == name
         assert plain(roster.get_cell(name, "operator")) == name
-        assert plain(app.house.get_cell(KEY, "show")) == name  # the title
+        assert plain(app.main.house.get_cell(KEY, "show")) == f"{name} {KEY}"  # title, key
         header = app.query_one("#header").render()
         assert name in plain(header)  # the operator
         await pilot.press("l")
-        await _until(pilot, lambda: app.log_table.last_seq == 3, "the event log")
-        assert plain(app.log_table.get_cell("3", "actor")) == name
+        await _until(pilot, lambda: app.main.log_table.last_seq == 3, "the event log")
+        assert plain(app.main.log_table.get_cell("3", "actor")) == name
         # act on the row: the answer and its notice quote the name, never parse it
         roster.focus()
         roster.move_cursor(row=1)
         assert roster.selected_actor == name
-        await pilot.press("c")
+        await pilot.press("c")  # asks first, naming the actor literally
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert name in plain(app.screen.query_one(".form-heading", Static).render())
+        await pilot.click("#yes")
         confirmed = lambda: "confirmed" in plain(roster.get_cell(name, "state")).lower()  # noqa: E731
         await _until(pilot, confirmed, "the confirm to land")
         said = lambda: [n for n in notices if name in n.message]  # noqa: E731

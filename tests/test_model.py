@@ -1,4 +1,4 @@
-"""The ledger against a plain model of SPEC §2, driven by Hypothesis.
+"""The ledger against a plain model of SPEC §2 and §4.1-§4.3, driven by Hypothesis.
 
 The model below is written from the SPEC's words, not from ``store/fold.py``: a
 dict of members per occurrence, a high-water mark moved only by written
@@ -48,6 +48,11 @@ ttls = st.sampled_from([None, 5, 10])
 clock_steps = st.sampled_from([-10, -5, 1, 5, 5, 10])
 #: Minutes that pass just before a command: time moves often without costing a step.
 lateness = st.sampled_from([0, 0, 0, 5, 10])
+#: Party sizes around a capacity of 1-3, so parties both fit and fail to fit.
+party_sizes = st.sampled_from([1, 1, 2, 3])
+#: Seats a partial cancel gives back; None frees the whole party.
+cancel_sizes = st.sampled_from([None, None, 1, 2])
+notes = st.sampled_from(["", "07700 900123", "paid"])
 
 settings.register_profile(
     "boxoffice-model",
@@ -78,6 +83,9 @@ class Seat:
     joined_at: datetime
     expires_at: datetime | None
     recorded: bool = False  # an `expire` event is in the log for this lapse
+    seats: int = 1  # the party's size (SPEC §4.1)
+    checked_in: bool = False
+    note: str | None = None
 
 
 @dataclass
@@ -104,6 +112,17 @@ class Occurrence:
         joined = sorted(self.members.items(), key=lambda item: item[1].join)
         return [a for a, _ in joined if self.view(a, t) in ("held", "confirmed")]
 
+    def occupied(self, t: datetime) -> int:
+        """Seats, not actors: the sum of the seated parties' sizes."""
+        return sum(self.members[a].seats for a in self.roster(t))
+
+    def first_seat(self, actor: str, t: datetime) -> int | None:
+        """1 + every seat of the parties before ``actor`` on the roster, or None."""
+        roster = self.roster(t)
+        if actor not in roster:
+            return None
+        return 1 + sum(self.members[a].seats for a in roster[: roster.index(actor)])
+
     def write(self, t: datetime) -> None:
         """An event recorded at ``t``: the high-water mark moves, due holds lapse for good."""
         self.high_water = t
@@ -111,9 +130,17 @@ class Occurrence:
             if seat.state == "held" and seat.expires_at is not None and seat.expires_at <= t:
                 seat.state, seat.recorded = "lapsed", False
 
-    def join(self, actor: str, state: str, t: datetime, expires_at: datetime | None) -> None:
+    def join(
+        self,
+        actor: str,
+        state: str,
+        t: datetime,
+        expires_at: datetime | None,
+        seats: int = 1,
+        note: str | None = None,
+    ) -> None:
         self.write(t)
-        self.members[actor] = Seat(state, self.joins, t, expires_at)
+        self.members[actor] = Seat(state, self.joins, t, expires_at, seats=seats, note=note)
         self.joins += 1
 
 
@@ -121,6 +148,7 @@ class Occurrence:
 class Expected:
     status: Status
     seat: int | None = None
+    seats: int | None = None
     capacity: int | None = None
     expires_at: datetime | None = None
     check_expiry: bool = False
@@ -175,6 +203,9 @@ class LedgerMachine(RuleBasedStateMachine):
         got = (outcome.status, outcome.actor)
         assert got == (want.status, actor), f"{got} != {(want.status, actor)}"
         assert outcome.seat == want.seat, (outcome, want)
+        if want.seats is not None:
+            assert outcome.seats == want.seats, (outcome, want)
+        assert (outcome.seat is None) == (outcome.ref is None), outcome
         if want.capacity is not None:
             assert outcome.capacity == want.capacity, (outcome, want)
         if want.check_expiry:
@@ -216,26 +247,28 @@ class LedgerMachine(RuleBasedStateMachine):
         occ.capacity = capacity
         self.expect(outcome, None, Expected(Status.CAPACITY_SET, capacity=capacity))
 
-    @rule(key=keys, spelling=actors, later=lateness)
-    def book(self, key: str, spelling: str, later: int) -> None:
+    @rule(key=keys, spelling=actors, later=lateness, seats=party_sizes, note=notes)
+    def book(self, key: str, spelling: str, later: int, seats: int, note: str) -> None:
         self.clock += later * MINUTE
-        outcome = self.command(key, self.ledger.book(key, spelling))
+        outcome = self.command(key, self.ledger.book(key, spelling, seats=seats, note=note))
         if outcome is None:
             return
         actor = canonical(spelling)
-        self.expect(outcome, actor, acquire(self.model[key], self.clock, actor, "booking", None))
+        want = acquire(self.model[key], self.clock, actor, "booking", None, seats, note)
+        self.expect(outcome, actor, want)
         if outcome.status is Status.BOOKED:
             self.acquired(key)
 
-    @rule(key=keys, spelling=actors, ttl=ttls, later=lateness)
-    def hold(self, key: str, spelling: str, ttl: int | None, later: int) -> None:
+    @rule(key=keys, spelling=actors, ttl=ttls, later=lateness, seats=party_sizes)
+    def hold(self, key: str, spelling: str, ttl: int | None, later: int, seats: int) -> None:
         self.clock += later * MINUTE
         delta = ttl * MINUTE if ttl is not None else None
-        outcome = self.command(key, self.ledger.hold(key, spelling, ttl=delta))
+        outcome = self.command(key, self.ledger.hold(key, spelling, ttl=delta, seats=seats))
         if outcome is None:
             return
         actor = canonical(spelling)
-        self.expect(outcome, actor, acquire(self.model[key], self.clock, actor, "hold", delta))
+        want = acquire(self.model[key], self.clock, actor, "hold", delta, seats, None)
+        self.expect(outcome, actor, want)
         if outcome.status is Status.HELD:
             self.acquired(key)
 
@@ -249,11 +282,12 @@ class LedgerMachine(RuleBasedStateMachine):
         t = occ.at(self.clock)
         view, seat = occ.view(actor, t), occ.members.get(actor)
         if view == "held":
-            want = Expected(Status.CONFIRMED, seat=occ.roster(t).index(actor) + 1)
+            assert seat is not None
+            want = Expected(Status.CONFIRMED, seat=occ.first_seat(actor, t), seats=seat.seats)
             occ.write(t)
-            occ.members[actor] = Seat("confirmed", seat.join, seat.joined_at, None)  # type: ignore[union-attr]
+            seat.state, seat.expires_at = "confirmed", None
         elif view == "confirmed":
-            want = Expected(Status.ALREADY_CONFIRMED, seat=occ.roster(t).index(actor) + 1)
+            want = Expected(Status.ALREADY_CONFIRMED, seat=occ.first_seat(actor, t))
         elif view == "lapsed":
             assert seat is not None
             want = Expected(Status.EXPIRED, expires_at=seat.expires_at, check_expiry=True)
@@ -276,25 +310,65 @@ class LedgerMachine(RuleBasedStateMachine):
             occ.write(t)
             del occ.members[actor]
             want = Expected(Status.RELEASED)
-        else:
-            roster = occ.roster(t)  # a confirmed actor keeps its seat, and is told which
-            want = Expected(
-                Status.NOT_HELD, seat=roster.index(actor) + 1 if actor in roster else None
-            )
+        else:  # a confirmed actor keeps its seat, and is told which
+            want = Expected(Status.NOT_HELD, seat=occ.first_seat(actor, t))
         self.expect(outcome, actor, want)
 
-    @rule(key=keys, spelling=actors, later=lateness)
-    def cancel(self, key: str, spelling: str, later: int) -> None:
+    @rule(key=keys, spelling=actors, later=lateness, seats=cancel_sizes)
+    def cancel(self, key: str, spelling: str, later: int, seats: int | None) -> None:
         self.clock += later * MINUTE
-        outcome = self.command(key, self.ledger.cancel(key, spelling))
+        outcome = self.command(key, self.ledger.cancel(key, spelling, seats=seats))
         if outcome is None:
             return
         actor, occ = canonical(spelling), self.model[key]
         t = occ.at(self.clock)
-        if occ.view(actor, t) in ("held", "confirmed"):
+        party = occ.members.get(actor)
+        if occ.view(actor, t) not in ("held", "confirmed") or party is None:
+            want = Expected(Status.NOT_BOOKED)
+        elif seats is not None and seats < party.seats:  # shrinks, keeping its place
+            occ.write(t)
+            party.seats -= seats
+            want = Expected(Status.CANCELLED, seat=occ.first_seat(actor, t), seats=party.seats)
+        else:
             occ.write(t)
             del occ.members[actor]
             want = Expected(Status.CANCELLED)
+        self.expect(outcome, actor, want)
+
+    @rule(key=keys, spelling=actors, later=lateness)
+    def check_in(self, key: str, spelling: str, later: int) -> None:
+        self.clock += later * MINUTE
+        outcome = self.command(key, self.ledger.check_in(key, spelling))
+        if outcome is None:
+            return
+        actor, occ = canonical(spelling), self.model[key]
+        t = occ.at(self.clock)
+        view, party = occ.view(actor, t), occ.members.get(actor)
+        if view == "confirmed" and party is not None and not party.checked_in:
+            want = Expected(Status.CHECKED_IN, seat=occ.first_seat(actor, t), seats=party.seats)
+            occ.write(t)
+            party.checked_in = True
+        elif view == "confirmed":
+            want = Expected(Status.ALREADY_CHECKED_IN, seat=occ.first_seat(actor, t))
+        elif view == "held":
+            want = Expected(Status.NOT_CONFIRMED, seat=occ.first_seat(actor, t))
+        else:
+            want = Expected(Status.NOT_BOOKED)
+        self.expect(outcome, actor, want)
+
+    @rule(key=keys, spelling=actors, later=lateness, note=notes)
+    def annotate(self, key: str, spelling: str, later: int, note: str) -> None:
+        self.clock += later * MINUTE
+        outcome = self.command(key, self.ledger.annotate(key, spelling, note))
+        if outcome is None:
+            return
+        actor, occ = canonical(spelling), self.model[key]
+        t = occ.at(self.clock)
+        party = occ.members.get(actor)
+        if occ.view(actor, t) in ("held", "confirmed") and party is not None:
+            want = Expected(Status.NOTED, seat=occ.first_seat(actor, t), seats=party.seats)
+            occ.write(t)
+            party.note = note or None
         else:
             want = Expected(Status.NOT_BOOKED)
         self.expect(outcome, actor, want)
@@ -336,12 +410,17 @@ class LedgerMachine(RuleBasedStateMachine):
             t = occ.at(self.clock)
             roster = occ.roster(t)
             want = [
-                (i, actor, occ.view(actor, t), occ.members[actor].joined_at)
-                for i, actor in enumerate(roster, start=1)
+                (occ.first_seat(actor, t), actor, occ.view(actor, t), occ.members[actor].joined_at)
+                for actor in roster
+            ]
+            parties = [
+                (occ.members[a].seats, occ.members[a].note, occ.members[a].checked_in)
+                for a in roster
             ]
             want_expiry = [occ.members[actor].expires_at for actor in roster]
             records = self.run(self.ledger.seats(key))
             assert [(r.seat, r.actor, r.state, r.joined_at) for r in records] == want
+            assert [(r.seats, r.note, r.checked_in_at is not None) for r in records] == parties
             assert [r.expires_at for r in records if r.state == "held"] == [
                 e for a, e in zip(roster, want_expiry, strict=True) if occ.view(a, t) == "held"
             ]
@@ -349,36 +428,52 @@ class LedgerMachine(RuleBasedStateMachine):
             # the seat number every outcome reports, asked of each actor at this instant
             seat_of = {r.actor: r.seat for r in self.run(self.ledger.view(key)).roster}
             seats = [seat_of.get(a) for a in everyone]
-            assert seats == [roster.index(a) + 1 if a in roster else None for a in everyone]
-            held = sum(1 for a in roster if occ.view(a, t) == "held")
+            assert seats == [occ.first_seat(a, t) for a in everyone]
+            # the seat a decision answers with (the seat index), asked by a command that
+            # writes nothing: `already` for every seated party
+            for actor in roster:
+                again = self.run(self.ledger.book(key, actor))
+                assert (again.status, again.seat) == (Status.ALREADY, occ.first_seat(actor, t))
+            occupied = occ.occupied(t)
+            held = sum(occ.members[a].seats for a in roster if occ.view(a, t) == "held")
+            checked_in = sum(occ.members[a].seats for a in roster if occ.members[a].checked_in)
             record = self.run(self.ledger.occurrence(key))
             assert (record.capacity, record.occupied, record.held, record.confirmed) == (
                 occ.capacity,
-                len(roster),
+                occupied,
                 held,
-                len(roster) - held,
+                occupied - held,
             )
-            assert record.seats_left == max(0, occ.capacity - len(roster))
+            assert record.checked_in == checked_in
+            assert record.seats_left == max(0, occ.capacity - occupied)
             assert self.run(self.ledger.matches_full_fold(key))
 
 
 def acquire(
-    occ: Occurrence, clock: datetime, actor: str, kind: str, ttl: timedelta | None
+    occ: Occurrence,
+    clock: datetime,
+    actor: str,
+    kind: str,
+    ttl: timedelta | None,
+    seats: int,
+    note: str | None,
 ) -> Expected:
-    """``book`` or ``hold`` in the model: already, full, or a join at the end."""
+    """``book`` or ``hold`` in the model: already, full (counted in seats), or a join at the end."""
     t = occ.at(clock)
-    roster = occ.roster(t)
+    occupied = occ.occupied(t)
     if occ.view(actor, t) in ("held", "confirmed"):
-        return Expected(Status.ALREADY, seat=roster.index(actor) + 1)
-    if len(roster) >= occ.capacity:
+        return Expected(Status.ALREADY, seat=occ.first_seat(actor, t))
+    if occupied + seats > occ.capacity:
         return Expected(Status.FULL, capacity=occ.capacity)
     if kind == "booking":
-        occ.join(actor, "confirmed", t, None)
-        return Expected(Status.BOOKED, seat=len(roster) + 1)
+        occ.join(actor, "confirmed", t, None, seats, note or None)
+        return Expected(Status.BOOKED, seat=occupied + 1, seats=seats)
     lifetime = ttl if ttl is not None else occ.hold_ttl
     expires = t + lifetime if lifetime is not None else None
-    occ.join(actor, "held", t, expires)
-    return Expected(Status.HELD, seat=len(roster) + 1, expires_at=expires, check_expiry=True)
+    occ.join(actor, "held", t, expires, seats, note or None)
+    return Expected(
+        Status.HELD, seat=occupied + 1, seats=seats, expires_at=expires, check_expiry=True
+    )
 
 
 _PROFILE = "boxoffice-model"

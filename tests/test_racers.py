@@ -31,6 +31,8 @@ from store.racers import (
     RacePlan,
     RacerEvent,
     RacerRecord,
+    RealOccurrence,
+    fresh_demo,
     prepare_occurrence,
     run_race,
     verify,
@@ -156,6 +158,47 @@ async def test_capacity_creates_a_missing_occurrence_but_never_changes_one(db_pa
     with pytest.raises(RaceError, match="exists with capacity 5, not 9"):
         await prepare_occurrence(db_path, KEY, 9)
     assert (await prepare_occurrence(db_path, KEY, None)).capacity == 5
+
+
+async def test_racers_keep_off_real_shows_unless_told(db_path: str) -> None:
+    async with open_store(db_path, create=True) as store:
+        ledger = Ledger(store)
+        await ledger.create_occurrence("real", capacity=5)
+        before = await ledger.events("real")
+    with pytest.raises(RealOccurrence, match="'real' is a real show"):
+        await prepare_occurrence(db_path, "real", None)
+    assert (await prepare_occurrence(db_path, "real", None, allow_real=True)).demo is False
+    demo = await fresh_demo(db_path, 3)
+    assert demo.demo and demo.capacity == 3 and demo.key.startswith("race-demo-")
+    async with open_store(db_path) as store:
+        assert await Ledger(store).events("real") == before
+
+
+def test_race_command_without_a_key_races_on_a_fresh_demo_with_lapsing_holds(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli.main import main
+
+    assert main(["init", "--db", db_path]) == 0
+    capsys.readouterr()
+    argv = ["race", "--db", db_path, "--racers", "6", "--processes", "2", "--capacity", "4"]
+    assert main([*argv, "--hold-for", "90s", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    key = out["occurrence"]
+    assert key.startswith("race-demo-") and out["totals"]["held"] == 4
+
+    async def look() -> tuple[bool, list[float]]:
+        async with open_store(db_path) as store:
+            view = await Ledger(store).view(key)
+        lengths = [
+            (r.expires_at - r.joined_at).total_seconds()
+            for r in view.roster
+            if r.expires_at is not None and r.joined_at is not None
+        ]
+        return view.record.demo, lengths
+
+    demo, lengths = asyncio.run(look())
+    assert demo and len(lengths) == 4 and all(89 <= s <= 91 for s in lengths)
 
 
 # -- the verdict catches what the ledger would never write ----------------------------------------
@@ -336,7 +379,11 @@ def test_race_command_exits_1_on_a_stream_that_was_already_oversold(
                 await store.append(stream, "hold", {"actor": actor, "expires_at": None})
 
     asyncio.run(oversell())
-    assert main(["race", KEY, "--db", db_path, "--racers", "4", "--processes", "2"]) == 1
+    argv = ["race", KEY, "--db", db_path, "--racers", "4", "--processes", "2"]
+    assert main(argv) == 2  # a real show (not a demo): refused, nothing written
+    err = capsys.readouterr().err
+    assert "is a real show, not a demo" in err and "--yes" in err
+    assert main([*argv, "--yes"]) == 1
     out = capsys.readouterr().out
     assert "✗ never oversold" in out
     assert "oversold 1 ✗ never oversold at seq 3" in out

@@ -93,6 +93,37 @@ async def test_processes_race_for_fewer_seats_than_racers(store_url: str) -> Non
     print(f"{PROCESSES} processes x {RACERS_PER_PROCESS} racers: {figures}")
 
 
+@pytest.mark.slow
+async def test_processes_race_parties_of_random_sizes_and_never_oversell_seats(
+    store_url: str,
+) -> None:
+    key = "party-race"
+    await _create(store_url, key, CAPACITY)
+    replies = await workers.run_party_race(store_url, key, RACERS_PER_PROCESS, PROCESSES)
+    assert len(replies) == RACERS
+    async with open_store(store_url) as store:
+        events = await store.read(stream_of(key))
+        assert await Ledger(store, operator="verifier").matches_full_fold(key)
+    report = check_stream(events)
+    assert report.ok, [str(v) for v in report.violations]
+    assert Counter(r.status for r in replies).keys() <= {"held", "full"}
+    winners = {r.actor: r for r in replies if r.status == "held"}
+    holds = [e for e in events if e.type == "hold"]
+    assert [e.data["actor"] for e in holds] == sorted(winners, key=lambda a: winners[a].seat or 0)
+    occupied = 0
+    for hold in holds:  # nobody leaves: each party's first seat follows the seats before it
+        actor, size = hold.data["actor"], workers.party_size(hold.data["actor"])
+        assert hold.data.get("seats", 1) == size
+        assert winners[actor].seat == occupied + 1
+        occupied += size
+    assert occupied == report.occupied <= CAPACITY
+    # seats are only ever taken here, so a party told `full` cannot fit even at the end
+    for reply in replies:
+        if reply.status == "full":
+            assert occupied + workers.party_size(reply.actor) > CAPACITY, reply
+    print(f"party race: {len(winners)} parties seated in {occupied} of {CAPACITY} seats")
+
+
 # -- 2. many tasks sharing one store object ---------------------------------------------------
 
 

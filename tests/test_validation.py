@@ -17,6 +17,7 @@ import pytest
 
 from store import EventStore, open_store
 from store.booking import InvalidInput, Ledger, Status, UnknownOccurrence
+from store.ledger import decide
 
 KEY = "hamlet"
 STREAM = "booking:" + KEY
@@ -318,16 +319,27 @@ async def test_absurd_ttl_is_refused(any_house: Ledger) -> None:
     assert held.status is Status.HELD
 
 
-async def test_one_failing_command_spares_its_batch(any_house: Ledger) -> None:
-    """A stream written past validation (hold_ttl_s beyond the calendar) fails only its hold."""
+async def test_one_failing_command_spares_its_batch(
+    any_house: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision that raises (a planted fault in the hold's expiry) fails only its command.
+
+    The log's own odd values no longer serve: the fold bounds a hold length from
+    the log to 100 years (issue 12 row 1), so a planted fault stands in for one.
+    """
     store = any_house.store
     meta = {"operator": "x", "terminal": "x:1", "recorded_at": "2026-12-01T19:00:00+00:00"}
-    data = {"title": None, "starts_at": None, "capacity": 5, "hold_ttl_s": 1e15}
+    data = {"title": None, "starts_at": None, "capacity": 5, "hold_ttl_s": 60}
     await store.append("booking:odd", "created", data, meta)
+
+    def planted(*args: object) -> None:
+        raise OverflowError("planted")
+
+    monkeypatch.setattr(decide, "expiry", planted)
     doomed, ordinary = await asyncio.gather(
         any_house.hold("odd", "cy"), any_house.book("odd", "dee"), return_exceptions=True
     )
-    assert isinstance(doomed, Exception)
+    assert isinstance(doomed, OverflowError)
     assert not isinstance(ordinary, BaseException) and ordinary.status is Status.BOOKED
     assert await any_house.roster("odd") == ["dee"]
     assert [e.type for e in await store.read("booking:odd")] == ["created", "booking"]

@@ -16,6 +16,7 @@ import asyncio
 import multiprocessing
 import sqlite3
 import sys
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from multiprocessing.queues import Queue
@@ -97,6 +98,55 @@ async def run_hold_race(url: str, key: str, racers: int, processes: int) -> list
     barrier = SPAWN.Barrier(processes)
     collected = await run_processes(
         [(hold_race_process, (url, key, f"p{n}", racers, barrier)) for n in range(processes)]
+    )
+    return [reply for payload in collected.values() for reply in payload]
+
+
+# -- the multi-process party race ------------------------------------------------------------
+
+
+def party_size(actor: str) -> int:
+    """A racer's party size, 1-4, fixed by its name so the parent can recompute it."""
+    return 1 + zlib.crc32(actor.encode()) % 4
+
+
+def party_race_process(
+    url: str, key: str, prefix: str, racers: int, barrier: Barrier, results: Queue
+) -> None:
+    """Like ``hold_race_process``, but each racer holds for a party of ``party_size`` seats."""
+    try:
+        replies = asyncio.run(_party_race(url, key, prefix, racers, barrier))
+    except BaseException as exc:
+        barrier.abort()
+        results.put((prefix, f"{type(exc).__name__}: {exc}"))
+        raise
+    results.put((prefix, replies))
+
+
+async def _party_race(
+    url: str, key: str, prefix: str, racers: int, barrier: Barrier
+) -> list[Reply]:
+    async with AsyncExitStack() as stack:
+        ledgers = await _open_ledgers(stack, url, racers, prefix)
+        go = asyncio.Event()
+
+        async def racer(ledger: Ledger, actor: str) -> Reply:
+            await go.wait()
+            return _reply(await ledger.hold(key, actor, seats=party_size(actor)), actor)
+
+        tasks = [
+            asyncio.create_task(racer(ledger, f"{prefix}-{i}")) for i, ledger in enumerate(ledgers)
+        ]
+        await asyncio.sleep(0)
+        barrier.wait(BARRIER_TIMEOUT)
+        go.set()
+        return list(await asyncio.gather(*tasks))
+
+
+async def run_party_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
+    barrier = SPAWN.Barrier(processes)
+    collected = await run_processes(
+        [(party_race_process, (url, key, f"p{n}", racers, barrier)) for n in range(processes)]
     )
     return [reply for payload in collected.values() for reply in payload]
 

@@ -6,70 +6,32 @@ never waits on the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from textual.message import Message
 
-from store.eventstore.events import Event
-from tui.widgets.occurrences import HouseLine
-from tui.widgets.roster import RosterRow
+from store.ledger.views import OccurrenceView
+from tui.live import Reading
 
 
 @dataclass
-class StreamAdvanced(Message):
-    """Events were committed (here or anywhere else) on these occurrences."""
+class FeedRead(Message, bubble=False):
+    """The live feed read what changed (or what the screen asked for)."""
 
-    keys: set[str]
-    position: int
-
-    def can_replace(self, message: Message) -> bool:
-        # A burst collapses to one refresh: the newer message takes our keys along.
-        if isinstance(message, StreamAdvanced):
-            message.keys |= self.keys
-            message.position = max(message.position, self.position)
-            return True
-        return False
+    reading: Reading
 
 
 @dataclass
-class HouseRead(Message):
-    """Fresh lines for the occurrence list (only the occurrences that were read)."""
-
-    lines: list[HouseLine]
-
-
-@dataclass
-class RosterRead(Message):
-    """The selected occurrence's roster at ``now``, as of stream seq ``seq``."""
+class RosterRecalled(Message, bubble=False):
+    """The occurrence as it stood at ``seq`` (time travel), refolded from the log."""
 
     key: str
     seq: int
-    now: datetime | None
-    rows: list[RosterRow]
+    view: OccurrenceView
 
 
 @dataclass
-class LogRead(Message):
-    """Events of ``key``'s stream; ``reset`` when they start from seq 1."""
-
-    key: str
-    events: list[Event]
-    reset: bool = False
-
-
-@dataclass
-class RosterRecalled(Message):
-    """The roster as it stood at ``seq`` (time travel), refolded from the log."""
-
-    key: str
-    seq: int
-    at: datetime | None
-    rows: list[RosterRow]
-
-
-@dataclass
-class LiveChanged(Message):
+class LiveChanged(Message, bubble=False):
     """The live feed is (or is no longer) reaching the database."""
 
     live: bool
@@ -80,14 +42,13 @@ class LiveChanged(Message):
 
 
 @dataclass
-class CommandAnswered(Message):
+class CommandAnswered(Message, bubble=False):
     """The ledger answered an operator's command; ``text`` says what happened, in words."""
 
     action: str
     key: str | None
     text: str
     ok: bool
-    touched: set[str] = field(default_factory=set)
 
 
 @dataclass

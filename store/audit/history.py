@@ -28,25 +28,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Replies that mean the command's own event was written.
 SUCCESS = frozenset(
-    {"created", "capacity-set", "booked", "held", "confirmed", "released", "cancelled"}
+    {
+        "created",
+        "capacity-set",
+        "booked",
+        "held",
+        "confirmed",
+        "released",
+        "cancelled",
+        "checked-in",
+        "noted",
+    }
 )
-#: The event each successful command writes.
-EVENT_OF = {
-    "create": "created",
-    "capacity": "capacity",
-    "book": "booking",
-    "hold": "hold",
-    "confirm": "confirm",
-    "release": "release",
-    "cancel": "cancel",
-}
 #: A command's reply when the occurrence does not exist (UnknownOccurrence).
 UNKNOWN_OCCURRENCE = "unknown-occurrence"
 #: The widest ledger-clock window a command may have, in ticks.
@@ -61,8 +61,9 @@ class Op:
     """One command: what was asked, when, and what came back (``status`` None: unknown).
 
     ``value`` is the capacity for ``create``/``capacity``; ``ttl`` the hold ttl
-    (for ``create``, the occurrence's default) in ticks. ``lapsed`` lists the
-    actors an ``expire`` command answered ``expired`` for, in its order.
+    (for ``create``, the occurrence's default) in ticks. ``seats`` is the party's
+    size for ``book``/``hold`` and the seats given back for ``cancel`` (None: all).
+    ``lapsed`` lists the actors an ``expire`` command answered ``expired`` for.
     """
 
     id: str
@@ -72,6 +73,7 @@ class Op:
     actor: str | None = None
     value: int | None = None
     ttl: int | None = None
+    seats: int | None = None
     invoke: int = 0
     complete: int | None = None
     clock_lo: int = 0
@@ -117,12 +119,14 @@ class Recorder:
         clock: int,
         value: int | None = None,
         ttl: int | None = None,
+        seats: int | None = None,
     ) -> str:
         self._next += 1
         op_id = f"{self.client}/{self._next}"
         self._line(
             {"id": op_id, "terminal": self.terminal, "key": key, "kind": kind, "actor": actor,
-             "value": value, "ttl": ttl, "invoke": time.time_ns(), "clock_lo": clock}
+             "value": value, "ttl": ttl, "seats": seats, "invoke": time.time_ns(),
+             "clock_lo": clock}
         )  # fmt: skip
         return op_id
 
@@ -183,12 +187,13 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> list[Op]:
     return sorted(ops, key=lambda op: op.invoke)
 
 
-# -- the sequential model (SPEC §2, at tick t) --------------------------------------------------
+# -- the sequential model (SPEC §2, §4.1-§4.3, at tick t) ---------------------------------------
 
-# A member is (actor, state, join, expires, lapse_recorded); state is "held",
-# "confirmed" or "lapsed". Joins are renumbered 0..n-1 after every write, so two
-# runs that reach the same roster reach the same (hashable, memoisable) state.
-Member = tuple[str, str, int, "int | None", bool]
+# A member is (actor, state, join, expires, lapse_recorded, seats, checked_in); state
+# is "held", "confirmed" or "lapsed"; seats is the party's size. Joins are renumbered
+# 0..n-1 after every write, so two runs that reach the same roster reach the same
+# (hashable, memoisable) state.
+Member = tuple[str, str, int, "int | None", bool, int, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +206,7 @@ class Model:
 
 
 def _lapsed(member: Member, t: int) -> bool:
-    _, state, _, expires, _ = member
+    state, expires = member[1], member[3]
     return state == "lapsed" or (state == "held" and expires is not None and expires <= t)
 
 
@@ -212,11 +217,14 @@ def _roster(model: Model, t: int) -> list[Member]:
 
 def _write(model: Model, t: int, members: dict[str, Member], **changes: Any) -> Model:
     """The model after an event decided at ``t``: T moves up, lapses at T are settled."""
-    settled = [(m[0], "lapsed", m[2], m[3], m[4]) if _lapsed(m, t) else m for m in members.values()]
+    settled = [
+        (m[0], "lapsed", m[2], m[3], m[4], m[5], False) if _lapsed(m, t) else m
+        for m in members.values()
+    ]
     # join order matters for the roster and for the order of unrecorded lapses
     order = sorted((m for m in settled if not m[4]), key=lambda m: m[2])
     rank = {m[0]: i for i, m in enumerate(order)}
-    renumbered = tuple(sorted((a, s, rank.get(a, -1), e, r) for a, s, _, e, r in settled))
+    renumbered = tuple(sorted((m[0], m[1], rank.get(m[0], -1), *m[3:]) for m in settled))
     return replace(model, high_water=t, members=renumbered, **changes)
 
 
@@ -231,25 +239,42 @@ def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
         return (UNKNOWN_OCCURRENCE, None, None, ()), model
     members = {m[0]: m for m in model.members}
     roster = _roster(model, t)
-    seat = {m[0]: i for i, m in enumerate(roster, start=1)}
+    seat, occupied = {}, 0  # a party's seat is the first of its block
+    for m in roster:
+        seat[m[0]] = occupied + 1
+        occupied += m[5]
     actor = op.actor or ""
     member = members.get(actor)
     next_join = 1 + max((m[2] for m in model.members), default=-1)  # joins at the end
     if op.kind == "capacity":
         return ("capacity-set", None, None, ()), _write(model, t, members, capacity=op.value)
     if op.kind in ("book", "hold"):
+        party = op.seats if op.seats is not None else 1
         if actor in seat:
             assert member is not None
             return ("already", seat[actor], member[3], ()), model
-        if len(roster) >= model.capacity:
+        if occupied + party > model.capacity:
             return ("full", None, None, ()), model
         if op.kind == "book":
-            members[actor] = (actor, "confirmed", next_join, None, False)
-            return ("booked", len(roster) + 1, None, ()), _write(model, t, members)
+            members[actor] = (actor, "confirmed", next_join, None, False, party, False)
+            return ("booked", occupied + 1, None, ()), _write(model, t, members)
         ttl = op.ttl if op.ttl is not None else model.hold_ttl
         expires = t + ttl if ttl is not None else None
-        members[actor] = (actor, "held", next_join, expires, False)
-        return ("held", len(roster) + 1, expires, ()), _write(model, t, members)
+        members[actor] = (actor, "held", next_join, expires, False, party, False)
+        return ("held", occupied + 1, expires, ()), _write(model, t, members)
+    if op.kind == "checkin":
+        if member is None or actor not in seat:
+            return ("not-booked", None, None, ()), model
+        if member[1] == "held":
+            return ("not-confirmed", seat[actor], member[3], ()), model
+        if member[6]:
+            return ("already-checked-in", seat[actor], None, ()), model
+        members[actor] = (*member[:6], True)
+        return ("checked-in", seat[actor], None, ()), _write(model, t, members)
+    if op.kind == "note":
+        if member is None or actor not in seat:
+            return ("not-booked", None, None, ()), model
+        return ("noted", seat[actor], member[3], ()), _write(model, t, members)
     if op.kind == "confirm":
         if member is None:
             return ("not-held", None, None, ()), model
@@ -257,11 +282,11 @@ def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
             reply = ("expired", None, member[3], ())
             if member[4]:
                 return reply, model
-            members[actor] = (actor, "lapsed", -1, member[3], True)
+            members[actor] = (actor, "lapsed", -1, member[3], True, member[5], False)
             return reply, _write(model, t, members)
         if member[1] == "confirmed":
             return ("already-confirmed", seat[actor], None, ()), model
-        members[actor] = (actor, "confirmed", member[2], None, False)
+        members[actor] = (actor, "confirmed", member[2], None, False, member[5], False)
         return ("confirmed", seat[actor], None, ()), _write(model, t, members)
     if op.kind in ("release", "cancel"):
         refusal = "not-held" if op.kind == "release" else "not-booked"
@@ -269,6 +294,9 @@ def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
             return (refusal, None, None, ()), model
         if op.kind == "release" and member[1] != "held":
             return (refusal, seat[actor], None, ()), model  # confirmed: keeps its seat
+        if op.kind == "cancel" and op.seats is not None and op.seats < member[5]:
+            members[actor] = (*member[:5], member[5] - op.seats, member[6])  # shrinks in place
+            return ("cancelled", seat[actor], member[3], ()), _write(model, t, members)
         del members[actor]
         word = "released" if op.kind == "release" else "cancelled"
         return (word, None, None, ()), _write(model, t, members)
@@ -279,7 +307,7 @@ def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
         if not lapses:
             return ("expired", None, None, ()), model
         for m in lapses:
-            members[m[0]] = (m[0], "lapsed", -1, m[3], True)
+            members[m[0]] = (m[0], "lapsed", -1, m[3], True, m[5], False)
         return ("expired", None, None, tuple(m[0] for m in lapses)), _write(model, t, members)
     raise ValueError(f"unknown command kind {op.kind!r}")
 
@@ -420,61 +448,17 @@ def check_history(ops: Iterable[Op], *, clock_end: int | None = None) -> list[Ve
     return [check_occurrence(k, by_key[k], clock_end=clock_end) for k in sorted(by_key)]
 
 
-# -- the log against the replies -------------------------------------------------------------
+# the log against the replies lives beside the search; kept importable from here
+from store.audit.replies import StreamAudit, audit_stream  # noqa: E402
 
-
-@dataclass(slots=True)
-class StreamAudit:
-    """Acknowledged commands with no event (lost), and events no command accounts for."""
-
-    lost: list[str] = field(default_factory=list)
-    unexplained: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.lost and not self.unexplained
-
-
-def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
-    """Every success reply has exactly one event from its terminal (SPEC §3).
-
-    Events are counted per (terminal, type, actor): at least one per success
-    reply, at most that plus one per unknown command that could have written it
-    (and per ``expired`` reply to a confirm, whose `expire` may already have been
-    in the log).
-    """
-    low: Counter[tuple[str, str, str | None]] = Counter()
-    high: Counter[tuple[str, str, str | None]] = Counter()
-    any_expire: Counter[str] = Counter()  # unknown `expire` commands, any actor
-    for op in ops:
-        if op.kind == "expire":
-            for actor in op.lapsed:
-                low[op.terminal, "expire", actor] += 1
-                high[op.terminal, "expire", actor] += 1
-            any_expire[op.terminal] += op.complete is None
-            continue
-        slot = (op.terminal, EVENT_OF[op.kind], op.actor)
-        if op.outcome == "ok":
-            low[slot] += 1
-            high[slot] += 1
-        elif op.outcome == "unknown":
-            high[slot] += 1
-        if op.kind == "confirm" and op.status in (None, "expired"):
-            high[op.terminal, "expire", op.actor] += 1
-    seen: Counter[tuple[str, str, str | None]] = Counter()
-    for event in events:
-        who = event.data.get("actor") if isinstance(event.data, dict) else None
-        seen[
-            str(event.meta.get("terminal")), event.type, who if isinstance(who, str) else None
-        ] += 1
-    audit = StreamAudit()
-    for slot in sorted(set(low) | set(seen), key=str):
-        if seen[slot] < low[slot]:
-            audit.lost.append(f"{slot}: {low[slot]} acknowledged, {seen[slot]} in the log")
-        excess = seen[slot] - high[slot]
-        if excess > 0 and slot[1] == "expire" and any_expire[slot[0]] >= excess:
-            any_expire[slot[0]] -= excess
-            excess = 0
-        if excess > 0:
-            audit.unexplained.append(f"{slot}: {seen[slot]} in the log, at most {high[slot]} sent")
-    return audit
+__all__ = [
+    "SUCCESS",
+    "Op",
+    "Recorder",
+    "StreamAudit",
+    "Verdict",
+    "audit_stream",
+    "check_history",
+    "load",
+    "step",
+]

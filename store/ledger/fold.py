@@ -17,13 +17,24 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from store.eventstore.events import Event
+from store.ledger.log_values import (
+    duration_s,
+    parse_time,
+    party_note,
+    party_size,
+    start_time,
+    whole,
+)
+from store.ledger.seat_index import SeatIndex
 
 STREAM_PREFIX = "booking:"
+#: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
+_LOOKING_AFTER = frozenset({"updated", "archived", "restored"})
 
 
 def stream_of(key: str) -> str:
@@ -48,73 +59,9 @@ class Member:
     operator: str | None
     lapse_recorded: bool = False  # an `expire` event is in the log for this lapse
     ref: int = 0  # the seq of the event it joined by (SPEC §4.2): never renumbered
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 instant from the log; naive times are UTC, garbage is None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _whole(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
-
-
-class _Fenwick:
-    """Counts occupying members by join index, so a seat number costs O(log n)."""
-
-    def __init__(self) -> None:
-        self.tree = [0] * 64
-
-    def add(self, index: int, delta: int) -> None:
-        i = index + 1
-        if i >= len(self.tree):
-            self._grow(i)
-        tree = self.tree
-        while i < len(tree):
-            tree[i] += delta
-            i += i & -i
-
-    def prefix(self, index: int) -> int:
-        """How many occupied join indices are <= ``index``."""
-        i = min(index + 1, len(self.tree) - 1)
-        total = 0
-        tree = self.tree
-        while i > 0:
-            total += tree[i]
-            i -= i & -i
-        return total
-
-    def _grow(self, needed: int) -> None:
-        size = len(self.tree)
-        while size <= needed:
-            size *= 2
-        counts = [0] * size
-        old = self.tree
-        # recover point counts from the old tree, then rebuild in O(n)
-        for i in range(1, len(old)):
-            counts[i] = self._point(old, i)
-        tree = counts[:]
-        for i in range(1, size):
-            parent = i + (i & -i)
-            if parent < size:
-                tree[parent] += tree[i]
-        self.tree = tree
-
-    @staticmethod
-    def _point(tree: list[int], i: int) -> int:
-        value = tree[i]
-        stop = i - (i & -i)
-        j = i - 1
-        while j > stop:
-            value -= tree[j]
-            j -= j & -j
-        return value
+    seats: int = 1  # the party's size (SPEC §4.1): a log without `seats` means 1
+    note: str | None = None  # the latest note kept with the party (SPEC §4.2)
+    checked_in_at: datetime | None = None  # the `checkin` event's recorded_at (SPEC §4.3)
 
 
 class OccurrenceState:
@@ -134,11 +81,15 @@ class OccurrenceState:
         self.starts_at: str | None = None
         self.capacity = 0
         self.hold_ttl_s: float | None = None
+        self.demo = False
+        self.offer_ttl_s: float | None = None
+        self.archived = False
         self.members: dict[str, Member] = {}
         self._next_join = 0
-        self.held = 0  # held members not lapsed at high_water
-        self.confirmed = 0
-        self._seats = _Fenwick()
+        self.held = 0  # seats of held members not lapsed at high_water
+        self.confirmed = 0  # seats of confirmed members
+        self.checked_in = 0  # seats of confirmed members checked in at the door
+        self._seats = SeatIndex()
         self._expiry: list[tuple[datetime, int, str]] = []  # heap; stale entries are skipped
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
@@ -153,8 +104,12 @@ class OccurrenceState:
         "starts_at",
         "capacity",
         "hold_ttl_s",
+        "demo",
+        "offer_ttl_s",
+        "archived",
         "held",
         "confirmed",
+        "checked_in",
     )
 
     def begin(self) -> None:
@@ -225,16 +180,17 @@ class OccurrenceState:
             if not self.created:
                 self.created = True
                 self.title = data.get("title") if isinstance(data.get("title"), str) else None
-                self.starts_at = (
-                    data.get("starts_at") if isinstance(data.get("starts_at"), str) else None
-                )
-                self.capacity = _whole(data.get("capacity")) or 0
-                ttl = data.get("hold_ttl_s")
-                valid_ttl = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0
-                self.hold_ttl_s = float(ttl) if valid_ttl and ttl is not None else None
+                self.starts_at = start_time(data.get("starts_at"))
+                self.capacity = whole(data.get("capacity")) or 0
+                self.hold_ttl_s = duration_s(data.get("hold_ttl_s"))
+                self.offer_ttl_s = duration_s(data.get("offer_ttl_s"))
+                self.demo = data.get("demo") is True
+            return
+        if kind in _LOOKING_AFTER:
+            self._look_after(kind, data)
             return
         if kind == "capacity":
-            capacity = _whole(data.get("capacity"))
+            capacity = whole(data.get("capacity"))
             if capacity is not None:
                 self.capacity = capacity
             return
@@ -252,6 +208,7 @@ class OccurrenceState:
             self._next_join += 1
             operator = event.meta.get("operator")
             expires = parse_time(data.get("expires_at")) if kind == "hold" else None
+            seats = party_size(data.get("seats"))
             self._set(
                 actor,
                 Member(
@@ -262,40 +219,90 @@ class OccurrenceState:
                     expires,
                     operator if isinstance(operator, str) else None,
                     ref=event.seq,
+                    seats=seats,
+                    note=party_note(data.get("note")),
                 ),
             )
-            self._seat(join, 1)
+            self._seat(join, seats)
             if kind == "hold":
-                self.held += 1
+                self.held += seats
                 if expires is not None:
                     heapq.heappush(self._expiry, (expires, join, actor))
             else:
-                self.confirmed += 1
+                self.confirmed += seats
         elif kind == "confirm":
             if member is not None and state is SeatState.HELD:
                 self._set(actor, replace(member, state=SeatState.CONFIRMED, expires_at=None))
-                self.held -= 1
-                self.confirmed += 1
-        elif kind in ("release", "cancel"):
-            if member is not None and (
-                state is SeatState.HELD or (kind == "cancel" and state is SeatState.CONFIRMED)
-            ):
-                self._set(actor, None)
-                self._seat(member.join, -1)
-                if state is SeatState.HELD:
-                    self.held -= 1
+                self.held -= member.seats
+                self.confirmed += member.seats
+        elif kind == "release":
+            if member is not None and state is SeatState.HELD:
+                self._leave(member)
+        elif kind == "cancel":
+            if member is not None and state in (SeatState.HELD, SeatState.CONFIRMED):
+                fewer = data.get("seats")
+                if type(fewer) is int and 1 <= fewer < member.seats:
+                    self._shrink(member, fewer)
                 else:
-                    self.confirmed -= 1
+                    self._leave(member)
+        elif kind == "checkin":
+            if member is not None and state is SeatState.CONFIRMED and member.checked_in_at is None:
+                self._set(actor, replace(member, checked_in_at=recorded or self.high_water))
+                self.checked_in += member.seats
+        elif kind == "note":
+            if member is not None and state in (SeatState.HELD, SeatState.CONFIRMED):
+                self._set(actor, replace(member, note=party_note(data.get("note"))))
         elif kind == "expire":
             if member is not None and state is SeatState.HELD:
                 self._leave_lapsed(member, recorded=True)
             elif member is not None and state is SeatState.LAPSED and not member.lapse_recorded:
                 self._set(actor, replace(member, lapse_recorded=True))
 
+    def _look_after(self, kind: str, data: dict[str, Any]) -> None:
+        """SPEC §4.4: ``updated`` sets the fields it holds (null clears); archive, restore."""
+        if not self.created:
+            return
+        if kind == "archived":
+            self.archived = True
+        elif kind == "restored":
+            self.archived = False
+        else:
+            if "title" in data:
+                title = data["title"]
+                self.title = title if isinstance(title, str) else None
+            if "starts_at" in data:
+                self.starts_at = start_time(data["starts_at"])
+            if "hold_ttl_s" in data:
+                self.hold_ttl_s = duration_s(data["hold_ttl_s"])
+            if "offer_ttl_s" in data:
+                self.offer_ttl_s = duration_s(data["offer_ttl_s"])
+
     def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
         self._set(member.actor, replace(member, state=SeatState.LAPSED, lapse_recorded=recorded))
-        self._seat(member.join, -1)
-        self.held -= 1
+        self._seat(member.join, -member.seats)
+        self.held -= member.seats
+
+    def _leave(self, member: Member) -> None:
+        """A held or confirmed party gives up every seat (release or cancel)."""
+        self._set(member.actor, None)
+        self._seat(member.join, -member.seats)
+        if member.state is SeatState.HELD:
+            self.held -= member.seats
+        else:
+            self.confirmed -= member.seats
+            if member.checked_in_at is not None:
+                self.checked_in -= member.seats
+
+    def _shrink(self, member: Member, fewer: int) -> None:
+        """A partial cancel: the party keeps its place with ``fewer`` seats less."""
+        self._set(member.actor, replace(member, seats=member.seats - fewer))
+        self._seat(member.join, -fewer)
+        if member.state is SeatState.HELD:
+            self.held -= fewer
+        else:
+            self.confirmed -= fewer
+            if member.checked_in_at is not None:
+                self.checked_in -= fewer
 
     def _is_live_entry(self, entry: tuple[datetime, int, str]) -> Member | None:
         member = self.members.get(entry[2])
@@ -372,16 +379,17 @@ class OccurrenceState:
         return member.state
 
     def occupied_at(self, now: datetime | None) -> int:
-        return self.held + self.confirmed - len(self.lapsing(now))
+        """Seats occupied at ``now``: the held and confirmed parties' seats, less lapses."""
+        return self.held + self.confirmed - sum(m.seats for m in self.lapsing(now))
 
     def seat_at(self, actor: str, now: datetime | None) -> int | None:
-        """The actor's 1-based place on the roster at ``now``, or None."""
+        """The first seat of the actor's block at ``now`` (1 + every seat before it), or None."""
         member = self.members.get(actor)
         state = self.state_at(actor, now)
         if member is None or state not in (SeatState.HELD, SeatState.CONFIRMED):
             return None
-        earlier_lapses = sum(1 for m in self.lapsing(now) if m.join < member.join)
-        return self._seats.prefix(member.join) - earlier_lapses
+        earlier_lapses = sum(m.seats for m in self.lapsing(now) if m.join < member.join)
+        return self._seats.prefix(member.join) - member.seats + 1 - earlier_lapses
 
     def roster_at(self, now: datetime | None) -> list[Member]:
         """Occupying members in join order."""
@@ -416,10 +424,17 @@ class OccurrenceState:
             self.starts_at,
             self.capacity,
             self.hold_ttl_s,
+            self.demo,
+            self.offer_ttl_s,
+            self.archived,
             self.held,
             self.confirmed,
+            self.checked_in,
             tuple(
-                (m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator, m.lapse_recorded)
+                (
+                    *(m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator),
+                    *(m.lapse_recorded, m.seats, m.note, m.checked_in_at),
+                )
                 for m in members
                 if m.state is not SeatState.LAPSED
             ),

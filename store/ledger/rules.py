@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,120}")
 MAX_TEXT = 500
 #: Far past any show, and short enough that now + ttl is still a representable datetime.
 MAX_TTL = timedelta(days=36525)
+#: Start times outside these are typing slips (0001, 9999) and, shifted into a zone far
+#: from UTC, overflowed every reader's date arithmetic (issue 12 row 1).
+EARLIEST_START = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
@@ -70,6 +74,12 @@ def capacity(value: object) -> int:
     return value
 
 
+def flag(value: object, field: str) -> bool:
+    if type(value) is not bool:
+        raise InvalidInput(field, f"must be True or False, not {type(value).__name__}")
+    return value
+
+
 def ttl(value: object, field: str = "ttl") -> timedelta:
     if not isinstance(value, timedelta):
         raise InvalidInput(field, f"must be a duration, not {type(value).__name__}")
@@ -84,15 +94,48 @@ def optional_ttl(value: object, field: str = "hold_ttl") -> timedelta | None:
     return None if value is None else ttl(value, field)
 
 
-def starts_at(value: object) -> str | None:
-    """An ISO 8601 date-time (a ``datetime`` or its text), kept as ISO text."""
+def starts_at(value: object, zone: tzinfo | None = None) -> str | None:
+    """An aware ISO 8601 time within 1900-9000, stored as text with its offset.
+
+    A time without a zone is the venue's (``zone``; None: the machine's own), so
+    the stored text always names the instant it means.
+    """
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.isoformat()
     if isinstance(value, str):
+        text_value = value.strip()
+        if not text_value.isascii():
+            raise InvalidInput("starts_at", f"not an ISO 8601 date-time: {value!r}")
         try:
-            return datetime.fromisoformat(value.strip()).isoformat()
+            moment = datetime.fromisoformat(text_value)
         except ValueError:
             raise InvalidInput("starts_at", f"not an ISO 8601 date-time: {value!r}") from None
-    raise InvalidInput("starts_at", f"must be an ISO 8601 date-time, not {type(value).__name__}")
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        raise InvalidInput(
+            "starts_at", f"must be an ISO 8601 date-time, not {type(value).__name__}"
+        )
+    return _bounded(_aware(moment, zone)).isoformat()
+
+
+def _aware(moment: datetime, zone: tzinfo | None) -> datetime:
+    if moment.tzinfo is not None and moment.utcoffset() is not None:
+        return moment
+    naive = moment.replace(tzinfo=None)
+    # bound the wall time first: the machine's zone rules only go so far
+    _bounded(naive.replace(tzinfo=UTC))
+    try:
+        return naive.replace(tzinfo=zone) if zone is not None else naive.astimezone()
+    except (OverflowError, OSError, ValueError):
+        raise InvalidInput("starts_at", "cannot be placed in the venue's time zone") from None
+
+
+def _bounded(moment: datetime) -> datetime:
+    try:
+        inside = EARLIEST_START <= moment <= LATEST_START
+    except OverflowError:  # an offset that pushes the instant off the calendar
+        inside = False
+    if not inside:
+        raise InvalidInput("starts_at", "must be between 1900-01-01 and 9000-01-01")
+    return moment

@@ -12,7 +12,8 @@ pool (``store.eventstore.postgres``), so there the racers of a process share its
 Where things live:
 
 - ``plan``: ``RacePlan``, the seeded plan (actors, placement, order, churn) and its limits;
-- ``prepare``: ``prepare_occurrence``, the occurrence to race on;
+- ``prepare``: ``prepare_occurrence`` and ``fresh_demo``, the occurrence to race on (a demo
+  one unless the caller says otherwise);
 - ``racer``: one racer's attempts, conflicts, backoff and churn;
 - ``child``: what runs in a spawned racer process (its stores, its racers, its outbox);
 - ``pipes``: the messages between the parent and its children;
@@ -21,17 +22,17 @@ Where things live:
 - ``engine``: ``Race`` and ``run_race``, spawning, watching, stopping and reaping;
 - ``verify``: ``verify``, the run judged from the stream alone;
 - ``summary``: ``RaceSummary``, a finished or stopped run, as text or JSON;
-- ``errors``: ``RaceError`` and ``CapacityMismatch``.
+- ``errors``: ``RaceError``, ``CapacityMismatch`` and ``RealOccurrence``.
 
 Nothing here imports a user interface.
 """
 
 from store.audit.verify import Invariant, Verdict, verify
 from store.racers.engine import Race, run_race
-from store.racers.errors import CapacityMismatch, RaceError
+from store.racers.errors import CapacityMismatch, RaceError, RealOccurrence
 from store.racers.events import Kind, RacerEvent
 from store.racers.plan import MAX_PROCESSES, MAX_RACERS, RacePlan, new_seed
-from store.racers.prepare import prepare_occurrence
+from store.racers.prepare import HOLD_TTL, demo_key, fresh_demo, prepare_occurrence
 from store.racers.racer import BACKOFF_BASE, BACKOFF_CAP, CHURN_THINK
 from store.racers.summary import RaceSummary
 from store.racers.tally import RacerRecord, Tally
@@ -40,6 +41,7 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "CHURN_THINK",
+    "HOLD_TTL",
     "MAX_PROCESSES",
     "MAX_RACERS",
     "CapacityMismatch",
@@ -51,8 +53,11 @@ __all__ = [
     "RaceSummary",
     "RacerEvent",
     "RacerRecord",
+    "RealOccurrence",
     "Tally",
     "Verdict",
+    "demo_key",
+    "fresh_demo",
     "new_seed",
     "prepare_occurrence",
     "run_race",

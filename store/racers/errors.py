@@ -9,3 +9,7 @@ class RaceError(Exception):
 
 class CapacityMismatch(RaceError):
     """The occurrence exists with another capacity than the one asked for."""
+
+
+class RealOccurrence(RaceError):
+    """The occurrence is a real show (not ``demo``) and nobody said to race on it anyway."""

@@ -30,6 +30,7 @@ class RacePlan:
     churn: bool = False
     operator: str = "racer"
     deadline: float = 60.0  # a racer still conflicting after this long gives up
+    hold_ttl_s: float = 600.0  # every racer hold lapses after this long (never a forever hold)
 
     def __post_init__(self) -> None:
         _valid_key(self.occurrence, "occurrence")
@@ -44,6 +45,8 @@ class RacePlan:
             raise InvalidInput("seed", f"must be a whole number, 0 or more (got {self.seed!r})")
         if not self.deadline > 0:
             raise InvalidInput("deadline", "must be a positive number of seconds")
+        if not 0 < self.hold_ttl_s <= 86_400:
+            raise InvalidInput("hold_ttl", "must be a positive number of seconds, at most a day")
 
     @property
     def workers(self) -> int:

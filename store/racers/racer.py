@@ -17,6 +17,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from store.booking import Ledger
@@ -47,6 +48,7 @@ async def run_racer(
     def emit(kind: Kind, **fields: Any) -> None:
         out(RacerEvent(kind, racer, actor, process, time.monotonic(), **fields))
 
+    hold_for = timedelta(seconds=plan.hold_ttl_s)
     attempt = 0
     give_up = time.monotonic() + plan.deadline
     try:
@@ -57,7 +59,7 @@ async def run_racer(
                 observed, seq = [r.actor for r in view.roster], view.seq
                 attempt += 1
                 emit(Kind.ATTEMPT, attempt=attempt, expected=seq)
-                outcome = await ledger.hold_with_observed(key, actor, observed, seq)
+                outcome = await ledger.hold_with_observed(key, actor, observed, seq, hold_for)
             except StoreBusy as exc:
                 # The write never began (SQLite refuses BEGIN IMMEDIATE, so nothing
                 # was written): an attempt that did not happen, retried like a conflict.

@@ -57,7 +57,7 @@ async def opened(pilot: Pilot[Any], key: str = SHOW) -> BoxOfficeApp:
     """Wait for the house to be read and ``key``'s roster on screen."""
     app = pilot.app
     assert isinstance(app, BoxOfficeApp)
-    await until(pilot, lambda: app.selected == key and app.roster.total > 0, "the roster")
+    await until(pilot, lambda: app.main.selected == key and app.main.roster.total > 0, "the roster")
     return app
 
 
@@ -92,3 +92,15 @@ class Answers:
     async def next(self, pilot: Pilot[Any], count: int = 1) -> CommandAnswered:
         await until(pilot, lambda: len(self.seen) >= count, f"answer #{count}")
         return self.seen[count - 1]
+
+
+async def say_yes(pilot: Pilot[Any]) -> None:
+    """Answer the open question yes, as an operator must: with the button (no letter does it)."""
+    app = pilot.app
+
+    def button_drawn() -> bool:
+        found = app.screen.query("#yes")
+        return bool(found) and found.first().region.area > 0
+
+    await until(pilot, button_drawn, "the question's yes button")
+    await pilot.click("#yes")

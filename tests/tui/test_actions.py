@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pilot_helpers import CAPACITY, SHOW, Answers, opened, until
+from pilot_helpers import CAPACITY, SHOW, Answers, opened, say_yes, until
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -15,16 +15,17 @@ from store.ledger.fold import stream_of
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import FormScreen
+from tui.screens.main import MainScreen
 
 SIZE = (140, 36)
 
 
 def cell(app: BoxOfficeApp, actor: str, column: str) -> str:
-    return str(app.roster.get_cell(actor, column).plain)
+    return str(app.main.roster.get_cell(actor, column).plain)
 
 
 def house_cell(app: BoxOfficeApp, key: str, column: str) -> str:
-    return str(app.house.get_cell(key, column).plain)
+    return str(app.main.house.get_cell(key, column).plain)
 
 
 async def fill(pilot: Pilot[Any], **fields: str) -> None:
@@ -59,16 +60,32 @@ async def test_opens_on_the_house_with_badges(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
     async with on_the_house(make_app, house_db, answers) as (app, _):
-        assert app.roster.shown_actors == ["ada", "bob", "cy"]
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
         assert cell(app, "ada", "state") == "✔ CONFIRMED"
-        assert cell(app, "cy", "state") == "◷ HELD 10m"
+        assert cell(app, "cy", "state") == "◷ HELD 10:00"
         assert [cell(app, a, "seat") for a in ("ada", "bob", "cy")] == ["1", "2", "3"]
         assert cell(app, "cy", "operator") == "seed"
         assert house_cell(app, SHOW, "left") == "2/5 left"
-        assert house_cell(app, SHOW, "show") == "Opening Night"
+        assert house_cell(app, SHOW, "show") == "Opening Night show-1"  # the key the CLI needs
         assert house_cell(app, SHOW, "seats").count("·") >= 1
         header = str(app.query_one("#header").render())
         assert "tester" in header and house_db in header and "LIVE" in header
+        assert "19:00:00 UTC" in header, "the venue's clock and zone"
+        assert "lapse in 5m" not in header  # cy's hold has 10 minutes left
+
+
+async def test_the_header_counts_holds_lapsing_in_the_next_5_minutes(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
+) -> None:
+    async with on_the_house(make_app, house_db) as (app, pilot):
+        clock.advance(minutes=6)
+        app.tick()
+        header = str(app.main.header.render())
+        assert "19:06:00 UTC" in header and "⏳ 1 lapse in 5m" in header
+        clock.advance(minutes=5)
+        app.tick()
+        await until(pilot, lambda: cell(app, "cy", "state") == "✖ LAPSED", "the lapse")
+        assert "lapse in 5m" not in str(app.main.header.render())
 
 
 async def test_book_answers_in_words_and_the_row_appears(
@@ -79,7 +96,7 @@ async def test_book_answers_in_words_and_the_row_appears(
         assert isinstance(app.screen, FormScreen)
         await pilot.press(*"dee", "enter")
         assert (await answers.next(pilot)).text == "Booked: seat 4 for dee"
-        await until(pilot, lambda: "dee" in app.roster.shown_actors, "dee's row")
+        await until(pilot, lambda: "dee" in app.main.roster.shown_actors, "dee's row")
         assert cell(app, "dee", "state") == "✔ CONFIRMED"
         assert cell(app, "dee", "operator") == "tester"
         await answers.notice(pilot, "Booked: seat 4 for dee")
@@ -139,7 +156,7 @@ async def test_hold_with_a_ttl_and_a_bad_ttl(
         await fill(pilot, ttl="90s")
         await pilot.press("enter")
         assert (await answers.next(pilot)).text == "Held: seat 4 for gil until 19:01:30"
-        await until(pilot, lambda: "gil" in app.roster.shown_actors, "gil's row")
+        await until(pilot, lambda: "gil" in app.main.roster.shown_actors, "gil's row")
         assert cell(app, "gil", "state") == "◷ HELD 1:30"
         clock.advance(seconds=30)
         app.tick()
@@ -150,13 +167,21 @@ async def test_confirm_the_selected_row(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
     async with on_the_house(make_app, house_db, answers) as (app, pilot):
-        app.roster.focus()
+        app.main.roster.focus()
         await pilot.press("down", "down")
-        assert app.roster.selected_actor == "cy"
+        assert app.main.roster.selected_actor == "cy"
+        await pilot.press("c")  # the roster has focus: a question naming cy, "no" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "cy" in str(app.screen.question) and "Opening Night" in str(app.screen.question)
+        await pilot.press("enter")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await answers.notice(pilot, "Nothing confirmed")
+        assert cell(app, "cy", "state").startswith("◷ HELD")
         await pilot.press("c")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "Confirmed: seat 3 for cy"
         await until(pilot, lambda: cell(app, "cy", "state") == "✔ CONFIRMED", "cy confirmed")
-        assert app.roster.selected_actor == "cy"
+        assert app.main.roster.selected_actor == "cy"
 
 
 async def test_confirm_a_lapsed_hold_says_so(
@@ -168,7 +193,7 @@ async def test_confirm_a_lapsed_hold_says_so(
         await until(pilot, lambda: cell(app, "cy", "state") == "✖ LAPSED", "LAPSED badge")
         assert cell(app, "cy", "seat") == "—"
         await until(pilot, lambda: house_cell(app, SHOW, "left") == "3/5 left", "seat freed")
-        await pilot.press("c")  # the house has focus: a form, prefilled with the selected row
+        await pilot.press("c")  # the house has focus: an empty form
         await fill(pilot, actor="cy")
         await pilot.press("enter")
         assert (await answers.next(pilot)).text == "Hold lapsed: not confirmed (cy)"
@@ -178,15 +203,18 @@ async def test_release_directly_and_through_the_form(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
 ) -> None:
     async with on_the_house(make_app, house_db, answers) as (app, pilot):
-        await pilot.press("u")  # from the house: a form with the roster's row filled in
-        assert app.screen.query_one("#actor", Input).value == "ada"
+        await pilot.press("u")  # from the house: a form, never prefilled with a guess
+        assert app.screen.query_one("#actor", Input).value == ""
+        await fill(pilot, actor="ada")
         await pilot.press("enter")
         assert (await answers.next(pilot)).text == "Not held: ada has no hold to act on"
-        app.roster.focus()
+        app.main.roster.focus()
         await pilot.press("down", "down")
-        await pilot.press("u")
+        await pilot.press("u")  # from the roster: a question first
+        assert isinstance(app.screen, ConfirmScreen)
+        await say_yes(pilot)
         assert (await answers.next(pilot, 2)).text == "Released: cy's hold is free again"
-        await until(pilot, lambda: "cy" not in app.roster.shown_actors, "cy gone")
+        await until(pilot, lambda: "cy" not in app.main.roster.shown_actors, "cy gone")
 
 
 async def test_cancel_asks_first_and_no_changes_nothing(
@@ -194,7 +222,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(
 ) -> None:
     async with on_the_house(make_app, house_db, answers) as (app, pilot):
         before = await last_seq(app)
-        app.roster.focus()
+        app.main.roster.focus()
         await pilot.press("down")
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
@@ -206,12 +234,14 @@ async def test_cancel_asks_first_and_no_changes_nothing(
         assert not isinstance(app.screen, ConfirmScreen)
         assert await last_seq(app) == before
         await pilot.press("d")
-        await pilot.press("y")
+        await pilot.press("y")  # no letter answers yes
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("tab", "enter")
         assert (await answers.next(pilot)).text == "Cancelled: bob's seat is free again"
-        await until(pilot, lambda: "bob" not in app.roster.shown_actors, "bob gone")
+        await until(pilot, lambda: "bob" not in app.main.roster.shown_actors, "bob gone")
         assert cell(app, "cy", "seat") == "2"  # seats close up
         await pilot.press("d")
-        await pilot.click("#yes")
+        await say_yes(pilot)
         assert (await answers.next(pilot, 2)).text.startswith("Cancelled: ")
 
 
@@ -223,7 +253,7 @@ async def test_cancel_of_someone_without_a_seat(
         await fill(pilot, actor="nobody")
         await pilot.press("enter")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "Not booked: nobody has no seat"
 
 
@@ -231,12 +261,18 @@ async def test_expire_records_lapsed_holds(
     house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers, clock: Any
 ) -> None:
     async with on_the_house(make_app, house_db, answers) as (app, pilot):
+        await pilot.press("e")  # asks first, "no" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await answers.notice(pilot, "Nothing expired")
         await pilot.press("e")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "No lapsed holds to expire"
         clock.advance(minutes=11)
         await pilot.press("e")
+        await say_yes(pilot)
         assert (await answers.next(pilot, 2)).text == "Expired 1 lapsed hold: cy"
-        await until(pilot, lambda: "cy" not in app.roster.shown_actors, "cy's row removed")
+        await until(pilot, lambda: "cy" not in app.main.roster.shown_actors, "cy's row removed")
 
 
 async def test_new_occurrence_with_errors_then_created_and_selected(
@@ -257,9 +293,9 @@ async def test_new_occurrence_with_errors_then_created_and_selected(
         await fill(pilot, title="Gala", starts_at="2026-12-24 19:30", hold_ttl="5m")
         await pilot.press("enter")
         assert (await answers.next(pilot)).text == "Created: capacity 10"
-        await until(pilot, lambda: app.selected == "gala", "the new occurrence selected")
+        await until(pilot, lambda: app.main.selected == "gala", "the new occurrence selected")
         assert house_cell(app, "gala", "when") == "24 Dec 19:30"
-        assert app.house.lines["gala"].record.hold_ttl is not None
+        assert app.main.house.lines["gala"].record.hold_ttl is not None
         await pilot.press("n")
         await fill(pilot, key="gala", capacity="3")
         await pilot.press("enter")
@@ -295,12 +331,12 @@ async def test_filter_narrows_the_roster_and_escape_restores_it(
         await pilot.press("slash")
         await pilot.press("b")  # typed into the filter, not the book key
         assert not isinstance(app.screen, FormScreen)
-        assert app.roster.shown_actors == ["bob"]
-        assert "filter b: 1 shown" in str(app.roster.border_title)
+        assert app.main.roster.shown_actors == ["bob"]
+        assert "filter b: 1 shown" in str(app.main.roster.border_title)
         await pilot.press("enter")
-        assert app.focused is app.roster
+        assert app.focused is app.main.roster
         await pilot.press("slash", "escape")
-        assert app.roster.shown_actors == ["ada", "bob", "cy"]
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
 
 
 async def test_help_lists_every_binding(
@@ -312,7 +348,7 @@ async def test_help_lists_every_binding(
 
         assert isinstance(app.screen, HelpScreen)
         ids = {row[3] for row in app.screen.rows}
-        app_ids = {b.id for b in BoxOfficeApp.BINDINGS}
+        app_ids = {b.id for b in [*BoxOfficeApp.BINDINGS, *MainScreen.BINDINGS]}
         assert app_ids <= ids
         assert "filter.clear" in ids
         assert all(row[2] for row in app.screen.rows if row[3] in app_ids), "every key explained"
@@ -352,6 +388,8 @@ async def test_every_action_is_in_the_command_palette(
             "palette hits",
         )
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "No lapsed holds to expire"
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pilot_helpers import Answers, until
+from pilot_helpers import Answers, say_yes, until
 
 from store import open_store
 from store.booking import Ledger
@@ -61,9 +61,9 @@ async def test_first_run_offers_a_demo_and_yes_seeds_it(
     app = make_app(await empty_db(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the demo offer")
-        await pilot.press("y")
-        await until(pilot, lambda: len(app.house.lines) == 3, "the demo house")
-        await until(pilot, lambda: app.roster.total > 0, "a roster")
+        await say_yes(pilot)
+        await until(pilot, lambda: len(app.main.house.lines) == 3, "the demo house")
+        await until(pilot, lambda: app.main.roster.total > 0, "a roster")
 
 
 async def test_first_run_declined_stays_empty(
@@ -77,7 +77,7 @@ async def test_first_run_declined_stays_empty(
         await pilot.press("b")  # nothing to book on yet: said in words
         await pilot.pause()
         assert app.store is not None and await app.store.head_position() == 0
-        assert app.house.row_count == 0
+        assert app.main.house.row_count == 0
 
 
 async def test_demo_flag_seeds_without_asking(
@@ -85,11 +85,11 @@ async def test_demo_flag_seeds_without_asking(
 ) -> None:
     app = make_app(await empty_db(tmp_path), demo=True)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.house.lines) == 3, "the demo house")
+        await until(pilot, lambda: len(app.main.house.lines) == 3, "the demo house")
         assert not isinstance(app.screen, ConfirmScreen)
         lapsing = [
             line
-            for line in app.house.lines.values()
+            for line in app.main.house.lines.values()
             if line.next_expiry and line.next_expiry - clock() <= timedelta(minutes=2)
         ]
         assert len(lapsing) == 1
@@ -101,5 +101,5 @@ async def test_demo_flag_leaves_a_database_in_use_alone(
     app = make_app(house_db, demo=True)
     async with app.run_test(size=SIZE, message_hook=answers) as pilot:
         await answers.notice(pilot, "Demo not added")
-        await until(pilot, lambda: app.house.row_count == 1, "the house as it was")
-        assert list(app.house.lines) == ["show-1"]
+        await until(pilot, lambda: app.main.house.row_count == 1, "the house as it was")
+        assert list(app.main.house.lines) == ["show-1"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import Answers, until
+from pilot_helpers import Answers, say_yes, until
 from textual.content import Content
 from textual.widgets import Input, Static
 
@@ -86,24 +86,24 @@ async def test_hostile_names_in_every_widget(
     app = make_app(hostile_db, operator="[b]me[/b]")
     names = MARKUP + [shown(a) for a in ESCAPES]
     async with app.run_test(size=SIZE, message_hook=answers) as pilot:
-        await until(pilot, lambda: len(app.roster.shown_actors) == 7, "the hostile roster")
+        await until(pilot, lambda: len(app.main.roster.shown_actors) == 7, "the hostile roster")
         # roster: actor and operator cells are the literal text
-        roster = app.roster
+        roster = app.main.roster
         assert [roster.get_cell(a, "actor").plain for a in roster.shown_actors] == names
         assert roster.get_cell("[/]", "operator").plain == OPERATOR
         assert roster.get_cell(ESCAPES[0], "operator").plain == shown("old\x1b[5mversion")
         # house: the title
-        assert app.house.get_cell(KEY, "show").plain == TITLE
-        assert TITLE in title_of(app.roster)
+        assert app.main.house.get_cell(KEY, "show").plain == f"{TITLE} {KEY}"
+        assert TITLE in title_of(app.main.roster)
         # header: database path and operator
         header = text_of(app.query_one("#header"))
         assert "[b]me[/b]" in header and "[bold]box/[@click=app.quit]h.db" in header
         # event log
         await pilot.press("l")
-        await until(pilot, lambda: app.log_table.last_seq == 8, "the log")
-        log_actors = [app.log_table.get_cell(str(s), "actor").plain for s in range(2, 9)]
+        await until(pilot, lambda: app.main.log_table.last_seq == 8, "the log")
+        log_actors = [app.main.log_table.get_cell(str(s), "actor").plain for s in range(2, 9)]
         assert log_actors == names
-        assert TITLE in app.log_table.get_cell("1", "actor").plain
+        assert TITLE in app.main.log_table.get_cell("1", "actor").plain
         # nothing on screen carries a raw escape, and the literal names are drawn
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "\x07" not in svg
@@ -111,7 +111,7 @@ async def test_hostile_names_in_every_widget(
             assert name in svg
 
         # a form's heading shows the title literally
-        app.house.focus()
+        app.main.house.focus()
         await pilot.press("b")
         assert isinstance(app.screen, FormScreen)
         assert TITLE in text_of(app.screen.query_one(".form-heading", Static))
@@ -121,7 +121,10 @@ async def test_hostile_names_in_every_widget(
         roster.focus()
         roster.move_cursor(row=2)
         assert roster.selected_actor == "[@click=app.quit]x"
-        await pilot.press("c")
+        await pilot.press("c")  # the question quotes it literally
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "[@click=app.quit]x" in text_of(app.screen.query_one(".form-heading", Static))
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == (
             "Already confirmed: seat 3 for [@click=app.quit]x"
         )

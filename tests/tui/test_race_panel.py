@@ -15,13 +15,16 @@ from textual.widgets import Input, Select, Static, Switch
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from store import open_store
+from store.booking import Ledger
 from store.racers import prepare_occurrence
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.race import NEW, RacersMoved, RaceScreen, RaceStarted
 from tui.widgets.racer_grid import RacerGrid
 
 pytestmark = pytest.mark.slow
 
 KEY = "panel-night"
+REAL = "real-night"
 
 
 class Host(App[None]):
@@ -66,14 +69,18 @@ def _text(screen: RaceScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-async def _panel(app: Host, pilot: Pilot[None]) -> RaceScreen:
-    """The panel once it has listed the occurrences (so its settings are filled in)."""
+async def _panel(app: Host, pilot: Pilot[None], pick: str | None = KEY) -> RaceScreen:
+    """The panel once it has listed the occurrences, with ``pick`` chosen (None: the default)."""
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, RaceScreen)
     assert screen.occurrences_worker is not None
     await screen.occurrences_worker.wait()
     await pilot.pause()
+    assert screen.query_one("#race-occurrence", Select).value == NEW  # never the house's pick
+    if pick is not None:
+        screen.query_one("#race-occurrence", Select).value = pick
+        await pilot.pause()
     return screen
 
 
@@ -95,7 +102,6 @@ async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
     seen: list[Message] = []
     async with app.run_test(size=(150, 48), message_hook=seen.append) as pilot:
         screen = await _panel(app, pilot)
-        assert screen.query_one("#race-occurrence", Select).value == KEY
         assert screen.query_one("#race-capacity", Input).value == "6"
         await (await _start(pilot, screen, racers=24, processes=2)).wait()
         await pilot.pause()
@@ -114,6 +120,56 @@ async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
         moved = [m for m in seen if isinstance(m, RacersMoved)]
         assert sum(len(m.events) for m in moved) > 24  # attempts, conflicts, outcomes
         await _leave(app)
+
+
+async def _real_show(db_path: str) -> list[str]:
+    """A real (non-demo) show with one booking; returns what its stream holds."""
+    async with open_store(db_path, create=True) as store:
+        ledger = Ledger(store, operator="box office")
+        await ledger.create_occurrence(REAL, capacity=20, title="Real night")
+        await ledger.book(REAL, "Ann")
+        return [e.type for e in await ledger.events(REAL)]
+
+
+async def _streams(db_path: str) -> dict[str, tuple[int, bool]]:
+    async with open_store(db_path) as store:
+        ledger = Ledger(store)
+        return {r.key: (r.seq, r.demo) for r in await ledger.occurrences()}
+
+
+async def test_the_default_run_leaves_every_real_occurrence_untouched(db_path: str) -> None:
+    before = await _real_show(db_path)
+    app = Host(db_path, REAL)  # the house has the real show selected, as on a show night
+    async with app.run_test(size=(150, 48)) as pilot:
+        screen = await _panel(app, pilot, pick=None)
+        await (await _start(pilot, screen, racers=12, processes=2)).wait()
+        await pilot.pause()
+        assert screen.summary is not None and screen.summary.ok
+        raced = screen.summary.plan.occurrence
+        assert raced != REAL
+        await _leave(app)
+    streams = await _streams(db_path)
+    assert streams[raced][1] is True  # the race made its own demo occurrence
+    assert streams[REAL] == (len(before), False)
+    async with open_store(db_path) as store:
+        assert [e.type for e in await Ledger(store).events(REAL)] == before
+        held = (await Ledger(store).view(raced)).roster
+    assert held and all(r.expires_at is not None for r in held)  # racer holds lapse
+
+
+async def test_picking_a_real_show_asks_first_and_no_keeps_it_untouched(db_path: str) -> None:
+    before = await _real_show(db_path)
+    app = Host(db_path, None)
+    async with app.run_test(size=(150, 48)) as pilot:
+        screen = await _panel(app, pilot, pick=REAL)
+        await pilot.click("#race-start")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the focused answer is the safe one
+        await pilot.pause()
+        assert app.screen is screen and screen.race_worker is None
+        await _leave(app)
+    assert await _streams(db_path) == {REAL: (len(before), False)}
 
 
 async def test_bad_settings_are_refused_inline_and_start_nothing(db_path: str) -> None:

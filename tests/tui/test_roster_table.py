@@ -10,19 +10,19 @@ from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
 
-from store.ledger.outcomes import OccurrenceRecord
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.widgets.occurrences import availability, capacity_bar
-from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterRow, RosterTable
+from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterTable
 from tui.widgets.timefmt import countdown
 
 NOW = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 
 
-def row(actor: str, order: int, seat: int | None, state: str = CONFIRMED, **kw: Any) -> RosterRow:
-    return RosterRow(actor, order, state, seat, NOW, kw.get("expires_at"), "op")
+def row(actor: str, order: int, seat: int | None, state: str = CONFIRMED, **kw: Any) -> SeatRecord:
+    return SeatRecord(seat, actor, state, NOW, kw.get("expires_at"), "op", order)
 
 
-def seated(*actors: str, start: int = 0) -> list[RosterRow]:
+def seated(*actors: str, start: int = 0) -> list[SeatRecord]:
     return [row(a, start + i, i + 1) for i, a in enumerate(actors)]
 
 
@@ -123,13 +123,13 @@ async def test_a_big_roster_arrives_a_screenful_first_then_whole() -> None:
         assert isinstance(app.seen[0], RosterTable.Filled) and app.seen[0].rows == len(rows)
 
 
-def test_countdown_wording() -> None:
+def test_countdown_has_one_format() -> None:
     assert countdown(timedelta(seconds=0.2)) == "0:01"
     assert countdown(timedelta(minutes=9, seconds=59)) == "9:59"
-    assert countdown(timedelta(minutes=10)) == "10m"
-    assert countdown(timedelta(minutes=14, seconds=1)) == "15m"
-    assert countdown(timedelta(hours=1, minutes=5)) == "1h05m"
-    assert countdown(timedelta(days=2, hours=3)) == "2d03h"
+    assert countdown(timedelta(minutes=10)) == "10:00"
+    assert countdown(timedelta(minutes=14, seconds=1)) == "14:01"
+    assert countdown(timedelta(hours=1, minutes=5)) == "1:05:00"
+    assert countdown(timedelta(days=2, hours=3)) == "2d 03:00:00"
     assert countdown(timedelta(seconds=-5)) == "0:00"
 
 

@@ -43,7 +43,9 @@ def ready(*then: Callable[[Pilot[Any]], Awaitable[None]]) -> Callable[[Pilot[Any
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, BoxOfficeApp)
-        await until(pilot, lambda: app.roster.total > 0 and len(app.house.lines) == 3, "house")
+        await until(
+            pilot, lambda: app.main.roster.total > 0 and len(app.main.house.lines) == 3, "house"
+        )
         for step in then:
             await step(pilot)
         for field in app.screen.query(Input):
@@ -57,7 +59,7 @@ async def open_log(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, BoxOfficeApp)
     await pilot.press("l")
-    log = app.log_table
+    log = app.main.log_table
     await until(
         pilot,
         lambda: (
@@ -89,3 +91,12 @@ def test_form_with_an_error(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
 
 def test_help(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(press_help))
+
+
+def test_main_screen_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    """An 80x24 terminal: the house narrows, the roster's state column stays in view."""
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=ready())
+
+
+def test_main_screen_at_140x40(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(140, 40), run_before=ready())

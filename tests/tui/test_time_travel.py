@@ -14,6 +14,14 @@ from tui.app import BoxOfficeApp
 SIZE = (140, 36)
 
 
+def title(app: BoxOfficeApp) -> str:
+    return str(app.main.roster.border_title)
+
+
+def header(app: BoxOfficeApp) -> str:
+    return str(app.main.header.render())
+
+
 def banner(app: BoxOfficeApp) -> str:
     widget = app.query_one("#banner", Static)
     return str(widget.render()) if widget.display else ""
@@ -26,7 +34,7 @@ async def test_selecting_an_event_shows_the_roster_then(
     async with app.run_test(size=SIZE, message_hook=answers) as pilot:
         await opened(pilot)
         await pilot.press("l")
-        log = app.log_table
+        log = app.main.log_table
         await until(pilot, lambda: log.last_seq == 4, "the log")
         assert [str(log.get_cell("3", c).plain) for c in ("type", "actor", "operator")] == [
             "booking",
@@ -36,35 +44,42 @@ async def test_selecting_an_event_shows_the_roster_then(
         assert "capacity 5" in str(log.get_cell("1", "actor").plain)
         clock.advance(minutes=30)  # cy's hold has lapsed by now...
         app.tick()
-        await until(pilot, lambda: app.roster.get_cell("cy", "state").plain == "✖ LAPSED", "lapse")
+        await until(
+            pilot, lambda: app.main.roster.get_cell("cy", "state").plain == "✖ LAPSED", "lapse"
+        )
 
         log.move_cursor(row=1)
         await pilot.press("enter")  # seq 2: only ada had booked
-        await until(pilot, lambda: app.travel_seq == 2, "time travel")
-        assert app.roster.shown_actors == ["ada"]
+        await until(pilot, lambda: app.main.travel_seq == 2, "time travel")
+        assert app.main.roster.shown_actors == ["ada"]
         assert "seq 2" in banner(app) and "Esc returns to live" in banner(app)
+        # the headline is the past one: the title's count and the header's marker
+        assert "1/5 seated" in title(app) and "then" in title(app)
+        assert "PAST seq 2" in header(app) and "LIVE" not in header(app)
 
         log.move_cursor(row=3)
         await pilot.press("enter")  # seq 4: ...but at seq 4 it was a fresh 10-minute hold
-        await until(pilot, lambda: app.travel_seq == 4, "seq 4")
-        assert app.roster.shown_actors == ["ada", "bob", "cy"]
-        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
+        await until(pilot, lambda: app.main.travel_seq == 4, "seq 4")
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
         app.tick()  # countdowns are frozen in the past
-        assert app.roster.get_cell("cy", "state").plain == "◷ HELD 10m"
+        assert app.main.roster.get_cell("cy", "state").plain == "◷ HELD 10:00"
 
         # the live world moves on; the past stays put, the log grows
         assert await other_terminal(house_db, clock, "book", "dee") == "booked"
         await until(pilot, lambda: log.last_seq == 5, "the log grows")
-        assert "dee" not in app.roster.shown_actors
+        assert "dee" not in app.main.roster.shown_actors
         assert "seq 4" in banner(app)
 
         await pilot.press("b")  # commands wait until the operator is back in the present
         await answers.notice(pilot, "press Esc to return to live")
         await pilot.press("escape")
-        assert app.travel_seq is None and banner(app) == ""
-        await until(pilot, lambda: "dee" in app.roster.shown_actors, "live again")
-        assert app.roster.get_cell("cy", "state").plain == "✖ LAPSED"
-        assert app.selected == SHOW
+        assert app.main.travel_seq is None and banner(app) == ""
+        assert "LIVE" in header(app) and "PAST" not in header(app)
+        await until(pilot, lambda: "dee" in app.main.roster.shown_actors, "live again")
+        assert "3/5 seated" in title(app) and "then" not in title(app)
+        assert app.main.roster.get_cell("cy", "state").plain == "✖ LAPSED"
+        assert app.main.selected == SHOW
 
 
 async def test_time_travel_ends_when_another_occurrence_is_selected(
@@ -75,16 +90,16 @@ async def test_time_travel_ends_when_another_occurrence_is_selected(
         await opened(pilot)
         assert app.ledger is not None
         await app.ledger.create_occurrence("other", capacity=3, title="Matinee")
-        await until(pilot, lambda: "other" in app.house.lines, "the new occurrence")
+        await until(pilot, lambda: "other" in app.main.house.lines, "the new occurrence")
         await pilot.press("l")
-        await until(pilot, lambda: app.log_table.last_seq == 4, "the log")
-        app.log_table.move_cursor(row=0)
+        await until(pilot, lambda: app.main.log_table.last_seq == 4, "the log")
+        app.main.log_table.move_cursor(row=0)
         await pilot.press("enter")
-        await until(pilot, lambda: app.travel_seq == 1, "seq 1")
-        assert app.roster.shown_actors == []
-        app.house.focus()
+        await until(pilot, lambda: app.main.travel_seq == 1, "seq 1")
+        assert app.main.roster.shown_actors == []
+        app.main.house.focus()
         await pilot.press("down")
-        await until(pilot, lambda: app.selected == "other", "selected other")
-        assert app.travel_seq is None and banner(app) == ""
-        await until(pilot, lambda: app.log_table.key == "other", "other's log")
-        assert app.log_table.last_seq == 1
+        await until(pilot, lambda: app.main.selected == "other", "selected other")
+        assert app.main.travel_seq is None and banner(app) == ""
+        await until(pilot, lambda: app.main.log_table.key == "other", "other's log")
+        assert app.main.log_table.last_seq == 1

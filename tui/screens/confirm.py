@@ -1,4 +1,9 @@
-"""Ask before something cannot be undone (a cancel gives the seat away)."""
+"""Ask before a write: the question names who and what, and the safe answer is the default.
+
+No letter answers yes: an operator typing a name while no form is open (``c``
+opens this question, ``y`` would follow) must not confirm anything. Yes is a
+button: Tab (or a click) to it, then Enter.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +19,24 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A question with a yes and a no; the no is focused, so a stray Enter is safe."""
+    """A question with a yes and a no; the no is focused, so a stray Enter is safe.
+
+    ``default=True`` focuses yes instead, for a question whose yes writes nothing
+    that matters (the first run's demo offer).
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Leave it as it is"),
     ]
 
-    def __init__(self, question: Content, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(
+        self, question: Content, yes: str = "Yes", no: str = "No", *, default: bool = False
+    ) -> None:
         super().__init__(classes="confirm-screen")
         self.question = question
         self.yes = yes
         self.no = no
+        self.default = default
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -35,7 +46,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(Content(self.no), variant="primary", id="no")
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.query_one("#yes" if self.default else "#no", Button).focus()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

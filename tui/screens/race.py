@@ -16,9 +16,7 @@ blocks the event loop. Leaving the screen cancels the race worker, whose
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -35,8 +33,18 @@ from textual.worker import Worker, WorkerState
 from store import open_store
 from store.booking import Ledger, OccurrenceRecord, UnknownOccurrence
 from store.ledger.provenance import default_operator
-from store.racers import Race, RacePlan, RacerEvent, RaceSummary, new_seed, prepare_occurrence
+from store.racers import (
+    HOLD_TTL,
+    Race,
+    RacePlan,
+    RacerEvent,
+    RaceSummary,
+    demo_key,
+    new_seed,
+    prepare_occurrence,
+)
 from tui.cli.safe_text import printable
+from tui.screens.confirm import ConfirmScreen
 from tui.widgets.race_plot import RacePlot
 from tui.widgets.race_roster import RaceRoster, Row
 from tui.widgets.racer_grid import RacerGrid
@@ -88,6 +96,7 @@ class RaceSetup:
 
     key: str | None  # None: create a fresh demo occurrence
     capacity: int | None
+    real: bool  # the chosen occurrence is a real show (not a demo): ask before racing
     racers: int
     processes: int
     churn: bool
@@ -102,10 +111,6 @@ def _whole(text: str, field: str, low: int, high: int) -> int:
     if not value.isdigit() or not value.isascii() or not low <= int(value) <= high:
         raise SetupError(f"{field}: a whole number from {low:,} to {high:,}")
     return int(value)
-
-
-def _demo_key() -> str:
-    return f"race-demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 class RaceScreen(Screen[None]):
@@ -127,7 +132,9 @@ class RaceScreen(Screen[None]):
         super().__init__()
         self.store_url = store_url
         self.operator = operator or default_operator()
-        self.initial_key = occurrence_key
+        # The house's selection is only offered in the list, never the default
+        # target: a real show is raced on only when picked and confirmed.
+        self.house_selection = occurrence_key
         self.race: Race | None = None
         self.race_worker: Worker[None] | None = None
         self.occurrences_worker: Worker[None] | None = None
@@ -137,6 +144,7 @@ class RaceScreen(Screen[None]):
         self._occupied: int | None = None
         self._moved = False
         self._capacities: dict[str, int] = {}
+        self._demos: dict[str, bool] = {}
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -194,9 +202,11 @@ class RaceScreen(Screen[None]):
         processes = _whole(
             self.query_one("#race-processes", Input).value, "processes", 1, MAX_PANEL_PROCESSES
         )
+        key = None if new else str(chosen)
         return RaceSetup(
-            key=None if new else str(chosen),
+            key=key,
             capacity=capacity,
+            real=key is not None and not self._demos.get(key, False),
             racers=racers,
             processes=processes,
             churn=self.query_one("#race-churn", Switch).value,
@@ -244,6 +254,21 @@ class RaceScreen(Screen[None]):
             self._say_setup_error(str(exc))
             return
         self._say_setup_error("")
+        if setup.real:
+            question = Content.assemble(
+                "Race on ",
+                (setup.key or "", "bold"),
+                "? It is a real show, not a demo: racers will hold its free seats "
+                f"for {HOLD_TTL.seconds // 60} minutes under your name.",
+            )
+            self.app.push_screen(
+                ConfirmScreen(question, yes="Race on it", no="Keep it untouched"),
+                lambda yes: self._begin(setup) if yes else None,
+            )
+            return
+        self._begin(setup)
+
+    def _begin(self, setup: RaceSetup) -> None:
         self.summary = None
         self._set_running(True)
         self._set_invariant("pending", "starting the racer processes…")
@@ -280,8 +305,10 @@ class RaceScreen(Screen[None]):
 
     @work(group="race", exit_on_error=False, name="race")
     async def _run_race(self, setup: RaceSetup) -> None:
-        key = setup.key or _demo_key()
-        await prepare_occurrence(self.store_url, key, setup.capacity, operator=self.operator)
+        key = setup.key or demo_key()
+        await prepare_occurrence(
+            self.store_url, key, setup.capacity, operator=self.operator, allow_real=setup.real
+        )
         plan = RacePlan(
             self.store_url,
             key,
@@ -308,20 +335,23 @@ class RaceScreen(Screen[None]):
 
     @work(group="race-roster", exclusive=True, exit_on_error=False, name="roster")
     async def _follow_roster(self, key: str) -> None:
-        """Re-read the roster whenever the database moves, at most 5 times a second."""
+        """Re-read the roster whenever its stream moves, at most 5 times a second."""
         async with open_store(self.store_url) as store:
             ledger = Ledger(store, operator=self.operator)
+            position = await ledger.head()
             while True:
-                position = await store.head_position()
                 try:
-                    record = await ledger.occurrence(key)
-                    seats = await ledger.seats(key)
+                    view = await ledger.view(key)
                 except UnknownOccurrence:
                     pass  # a demo occurrence not created yet
                 else:
-                    rows = [(s.actor, s.state) for s in seats]
-                    self.post_message(RaceRosterRead(key, record.capacity, rows))
-                await store.wait_for_append(position, timeout=5.0)
+                    rows = [(s.actor, s.state) for s in view.roster]
+                    self.post_message(RaceRosterRead(key, view.record.capacity, rows))
+                moved = False
+                while not moved:
+                    changes = await ledger.changes(position, timeout=5.0)
+                    moved = key in changes.keys or changes.position == position
+                    position = changes.position
                 await asyncio.sleep(ROSTER_READS_S)
 
     # -- handlers: only widgets -----------------------------------------------------------
@@ -334,12 +364,17 @@ class RaceScreen(Screen[None]):
         for record in message.records:
             keys.add(record.key)
             self._capacities[record.key] = record.capacity
-            label = f"{record.key}  {record.occupied}/{record.capacity}"
-            options.append((Text(printable(label)), record.key))
+            self._demos[record.key] = record.demo
+            label = Text(printable(f"{record.key}  {record.occupied}/{record.capacity}"))
+            label.append(
+                "  demo" if record.demo else "  real show", "dim" if record.demo else "bold"
+            )
+            options.append((label, record.key))
         select.set_options(options)
-        wanted = self._roster_key or (current if current in keys else self.initial_key)
+        # Never the house's selection by default: racers aim at a fresh demo
+        # occurrence unless someone picks another (and, for a real show, says yes).
+        wanted = self._roster_key or current
         select.value = wanted if wanted in keys else NEW
-        self.initial_key = None
 
     def on_race_started(self, message: RaceStarted) -> None:
         race = self.race = message.race

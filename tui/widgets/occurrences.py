@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -10,19 +10,12 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from store.ledger.outcomes import OccurrenceRecord
+from store.ledger.views import OccurrenceView
 from tui.cli.safe_text import printable
 from tui.widgets.timefmt import when
 
 BAR_WIDTH = 10
 CONFIRMED_GLYPH, HELD_GLYPH, FREE_GLYPH = "█", "▒", "·"
-
-
-@dataclass(frozen=True, slots=True)
-class HouseLine:
-    """An occurrence as the house list shows it, with when its next hold lapses."""
-
-    record: OccurrenceRecord
-    next_expiry: datetime | None = None
 
 
 def _split(width: int, parts: list[int]) -> list[int]:
@@ -64,32 +57,78 @@ def availability(record: OccurrenceRecord) -> Text:
     return Text(f"{record.seats_left}/{record.capacity} left")
 
 
-class _WhenCell(Text):
-    """A curtain time that carries the row's sort key, so the list re-sorts in place."""
+class _ShowCell(Text):
+    """A show's name that carries the row's sort key (curtain time), so the list re-sorts in
+    place whichever columns are shown."""
 
     sort_key: tuple[str, str]
 
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("when", "When", 12),
-    ("show", "Show", 14),
-    ("seats", "Seats", BAR_WIDTH),
-    ("left", "Left", 16),
-)
+#: Columns by layout: (key, label, width); width 0 takes what the others leave.
+LAYOUTS: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "narrow": (("show", "Show", 0), ("left", "Left", 12)),
+    "normal": (
+        ("when", "When", 12),
+        ("show", "Show", 0),
+        ("seats", "Seats", BAR_WIDTH),
+        ("left", "Left", 14),
+    ),
+}
+#: Below this many cells inside its border the house drops the curtain time and the bar.
+NARROW_BELOW = 50
+MIN_SHOW = 10
+
+
+def show_cell(record: OccurrenceRecord) -> _ShowCell:
+    """``DEMO`` first (never cut off), then the title, then the key the CLI needs, dimmed."""
+    cell = _ShowCell(no_wrap=True, overflow="ellipsis")
+    if record.demo:
+        cell.append("DEMO ", style="bold magenta")
+    if record.archived:
+        cell.append("ARCHIVED ", style="bold")
+    if record.title:
+        cell.append(printable(record.title))
+        cell.append(f" {printable(record.key)}", style="dim")
+    else:
+        cell.append(printable(record.key))
+    return cell
 
 
 class OccurrenceTable(DataTable[Any]):
-    """Every occurrence, updated row by row as streams advance."""
+    """Every occurrence (its view without rows), updated row by row as streams advance.
+
+    The columns follow the table's width: a narrow house (an 80-column
+    terminal) shows the name and the seats left; a wider one adds the curtain
+    time and the capacity bar, and the name takes whatever width is left.
+    """
 
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.tz = tz
-        self.lines: dict[str, HouseLine] = {}
+        self.lines: dict[str, OccurrenceView] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
+        self.columns_shown: tuple[tuple[str, str, int], ...] = ()
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Choose the columns for the width there is; rebuild the rows if they changed."""
+        inner = self.scrollable_content_region.width or self.size.width
+        layout = LAYOUTS["narrow" if 0 < inner < NARROW_BELOW else "normal"]
+        fixed = sum(width + 2 * self.cell_padding for _, _, width in layout)
+        show = max(MIN_SHOW, inner - fixed - 2 * self.cell_padding - 1) if inner else 20
+        columns = tuple((k, label, width or show) for k, label, width in layout)
+        if columns == self.columns_shown:
+            return
+        keep = self.selected_key
+        self.clear(columns=True)
+        self.columns_shown = columns
+        for key, label, width in columns:
             self.add_column(label, key=key, width=width)
+        self._cells = {}
+        lines, self.lines = list(self.lines.values()), {}
+        self.upsert(lines, keep=keep)
 
     @property
     def selected_key(self) -> str | None:
@@ -98,16 +137,23 @@ class OccurrenceTable(DataTable[Any]):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
 
-    def _cells_of(self, line: HouseLine) -> tuple[Text, ...]:
+    def _cells_of(self, line: OccurrenceView) -> tuple[Text, ...]:
         record = line.record
-        when_cell = _WhenCell(when(record.starts_at, self.tz))
-        when_cell.sort_key = (record.starts_at or "~", record.key)
-        title = Text(printable(record.title or record.key), no_wrap=True, overflow="ellipsis")
-        return (when_cell, title, capacity_bar(record), availability(record))
+        show = show_cell(record)
+        show.sort_key = (record.starts_at or "~", record.key)
+        cells = {
+            "when": Text(when(record.starts_at, self.tz)),
+            "show": show,
+            "seats": capacity_bar(record),
+            "left": availability(record),
+        }
+        return tuple(cells[key] for key, _, _ in self.columns_shown)
 
-    def upsert(self, lines: list[HouseLine]) -> None:
+    def upsert(self, lines: list[OccurrenceView], *, keep: str | None = None) -> None:
         """Add new occurrences and rewrite only the cells that changed."""
-        keep = self.selected_key
+        if not self.columns_shown:
+            self._lay_out()
+        keep = keep or self.selected_key
         added = False
         with self.app.batch_update():
             for line in lines:
@@ -120,18 +166,19 @@ class OccurrenceTable(DataTable[Any]):
                     self.add_row(*cells, key=key)
                     added = True
                 elif before != texts:
-                    for (column, _, _), old, cell in zip(COLUMNS, before, cells, strict=True):
+                    columns = self.columns_shown
+                    for (column, _, _), old, cell in zip(columns, before, cells, strict=True):
                         if old != cell.plain:
                             self.update_cell(key, column, cell)
                 self._cells[key] = texts
             if added:
-                self.sort("when", key=lambda cell: cell.sort_key)
-                if keep is not None:
+                self.sort("show", key=lambda cell: cell.sort_key)
+                if keep is not None and keep in self.lines:
                     self.move_cursor(row=self.get_row_index(keep), scroll=False)
 
     def due(self, now: datetime) -> set[str]:
         """Occurrences with a hold that has lapsed since they were read (to read again)."""
         keys = {k for k, line in self.lines.items() if line.next_expiry and line.next_expiry <= now}
         for key in keys:
-            self.lines[key] = HouseLine(self.lines[key].record, None)
+            self.lines[key] = replace(self.lines[key], next_expiry=None)
         return keys

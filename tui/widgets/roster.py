@@ -14,8 +14,8 @@ and the app keeps answering keys while the rest arrives.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any
 
@@ -23,7 +23,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from store.ledger.views import OccurrenceView
+from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
 from tui.widgets.timefmt import countdown, local
@@ -40,38 +40,24 @@ FIRST_ROWS = 300
 MORE_ROWS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class RosterRow:
-    """One line of the roster as the app shows it; a lapsed hold has no seat."""
-
-    actor: str
-    order: int  # join order: the roster's order, even across a time-travel refold
-    state: str  # HELD, CONFIRMED or LAPSED
-    seat: int | None = field(compare=False)  # follows from the others and the rows before
-    joined_at: datetime | None = None
-    expires_at: datetime | None = None
-    operator: str | None = None
+def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
+    """Whether only the seat number moved (a SeatCell reads it when drawn: nothing to rewrite)."""
+    return (
+        row.state == before.state
+        and row.expires_at == before.expires_at
+        and row.ref == before.ref
+        and row.joined_at == before.joined_at
+        and row.operator == before.operator
+    )
 
 
-def roster_rows(view: OccurrenceView) -> list[RosterRow]:
-    """Seated actors plus lapsed holds with no ``expire`` event yet, in join order.
-
-    A lapsed hold stays visible (as LAPSED, without a seat) until someone
-    records the lapse, so an operator sees why a customer lost a seat.
-    """
-    return [
-        RosterRow(r.actor, r.ref, r.state, r.seat, r.joined_at, r.expires_at, r.operator)
-        for r in view.rows
-    ]
-
-
-def next_expiry(rows: Iterable[RosterRow]) -> datetime | None:
+def next_expiry(rows: Iterable[SeatRecord]) -> datetime | None:
     """When the next of these holds lapses (None if none will)."""
     times = [r.expires_at for r in rows if r.state == HELD and r.expires_at is not None]
     return min(times) if times else None
 
 
-def badge(row: RosterRow, now: datetime | None) -> Text:
+def badge(row: SeatRecord, now: datetime | None) -> Text:
     """The seat state in words and a glyph, so colour is never the only signal."""
     if row.state == CONFIRMED:
         return Text("✔ CONFIRMED", style="bold green")
@@ -86,9 +72,9 @@ def badge(row: RosterRow, now: datetime | None) -> Text:
 
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("seat", "Seat", 5),
+    ("seat", "Seat", 4),
+    ("state", "State", 14),  # second, so an 80-column terminal always shows it
     ("actor", "Actor", 20),
-    ("state", "State", 13),
     ("joined", "Joined", 12),
     ("operator", "Operator", 12),
 )
@@ -107,13 +93,13 @@ class RosterTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.tz = tz
         self.needle = ""
-        self._all: list[RosterRow] = []  # the roster before filtering
+        self._all: list[SeatRecord] = []  # the roster before filtering
         self._target: list[str] = []  # the actors the table should hold, in order
-        self._rows: dict[str, RosterRow] = {}  # every target row, by actor
+        self._rows: dict[str, SeatRecord] = {}  # every target row, by actor
         self._shown: list[str] = []  # the actors the table holds, in row order
         self._texts: dict[str, tuple[str, ...]] = {}  # what each held row's cells say
         self._seats: dict[str, int | None] = {}  # read by every SeatCell as it is drawn
-        self._pending: list[RosterRow] = []  # target rows still to be added
+        self._pending: list[SeatRecord] = []  # target rows still to be added
         self._chunked = False  # the rows of this update came over several frames
         self._resort = False  # a row's join order changed: re-check the table's order
         self._now: datetime | None = None
@@ -134,7 +120,7 @@ class RosterTable(DataTable[Any]):
         row = min(max(self.cursor_row, 0), len(self._shown) - 1)
         return self._shown[row]
 
-    def row_of(self, actor: str) -> RosterRow | None:
+    def row_of(self, actor: str) -> SeatRecord | None:
         return self._rows.get(actor)
 
     @property
@@ -156,6 +142,14 @@ class RosterTable(DataTable[Any]):
     def next_expiry(self) -> datetime | None:
         return self._next_expiry if self._ticking else None
 
+    def lapsing_within(self, now: datetime, soon: timedelta) -> int:
+        """Live holds in the roster that lapse within ``soon`` of ``now``."""
+        return sum(
+            1
+            for r in self._all
+            if r.state == HELD and r.expires_at is not None and now < r.expires_at <= now + soon
+        )
+
     def reset(self) -> None:
         """Forget everything (another occurrence was selected)."""
         self._all, self._target, self._rows, self._shown, self._texts = [], [], {}, [], {}
@@ -164,7 +158,7 @@ class RosterTable(DataTable[Any]):
         self._next_expiry = None
         self.clear()
 
-    def show(self, rows: list[RosterRow], now: datetime | None, *, live: bool = True) -> None:
+    def show(self, rows: list[SeatRecord], now: datetime | None, *, live: bool = True) -> None:
         """Make the table show ``rows`` (filtered) at ``now``, changing only what differs.
 
         ``live=False`` freezes countdowns at ``now`` (a past moment, in time travel).
@@ -198,7 +192,7 @@ class RosterTable(DataTable[Any]):
 
     # -- the diff -----------------------------------------------------------------
 
-    def _filtered(self, rows: list[RosterRow]) -> list[RosterRow]:
+    def _filtered(self, rows: list[SeatRecord]) -> list[SeatRecord]:
         if not self.needle:
             return rows
         needle = self.needle.casefold()
@@ -207,8 +201,8 @@ class RosterTable(DataTable[Any]):
     def _today(self, now: datetime | None) -> date | None:
         return local(now, self.tz).date() if now is not None else None
 
-    def _cells(self, row: RosterRow, now: datetime | None, today: date | None) -> list[Any]:
-        """The row's cells after the seat: actor, badge, joined at, operator."""
+    def _cells(self, row: SeatRecord, now: datetime | None, today: date | None) -> list[Any]:
+        """The row's cells after the seat: badge, actor, joined at, operator."""
         joined = "—"
         if row.joined_at is not None:
             shown = local(row.joined_at, self.tz)
@@ -217,18 +211,18 @@ class RosterTable(DataTable[Any]):
         if row.state == HELD and row.expires_at is not None and self._ticking:
             state = LiveCell(partial(self._badge_now, row))
         return [
-            FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
             state,
+            FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
             FixedCell(Text(joined)),
             FixedCell(
                 Text(printable(row.operator or "—"), no_wrap=True, overflow="ellipsis", style="dim")
             ),
         ]
 
-    def _badge_now(self, row: RosterRow) -> Text:
+    def _badge_now(self, row: SeatRecord) -> Text:
         return badge(row, self._now)
 
-    def _apply(self, target: list[RosterRow], now: datetime | None) -> None:
+    def _apply(self, target: list[SeatRecord], now: datetime | None) -> None:
         keep_cursor_on = self.selected_actor
         wanted = {r.actor for r in target}
         gone = [a for a in self._shown if a not in wanted]
@@ -252,8 +246,8 @@ class RosterTable(DataTable[Any]):
                     self.move_cursor(row=index, scroll=False)
 
     def _patch(
-        self, target: list[RosterRow], gone: list[str], now: datetime | None, today: date | None
-    ) -> list[RosterRow]:
+        self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
+    ) -> list[SeatRecord]:
         """Remove who left and rewrite changed cells; returns the rows still to add."""
         for actor in gone:
             self.remove_row(actor)
@@ -267,7 +261,7 @@ class RosterTable(DataTable[Any]):
                 newcomers.append(row)
                 continue
             before = self._rows[row.actor]
-            if row == before:
+            if unchanged_but_seat(row, before):
                 continue  # its seat number may have moved: the SeatCell reads it when drawn
             cells = self._cells(row, now, today)
             texts = tuple(c.plain for c in cells)
@@ -277,20 +271,20 @@ class RosterTable(DataTable[Any]):
             ):
                 if new_text != old_text:
                     self.update_cell(row.actor, key, cell)
-            if row.order != before.order:  # rejoined after a lapse: belongs at the end now
-                self.update_cell(row.actor, "seat", SeatCell(row.actor, row.order, self._seats))
+            if row.ref != before.ref:  # rejoined after a lapse: belongs at the end now
+                self.update_cell(row.actor, "seat", SeatCell(row.actor, row.ref, self._seats))
                 self._resort = True
         return newcomers
 
     def _append(
-        self, rows: list[RosterRow], limit: int, now: datetime | None, today: date | None
+        self, rows: list[SeatRecord], limit: int, now: datetime | None, today: date | None
     ) -> None:
         """Add up to ``limit`` rows now and the rest over the next frames."""
         now_rows = rows[:limit]
         for row in now_rows:
             cells = self._cells(row, now, today)
             self._texts[row.actor] = tuple(c.plain for c in cells)
-            self.add_row(SeatCell(row.actor, row.order, self._seats), *cells, key=row.actor)
+            self.add_row(SeatCell(row.actor, row.ref, self._seats), *cells, key=row.actor)
             self._shown.append(row.actor)
         if (now_rows or self._resort) and len(self._shown) > 1:
             self._resort = False
@@ -327,8 +321,8 @@ class RosterTable(DataTable[Any]):
                 continue
             text = badge(row, now).plain
             before = self._texts[actor]
-            if text != before[1]:
-                self._texts[actor] = (before[0], text, *before[2:])
+            if text != before[0]:
+                self._texts[actor] = (text, *before[1:])
                 changed.append(index)
         if changed:
             # The countdown cells make their text when drawn; drop the table's

@@ -32,17 +32,31 @@ def stamp(moment: datetime | None, now: datetime, tz: tzinfo | None) -> str:
 
 
 def countdown(remaining: timedelta) -> str:
-    """``4:07`` in the last ten minutes (ticking by the second), ``14m``, ``1h05m``, ``2d03h``.
+    """Time left, always as a clock: ``4:07``, ``14:00``, ``1:05:00``, ``2d 03:00:00``.
 
-    Rounded up: 0.2 s left still reads ``0:01``, and a hold never looks shorter
-    than it is. Seconds only where they matter keeps a full house calm (and cheap
-    to draw): a screenful of long holds changes once a minute.
+    One format for every hold, so two badges are compared at a glance. Rounded
+    up: 0.2 s left still reads ``0:01``, and a hold never looks shorter than it is.
     """
     seconds = max(0, math.ceil(remaining.total_seconds()))
-    if seconds < 600:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    if seconds < 3600:
-        return f"{math.ceil(seconds / 60)}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def zone_name(moment: datetime, tz: tzinfo | None) -> str:
+    """The zone times are shown in: its IANA name when it has one (``Europe/Berlin``), else
+    its abbreviation at ``moment`` (``UTC``, ``CET``)."""
+    key = getattr(tz, "key", None)
+    if isinstance(key, str):
+        return key
+    return local(moment, tz).tzname() or "local"
+
+
+def wall_clock(moment: datetime, tz: tzinfo | None) -> str:
+    """The header's clock: ``19:02:10 Europe/Berlin``."""
+    return f"{local(moment, tz):%H:%M:%S} {zone_name(moment, tz)}"

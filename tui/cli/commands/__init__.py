@@ -10,12 +10,26 @@ subcommand(s) with ``subparsers.add_parser(name, help=...)`` (the global
 
 from __future__ import annotations
 
-from tui.cli.commands import check, doctor, log, occurrences, race, seats, setup
+from tui.cli.commands import (
+    check,
+    doctor,
+    door,
+    log,
+    occurrences,
+    parties,
+    race,
+    seats,
+    setup,
+    upkeep,
+)
 
 COMMANDS = [
     setup,
     occurrences,
+    upkeep,
     seats,
+    parties,
+    door,
     log,
     check,
     race,

@@ -19,11 +19,24 @@ from store.eventstore.events import Event
 from store.ledger.fold import stream_of
 from store.ledger.rules import occurrence_key
 from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
+from tui.cli.commands.outcomes import seat_range
 from tui.cli.durations import format_duration
 from tui.cli.output import cell, dumps, emit_json, line, record, table, write_csv
 from tui.cli.safe_text import printable
 
-ROSTER_HEADERS = ("seat", "actor", "state", "joined", "expires", "operator")
+#: The SPEC §2 columns first, so a script that reads them by place keeps working.
+ROSTER_HEADERS = (
+    "seat",
+    "actor",
+    "state",
+    "joined",
+    "expires",
+    "operator",
+    "seats",
+    "ref",
+    "checked in",
+    "note",
+)
 EXPORT_HEADERS = (
     "stream",
     "seq",
@@ -70,12 +83,35 @@ def seat_json(seat: SeatRecord) -> dict[str, Any]:
     return record(
         {
             "seat": seat.seat,
+            "seats": seat.seats,
+            "ref": seat.ref,
             "actor": seat.actor,
             "state": seat.state,
             "joined_at": seat.joined_at,
             "expires_at": seat.expires_at,
+            "checked_in_at": seat.checked_in_at,
+            "note": seat.note,
             "operator": seat.operator,
         }
+    )
+
+
+def _block(seat: SeatRecord) -> str:
+    return seat_range(seat.seat, seat.seats) if seat.seat is not None else ""
+
+
+def roster_row(seat: SeatRecord, place: object, ref: object = None) -> tuple[Any, ...]:
+    return (
+        place,
+        seat.actor,
+        seat.state,
+        seat.joined_at,
+        seat.expires_at,
+        seat.operator,
+        seat.seats,
+        seat.ref if ref is None else ref,
+        seat.checked_in_at,
+        seat.note,
     )
 
 
@@ -86,13 +122,12 @@ def show_roster(opts: Options, args: argparse.Namespace) -> int:
 
     seats = run(fetch())
     form = args.format or ("json" if opts.json else "table")
-    rows = [(s.seat, s.actor, s.state, s.joined_at, s.expires_at, s.operator) for s in seats]
     if form == "json":
         emit_json([seat_json(s) for s in seats])
     elif form == "csv":
-        write_csv(ROSTER_HEADERS, rows)
-    else:
-        table(ROSTER_HEADERS, rows)
+        write_csv(ROSTER_HEADERS, [roster_row(s, s.seat) for s in seats])
+    else:  # a person reads a party's block as a range and its ref as #57
+        table(ROSTER_HEADERS, [roster_row(s, _block(s), f"#{s.ref}") for s in seats])
     return EXIT_OK
 
 

@@ -16,7 +16,10 @@ HEADERS = ("key", "title", "starts", "capacity", "held", "confirmed", "left", "h
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     listing = subparsers.add_parser("occurrences", help="list the occurrences and their seats")
-    listing.set_defaults(handler=lambda opts, args: list_occurrences(opts))
+    listing.add_argument(
+        "--all", action="store_true", help="archived occurrences too (marked in their own column)"
+    )
+    listing.set_defaults(handler=lambda opts, args: list_occurrences(opts, everything=args.all))
 
     create = subparsers.add_parser("create", help="create an occurrence")
     create.add_argument("key", metavar="KEY", help="1-120 letters, digits and . _ : -")
@@ -53,6 +56,9 @@ def occurrence_json(rec: OccurrenceRecord) -> dict[str, object]:
             "confirmed": rec.confirmed,
             "seats_left": rec.seats_left,
             "hold_ttl_s": rec.hold_ttl.total_seconds() if rec.hold_ttl is not None else None,
+            "offer_ttl_s": rec.offer_ttl.total_seconds() if rec.offer_ttl is not None else None,
+            "archived": rec.archived,
+            "demo": rec.demo,
             "seq": rec.seq,
         }
     )
@@ -63,31 +69,32 @@ def _ttl(value: timedelta | None) -> timedelta | str:
     return value if value is not None else "never"
 
 
-def list_occurrences(opts: Options) -> int:
+def list_occurrences(opts: Options, *, everything: bool = False) -> int:
+    """The occurrences on; ``everything`` adds the archived ones, with a column saying so."""
+
     async def fetch() -> list[OccurrenceRecord]:
         async with open_ledger(opts) as ledger:
-            return await ledger.occurrences()
+            return await ledger.occurrences(include_archived=everything)
 
     records = run(fetch())
     if opts.json:
         emit_json([occurrence_json(r) for r in records])
-    else:
-        table(
-            HEADERS,
-            (
-                (
-                    r.key,
-                    r.title,
-                    r.starts_at,
-                    r.capacity,
-                    r.held,
-                    r.confirmed,
-                    r.seats_left,
-                    _ttl(r.hold_ttl),
-                )
-                for r in records
-            ),
+        return EXIT_OK
+    rows = [
+        (
+            r.key,
+            r.title,
+            r.starts_at,
+            r.capacity,
+            r.held,
+            r.confirmed,
+            r.seats_left,
+            _ttl(r.hold_ttl),
+            *(("archived" if r.archived else "",) if everything else ()),
         )
+        for r in records
+    ]
+    table((*HEADERS, "archived") if everything else HEADERS, rows)
     return EXIT_OK
 
 

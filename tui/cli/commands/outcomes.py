@@ -13,7 +13,7 @@ from typing import Any
 
 from store.booking import Outcome
 
-__all__ = ["Outcome", "outcome_json", "outcome_text", "report"]
+__all__ = ["Outcome", "outcome_json", "outcome_text", "report", "seat_range"]
 from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options
 from tui.cli.output import cell, emit_json, line
 
@@ -25,11 +25,23 @@ def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
         "key": key,
         "actor": outcome.actor,
         "seat": outcome.seat,
+        "seats": outcome.seats,
+        "ref": outcome.ref,
         "capacity": outcome.capacity,
+        "seats_left": outcome.seats_left,
         "expires_at": outcome.expires_at.isoformat() if outcome.expires_at else None,
         "actual": outcome.actual,
         "attempts": outcome.attempts,
     }
+
+
+def seat_range(seat: int, seats: int) -> str:
+    """A party's block as people read it: ``5-8``, or ``5`` for one seat."""
+    return f"{seat}-{seat + seats - 1}" if seats > 1 else str(seat)
+
+
+def seat_words(seat: int, seats: int) -> str:
+    return f"seats {seat_range(seat, seats)}" if seats > 1 else f"seat {seat}"
 
 
 def outcome_text(key: str, outcome: Outcome) -> str:
@@ -38,9 +50,13 @@ def outcome_text(key: str, outcome: Outcome) -> str:
     if outcome.actor is not None:
         details.append(cell(outcome.actor))
     if outcome.seat is not None:
-        details.append(f"seat {outcome.seat}")
+        details.append(seat_words(outcome.seat, outcome.seats or 1))
+    if outcome.ref is not None:
+        details.append(f"ref #{outcome.ref}")
     if outcome.capacity is not None:
         details.append(f"capacity {outcome.capacity}")
+    if outcome.seats_left is not None:
+        details.append(f"{outcome.seats_left} left")
     if outcome.expires_at is not None:
         details.append(f"expires {cell(outcome.expires_at)}")
     if outcome.actual is not None:

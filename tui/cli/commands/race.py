@@ -1,4 +1,4 @@
-"""``boxoffice race KEY``: simulated racers rush one occurrence; capacity must hold.
+"""``boxoffice race [KEY]``: simulated racers rush one occurrence; capacity must hold.
 
 N racers, spread over P spawned processes, each try to hold a seat on KEY at
 once (with ``--churn``, each winner then confirms or releases, as the seed
@@ -8,9 +8,12 @@ event, the final roster agrees. Exit 0 when every invariant held, 1 when one
 failed (or a racer process died), 130 when interrupted (every process is
 stopped first).
 
-``--capacity C`` creates KEY when it is missing. An existing KEY with another
+Without KEY the race runs on a fresh demo occurrence (``demo: true``,
+``--capacity`` seats, default 40), never on a real show. ``--capacity C``
+creates KEY (as a demo) when it is missing. An existing KEY with another
 capacity is refused (exit 2) rather than changed: a race must never rewrite a
-real show's capacity. Without ``--capacity``, KEY must exist (exit 1 if not).
+real show's capacity. An existing KEY that is not a demo is raced on only with
+``--yes`` (else exit 2). Every racer hold lapses after ``--hold-for`` (10m).
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from typing import Any
 
 from store.ledger.provenance import default_operator
 from store.racers import (
+    HOLD_TTL,
     MAX_PROCESSES,
     MAX_RACERS,
     CapacityMismatch,
     RaceError,
     RacePlan,
     RaceSummary,
+    RealOccurrence,
+    demo_key,
     new_seed,
     prepare_occurrence,
     run_race,
@@ -42,6 +48,8 @@ from tui.cli.commands.common import (
 )
 from tui.cli.output import cell, emit_json, line, table
 
+DEMO_CAPACITY = 40
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -50,7 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("key", metavar="OCCURRENCE", help="the occurrence to race on")
+    parser.add_argument(
+        "key",
+        metavar="OCCURRENCE",
+        nargs="?",
+        help="the occurrence to race on (default: a fresh demo occurrence)",
+    )
     parser.add_argument(
         "--racers",
         type=arguments.whole_number,
@@ -69,7 +82,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--capacity",
         type=arguments.whole_number,
         metavar="C",
-        help="create the occurrence with this capacity if it is missing",
+        help="create the occurrence (a demo) with this capacity if it is missing "
+        f"(default {DEMO_CAPACITY} for a fresh demo occurrence)",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="race on an existing occurrence even if it is a real show (not a demo)",
+    )
+    parser.add_argument(
+        "--hold-for",
+        type=arguments.duration,
+        default=HOLD_TTL,
+        metavar="DURATION",
+        help="every racer hold lapses after this long (default 10m)",
     )
     parser.add_argument(
         "--churn", action="store_true", help="each winner then confirms or releases its hold"
@@ -91,21 +117,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def race(opts: Options, args: argparse.Namespace) -> int:
+    key = args.key if args.key is not None else demo_key()
     plan = RacePlan(
         opts.db,
-        args.key,
+        key,
         racers=args.racers,
         processes=args.processes,
         seed=args.seed if args.seed is not None else new_seed(),
         churn=args.churn,
         operator=opts.operator or default_operator(),
         deadline=args.deadline,
+        hold_ttl_s=args.hold_for.total_seconds(),
     )
+    capacity = args.capacity if args.key is not None or args.capacity else DEMO_CAPACITY
 
     async def go() -> RaceSummary:
         try:
-            await prepare_occurrence(plan.store_url, plan.occurrence, args.capacity)
-        except CapacityMismatch as exc:
+            await prepare_occurrence(
+                plan.store_url,
+                plan.occurrence,
+                capacity,
+                operator=plan.operator,
+                allow_real=args.yes,
+            )
+        except (CapacityMismatch, RealOccurrence) as exc:
             raise CommandError(EXIT_USAGE, str(exc)) from None
         except RaceError as exc:
             raise CommandError(EXIT_REFUSED, str(exc)) from None

@@ -1,5 +1,8 @@
 """``boxoffice book|hold|confirm|release|cancel KEY ACTOR`` and ``expire [KEY]``.
 
+``book``/``hold`` take ``--seats N`` (a party) and ``--note TEXT``; ``cancel``
+takes ``--seats K`` to give back only some of a party's seats.
+
 The same ledger as the app: each command is decided on the stream's latest
 state and appended at its seq, so a script racing the box office can never
 oversell.
@@ -35,6 +38,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             parser.add_argument(
                 "--ttl", type=arguments.duration, metavar="DURATION", help="90s, 15m, 2h"
             )
+        if action in ("book", "hold"):
+            parser.add_argument(
+                "--seats",
+                type=arguments.whole_number,
+                default=1,
+                metavar="N",
+                help="the party's size, 1-100 (default 1)",
+            )
+            parser.add_argument("--note", metavar="TEXT", help="a phone or payment note")
+        if action == "cancel":
+            parser.add_argument(
+                "--seats",
+                type=arguments.whole_number,
+                metavar="K",
+                help="give back only K of the party's seats (default: all of them)",
+            )
         parser.set_defaults(handler=seat_command, action=action)
 
     expire = subparsers.add_parser(
@@ -49,14 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _act(ledger: Ledger, args: argparse.Namespace) -> Outcome:
     key, actor = args.key, args.actor
     if args.action == "book":
-        return await ledger.book(key, actor)
+        return await ledger.book(key, actor, seats=args.seats, note=args.note)
     if args.action == "hold":
-        return await ledger.hold(key, actor, ttl=args.ttl)
+        return await ledger.hold(key, actor, ttl=args.ttl, seats=args.seats, note=args.note)
     if args.action == "confirm":
         return await ledger.confirm(key, actor)
     if args.action == "release":
         return await ledger.release(key, actor)
-    return await ledger.cancel(key, actor)
+    return await ledger.cancel(key, actor, seats=args.seats)
 
 
 def seat_command(opts: Options, args: argparse.Namespace) -> int:
@@ -75,7 +94,7 @@ def expire_holds(opts: Options, args: argparse.Namespace) -> int:
             if args.key is not None:
                 keys = [args.key]
             else:
-                keys = [r.key for r in await ledger.occurrences()]
+                keys = [r.key for r in await ledger.occurrences(include_archived=True)]
             done: list[tuple[str, Outcome]] = []
             for key in keys:
                 done.extend((key, o) for o in await ledger.expire_holds(key))

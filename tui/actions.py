@@ -1,0 +1,258 @@
+"""The operator's commands as one table: name -> what to ask -> the ledger call.
+
+Every command that writes takes a deliberate second step that names who and
+what: a form's Enter, or a question whose focused answer is the safe one. A
+key pressed by mistake (a name typed while no form is open) therefore opens a
+form or a question and never writes. Each command is a row of ``COMMANDS``;
+``tui.screens.main`` runs a row's steps one screen after another, then the
+call in a worker, and shows the answer in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from textual.app import App
+from textual.content import Content
+from textual.screen import Screen
+
+from store.booking import Ledger, Outcome
+from store.demo import seed_demo
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord
+from tui.cli.safe_text import printable
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.forms import ActorForm, CapacityForm, HoldForm, NewOccurrenceForm
+
+Result = Outcome | list[Outcome] | str
+
+
+@dataclass(frozen=True, slots=True)
+class Aim:
+    """What a command is aimed at when its key is pressed."""
+
+    key: str | None  # the selected occurrence
+    record: OccurrenceRecord | None  # its line in the house
+    actor: str | None  # the roster's selected actor, only while the roster has focus
+    row: SeatRecord | None  # that actor's row
+    lapsed: int  # lapsed holds the roster shows
+    tz: tzinfo | None
+
+    def heading(self, verb: str) -> Content:
+        title = (self.record.title if self.record else None) or self.key or ""
+        return Content.assemble((verb, "bold"), " · ", (printable(title), "italic"))
+
+    @property
+    def title(self) -> str:
+        return printable((self.record.title if self.record else None) or self.key or "")
+
+
+#: A step: a screen to ask with (its answer is the value carried on; None or
+#: False abandons the command), or, when nothing needs asking, the value itself.
+Step = Callable[[Aim, Any], Any]
+Call = Callable[[Ledger, Aim, Any], Awaitable[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str  # the binding's action (``action_<name>``) and the answer's title
+    steps: tuple[Step, ...]
+    call: Call
+    needs_key: bool = True  # aimed at the selected occurrence (and live, not time travel)
+    abandoned: str = ""  # said when the operator answers no
+
+
+def _seat_words(aim: Aim, actor: str) -> Content:
+    row = aim.row if aim.row is not None and aim.row.actor == actor else None
+    seat = f"seat {row.seat}" if row is not None and row.seat else "the seat"
+    return Content.assemble((seat, "bold"), " of ", (printable(actor), "bold italic"))
+
+
+def _question(verb: str, effect: str, yes: str, no: str) -> Step:
+    """A yes/no naming the actor, the occurrence and the effect; the focused answer is no."""
+
+    def ask(aim: Aim, actor: str | None) -> Screen[Any]:
+        if actor is None:
+            subject = Content.assemble(
+                (f"{verb} ", "bold"), (f"{aim.lapsed} lapsed hold(s)", "bold")
+            )
+        else:
+            subject = Content.assemble((f"{verb} ", "bold"), _seat_words(aim, actor))
+        question = Content.assemble(
+            subject, " at ", (aim.title, "italic"), ("?", "bold"), f"\n\n{effect}"
+        )
+        return ConfirmScreen(question, yes=yes, no=no)
+
+    return ask
+
+
+def _selected_or_form(verb: str) -> Step:
+    """The roster's selected actor when the roster has focus; else an empty form (no guess)."""
+
+    def ask(aim: Aim, _: object) -> Any:
+        if aim.actor is not None:
+            return aim.actor
+        return ActorForm(aim.heading(verb), verb)
+
+    return ask
+
+
+def _asked_only_from_the_roster(step: Step) -> Step:
+    """Ask ``step``'s question only when no form was filled in (the form was the second step)."""
+
+    def ask(aim: Aim, actor: Any) -> Any:
+        return step(aim, actor) if aim.actor is not None else actor
+
+    return ask
+
+
+def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
+    """Who: the roster's selected row (then a question) or a form (its Enter is the step)."""
+    question = _question(f"{verb} the hold on", effect, verb, no)
+    return (_selected_or_form(verb), _asked_only_from_the_roster(question))
+
+
+async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
+    keys = await seed_demo(ledger, await ledger.now())
+    return f"Demo house created: {len(keys)} occurrences"
+
+
+def _key(aim: Aim) -> str:
+    assert aim.key is not None
+    return aim.key
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command(
+            "new_occurrence",
+            (lambda aim, _: NewOccurrenceForm(aim.tz),),
+            lambda ledger, aim, form: ledger.create_occurrence(
+                form.key,
+                capacity=form.capacity,
+                title=form.title,
+                starts_at=form.starts_at,
+                hold_ttl=form.hold_ttl,
+            ),
+            needs_key=False,
+        ),
+        Command(
+            "capacity",
+            (
+                lambda aim, _: CapacityForm(
+                    aim.heading("Capacity"), aim.record.capacity if aim.record else 0
+                ),
+            ),
+            lambda ledger, aim, capacity: ledger.set_capacity(_key(aim), capacity),
+        ),
+        Command(
+            "book",
+            (lambda aim, _: ActorForm(aim.heading("Book a seat"), "Book"),),
+            lambda ledger, aim, actor: ledger.book(_key(aim), actor),
+        ),
+        Command(
+            "hold",
+            (
+                lambda aim, _: HoldForm(
+                    aim.heading("Hold a seat"), aim.record.hold_ttl if aim.record else None
+                ),
+            ),
+            lambda ledger, aim, request: ledger.hold(_key(aim), request.actor, request.ttl),
+        ),
+        Command(
+            "confirm",
+            _on_a_hold(
+                "Confirm",
+                "The hold becomes a sale: the seat is theirs and no longer lapses.",
+                "Not now",
+            ),
+            lambda ledger, aim, actor: ledger.confirm(_key(aim), actor),
+            abandoned="Nothing confirmed",
+        ),
+        Command(
+            "release",
+            _on_a_hold("Release", "The seat goes back on sale at once.", "Keep the hold"),
+            lambda ledger, aim, actor: ledger.release(_key(aim), actor),
+            abandoned="Nothing released",
+        ),
+        Command(
+            "cancel_seat",
+            (
+                _selected_or_form("Cancel"),
+                _question(
+                    "Cancel",
+                    "The seat goes back on sale at once. This cannot be undone.",
+                    "Cancel seat",
+                    "Keep it",
+                ),
+            ),
+            lambda ledger, aim, actor: ledger.cancel(_key(aim), actor),
+            abandoned="Nothing cancelled",
+        ),
+        Command(
+            "expire",
+            (
+                _question(
+                    "Record the lapse of",
+                    "Every hold past its time is recorded as lapsed; those seats are free.",
+                    "Record lapses",
+                    "Not now",
+                ),
+            ),
+            lambda ledger, aim, _: ledger.expire_holds(_key(aim)),
+            abandoned="Nothing expired",
+        ),
+        Command(
+            "demo",
+            (
+                lambda aim, _: ConfirmScreen(
+                    Content.assemble(
+                        ("Create a demo house?", "bold"),
+                        "\n\nA few shows, some seats booked, some held, one hold about "
+                        "to lapse: to look around. They are added beside what is here.",
+                    ),
+                    yes="Create demo",
+                    no="Not now",
+                ),
+            ),
+            _seed,
+            needs_key=False,
+        ),
+    )
+}
+
+
+def ask_then(
+    app: App[Any],
+    command: Command,
+    aim: Aim,
+    write: Callable[[Command, Aim, Any], None],
+    *,
+    start: int = 0,
+    value: Any = None,
+) -> None:
+    """Run ``command``'s steps from ``start``, one screen after another, then ``write``.
+
+    A form's answer becomes the value carried on; a question's yes keeps the
+    value, its no (or Esc, or an abandoned form) ends the command unwritten.
+    """
+    if start == len(command.steps):
+        write(command, aim, value)
+        return
+    asked = command.steps[start](aim, value)
+    if not isinstance(asked, Screen):
+        ask_then(app, command, aim, write, start=start + 1, value=asked)
+        return
+    question = isinstance(asked, ConfirmScreen)
+
+    def answered(result: Any) -> None:
+        if result is None or result is False:
+            if command.abandoned and question:
+                app.notify(command.abandoned, markup=False)
+            return
+        ask_then(app, command, aim, write, start=start + 1, value=value if question else result)
+
+    app.push_screen(asked, answered)

@@ -1,0 +1,84 @@
+"""The working screen's keys: each has an id, so a keymap can move it."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+MAIN_BINDINGS: list[Binding] = [
+    Binding(
+        "b",
+        "command('book')",
+        "Book",
+        id="book",
+        tooltip="Book a confirmed seat for someone",
+    ),
+    Binding(
+        "h", "command('hold')", "Hold", id="hold", tooltip="Hold a seat while the customer pays"
+    ),
+    Binding(
+        "c", "command('confirm')", "Confirm", id="confirm", tooltip="Confirm a hold (asks first)"
+    ),
+    Binding(
+        "u",
+        "command('release')",
+        "Release",
+        show=False,
+        id="release",
+        tooltip="Release a hold (asks first)",
+    ),
+    Binding(
+        "d",
+        "command('cancel_seat')",
+        "Cancel seat",
+        show=False,
+        id="cancel",
+        tooltip="Cancel a held or confirmed seat (asks first)",
+    ),
+    Binding(
+        "e",
+        "command('expire')",
+        "Expire lapsed",
+        show=False,
+        id="expire",
+        tooltip="Record every lapsed hold of this occurrence (asks first)",
+    ),
+    Binding(
+        "n",
+        "command('new_occurrence')",
+        "New occurrence",
+        show=False,
+        id="new-occurrence",
+        tooltip="Create a performance, date or session",
+    ),
+    Binding(
+        "k",
+        "command('capacity')",
+        "Capacity",
+        show=False,
+        id="capacity",
+        tooltip="Change how many seats the occurrence has",
+    ),
+    Binding("slash", "filter", "Filter", show=False, id="filter", tooltip="Filter the roster"),
+    Binding(
+        "l",
+        "toggle_log",
+        "Event log",
+        id="log",
+        tooltip="Show the occurrence's events; select one to see the roster then",
+    ),
+    Binding(
+        "escape",
+        "back_to_live",
+        "Back to live",
+        id="live",
+        tooltip="Leave time travel and show the roster as it is now",
+    ),
+    Binding(
+        "r",
+        "race",
+        "Race",
+        show=False,
+        id="race",
+        tooltip="Open the racers panel on the selected occurrence",
+    ),
+]
