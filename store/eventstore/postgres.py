@@ -629,8 +629,10 @@ class PostgresStore(SQLEventStore):
                 await conn.execute("COMMIT")
                 return written
             except BaseException as exc:
-                if not conn.is_closed() and conn.is_in_transaction():
-                    with contextlib.suppress(Exception):
+                # a connection the server ended is already back in the pool, where
+                # even asking is_closed() raises: there is nothing to roll back then
+                with contextlib.suppress(Exception):
+                    if not conn.is_closed() and conn.is_in_transaction():
                         await conn.execute("ROLLBACK")
                 if isinstance(exc, pgx.LockNotAvailableError):
                     raise StoreBusy(
