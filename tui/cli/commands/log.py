@@ -91,6 +91,7 @@ def seat_json(seat: SeatRecord) -> dict[str, Any]:
             "expires_at": seat.expires_at,
             "checked_in_at": seat.checked_in_at,
             "note": seat.note,
+            "offered": seat.offered,
             "operator": seat.operator,
         }
     )
