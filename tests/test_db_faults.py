@@ -360,14 +360,9 @@ def test_a_full_database_refuses_the_write_and_loses_nothing(copy: str) -> None:
             await ledger.set_capacity(KEY, 10_000)
 
             async def limit(pages: int) -> None:
-                def apply(conn: sqlite3.Connection) -> None:
-                    conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+                await store.writer_pragma(f"max_page_count = {pages}")
 
-                await store._run(store._writer, apply)
-
-            used = await store._run(
-                store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
-            )
+            used = (await store.writer_pragma("page_count"))[0][0]
             await limit(used + 2)
             acknowledged = []
             with pytest.raises(StoreFull, match="no space left"):
@@ -488,14 +483,9 @@ async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
         assert isinstance(store, SQLiteStore)
 
         async def limit(pages: int) -> None:
-            def apply(conn: sqlite3.Connection) -> None:
-                conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+            await store.writer_pragma(f"max_page_count = {pages}")
 
-            await store._run(store._writer, apply)
-
-        used = await store._run(
-            store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
-        )
+        used = (await store.writer_pragma("page_count"))[0][0]
         await limit(used + 1)
         with pytest.raises(StoreFull):  # fill every byte with the smallest events there are
             for _ in range(100_000):

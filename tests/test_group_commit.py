@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -31,7 +30,7 @@ from store.audit.check import check_stream
 from store.booking import Ledger, Status
 from store.eventstore.events import Conflict, NewEvent
 from store.eventstore.sqlite import SQLiteStore
-from store.eventstore.writegate import WriteTurn
+from store.eventstore.writegate import FairTurn
 from store.ledger.fold import stream_of
 
 if TYPE_CHECKING:
@@ -210,16 +209,16 @@ async def test_a_batch_reports_the_positions_it_was_stored_at(
     assert positions == sorted(positions) and len(set(positions)) == 7
 
 
-def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(tmp_path: Path) -> None:
+async def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(
+    tmp_path: Path,
+) -> None:
     """The gate hands the write turn over: releasing and asking again is not enough to keep it."""
     path = str(tmp_path / "boxoffice.db.lock")
-    first, second = WriteTurn(path), WriteTurn(path)  # two file descriptions, as two processes
+    first, second = FairTurn(path), FairTurn(path)  # two file descriptions, as two processes
     probe = os.open(path + ".gate", os.O_RDWR | os.O_CREAT)
     try:
-        assert first.acquire(1.0)
-        got: list[bool] = []
-        waiter = threading.Thread(target=lambda: got.append(second.acquire(30.0)))
-        waiter.start()
+        assert await first.acquire(1.0)
+        waiter = asyncio.ensure_future(second.acquire(30.0))
         # the second writer is waiting once it holds the gate (observed, not slept on)
         deadline = time.monotonic() + 10.0
         while True:
@@ -228,14 +227,14 @@ def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(tmp_pa
                 fcntl.flock(probe, fcntl.LOCK_UN)
             except BlockingIOError:
                 break
-            assert waiter.is_alive() and not got, "the second writer got the turn while it was held"
+            assert not waiter.done(), "the second writer got the turn while it was held"
             assert time.monotonic() < deadline, "the second writer never queued at the gate"
+            await asyncio.sleep(0)  # let the waiter's request reach its thread
         first.release()
-        assert not first.acquire(0.2), "the writer that released took the turn back"
-        waiter.join(30.0)
-        assert got == [True]
+        assert not await first.acquire(0.2), "the writer that released took the turn back"
+        assert await asyncio.wait_for(waiter, 30.0)
         second.release()
-        assert first.acquire(1.0)
+        assert await first.acquire(1.0)
         first.release()
     finally:
         os.close(probe)
