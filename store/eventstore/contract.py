@@ -26,11 +26,11 @@ class EventStore(abc.ABC):
 
     #: Human-readable location of the database (a path or a URL without password).
     url: str
+    #: Default bound, in seconds, on waiting for a busy database.
+    busy_timeout: float = 10.0
     #: Whether ``open(create=True)`` laid down a new database (``init`` says "created");
     #: None where the backend cannot tell.
     created: bool | None = None
-    #: Default bound, in seconds, on waiting for a busy database.
-    busy_timeout: float = 10.0
 
     async def append(
         self, stream: str, type: str, data: dict[str, Any], meta: dict[str, Any] | None = None

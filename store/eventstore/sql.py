@@ -86,15 +86,16 @@ def dumps(value: dict[str, Any], field: str = "data") -> str:
     try:
         return _encoder.encode(value)
     except ValueError as exc:
-        raise UnstorableValue(f"event {field}: {_unstorable(value) or exc}") from exc
+        found = _unstorable(value, field)
+        raise UnstorableValue(f"event {found or f'{field}: {exc}'}") from exc
     except TypeError as exc:
         raise UnstorableValue(f"event {field}: {exc}") from exc
 
 
-def _unstorable(value: Any, path: str = "") -> str | None:
+def _unstorable(value: Any, path: str) -> str | None:
     """Where in ``value`` a float JSON cannot represent sits, for the error message."""
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{path or 'the value'} is {value!r}, which JSON cannot represent"
+        return f"{path} is {value!r}, which JSON cannot represent; nothing was written"
     if isinstance(value, dict):
         items: Iterable[tuple[Any, Any]] = value.items()
     elif isinstance(value, (list, tuple)):
@@ -102,7 +103,7 @@ def _unstorable(value: Any, path: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        found = _unstorable(item, f"{path}[{key!r}]" if path else repr(key))
+        found = _unstorable(item, f"{path}[{key!r}]")
         if found:
             return found
     return None

@@ -130,6 +130,14 @@ def _unopenable(path: str, exc: BaseException) -> StoreError:
     return StoreNotFound(f"{path}: cannot open the database ({exc})")
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def _batch(events: Sequence[NewEvent]) -> str:
     """The batch as ``_APPEND``'s third parameter (refuses what JSON cannot hold first)."""
     return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
@@ -184,6 +192,10 @@ class SQLiteStore(SQLEventStore):
         self._writing = asyncio.Lock()
         self._writer_busy_ms = 0
         self._facts: dict[str, Any] = {}
+        self.created: bool | None = False
+        #: (device, inode) of the file this store opened: a write checks the path still names it
+        self._identity: tuple[int, int] | None = None
+        self._wal_expected = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -200,6 +212,7 @@ class SQLiteStore(SQLEventStore):
             )
             self._gate = write_gate(self.path + ".lock", self._fair_lock)
             self._writer = await self._connect()
+            self._identity = _identity(self.path)
             self._writer_busy_ms = int(self.busy_timeout * 1000)
             self._reader = await self._connect()
         except BaseException:
@@ -261,10 +274,12 @@ class SQLiteStore(SQLEventStore):
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in _SCHEMA:
                     conn.execute(statement)
+                # decided under the write lock: of concurrent inits, exactly one lays it down
                 if conn.execute("SELECT COUNT(*) FROM boxoffice_schema").fetchone()[0] == 0:
                     conn.execute(
                         "INSERT INTO boxoffice_schema (version) VALUES (?)", (SCHEMA_VERSION,)
                     )
+                    self.created = True
                 conn.execute("COMMIT")
             else:
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -347,7 +362,14 @@ class SQLiteStore(SQLEventStore):
             await self._writing.acquire()
             try:
                 if not await gate.acquire(deadline.remaining()):
-                    raise sqlite3.OperationalError("database is locked (write turn)")
+                    raise StoreBusy(
+                        f"{self.path}: another process has held the write turn for {wait:g} s"
+                    )
+                try:
+                    self._check_same_file()
+                except BaseException:
+                    gate.release()
+                    raise
             except BaseException:
                 self._writing.release()
                 raise
@@ -372,10 +394,30 @@ class SQLiteStore(SQLEventStore):
             if busy_ms != self._writer_busy_ms:  # bound SQLite's own wait by the deadline
                 await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 self._writer_busy_ms = busy_ms
-            return await section(conn)
+            result = await section(conn)
+            self._wal_expected = True  # a write leaves the WAL in place while we are open
+            return result
         finally:
             gate.release()
             self._writing.release()
+
+    def _check_same_file(self) -> None:
+        """Refuse to write unless the path still names the file this store opened.
+
+        A database removed or replaced (a restore, a careless ``mv``) under a
+        running terminal would otherwise go on taking writes into the old inode,
+        or into a WAL no other terminal sees: acknowledged bookings lost.
+        """
+        if self._identity is None:
+            return
+        same = _identity(self.path) == self._identity
+        if same and self._wal_expected:
+            same = os.path.exists(self.path + "-wal")
+        if not same:
+            raise StoreError(
+                f"{self.path}: the database file was replaced or removed; "
+                "nothing was written (reopen it to go on)"
+            )
 
     async def append_many(
         self,
