@@ -89,4 +89,12 @@ MAIN_BINDINGS: list[Binding] = [
         id="race",
         tooltip="Open the racers panel on the selected occurrence",
     ),
+    Binding(
+        "i",
+        "door",
+        "Door",
+        show=False,
+        id="door",
+        tooltip="Door mode: check parties in by name or ref, with a seats-in counter",
+    ),
 ]

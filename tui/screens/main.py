@@ -30,6 +30,7 @@ from tui.actions import COMMANDS, Aim, Command, Result, ask_then
 from tui.cli.safe_text import printable
 from tui.live import LiveFeed, Reading, ReadRequest, one_line
 from tui.messages import CommandAnswered, FeedRead, LiveChanged, RosterRecalled
+from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
@@ -452,3 +453,9 @@ class MainScreen(Screen[None]):
         store_url = str(getattr(self.app, "store_url", ""))
         screen: Screen[Any] = RaceScreen(store_url, operator, self.selected)
         self.app.push_screen(screen)
+
+    def action_door(self) -> None:
+        if self.ledger is None or self.selected is None:
+            self.notify("No occurrence selected", severity="warning", markup=False)
+            return
+        self.app.push_screen(DoorScreen(self.ledger, self.selected))
