@@ -10,8 +10,9 @@ machine:
    INSERT + COMMIT per transaction through aiosqlite, same ``synchronous``),
    the two taking turns in half-second slices so load changes hit both alike;
 3. 4 processes x 16 racers on one occurrence of 500 seats (2,000 actors);
-4. parties (``bench/parties.py``): a hold of 4 seats against a hold of 1, and
-   ``find`` over a 1,000-show season.
+4. parties (``bench/parties.py``): a hold of 4 seats against a hold of 1,
+   ``find`` over a 1,000-show season, and a hold on an occurrence with 10,000
+   waiters and 100,000 events against one with 100 events.
 
 Run: ``.venv/bin/python bench/ledger.py [--quick]``; the table is printed and a
 JSON copy goes to ``bench/results/``.
@@ -31,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_db, machine, median, percentile, table, write_json
-from bench.parties import find_cost, party_hold_cost
+from bench.parties import find_cost, party_hold_cost, waitlist_hold_cost
 from bench.systems import bulk_book
 from bench.workloads import hot_race, single_writers
 from store import NewEvent, open_store
@@ -126,6 +127,7 @@ def main() -> int:
 
     party = asyncio.run(party_hold_cost(db, 10_000, 100 if quick else 300))
     finder = asyncio.run(find_cost(db, 1000, 20, 20 if quick else 50))
+    waits = asyncio.run(waitlist_hold_cost(db, 10_000, 100_000, 100 if quick else 300))
 
     rows = [
         [
@@ -178,6 +180,11 @@ def main() -> int:
             "target < 100 ms",
         ],
         [
+            f"hold with {waits['waiters']:,} waiters ({waits['long_events']:,} events) vs 100",
+            f"p50 {waits['long_p50_ms']:.2f} ms vs {waits['short_p50_ms']:.2f} ms",
+            f"ratio {waits['ratio']:.2f} (target <= 1.5)",
+        ],
+        [
             "find: first search of a fresh ledger",
             f"{finder['cold_first_search_ms']:.0f} ms (folds the season once)",
             "",
@@ -195,6 +202,7 @@ def main() -> int:
             "hot_race": race,
             "party_hold": party,
             "find": finder,
+            "waitlist_hold": waits,
         },
     )
     print(f"\nJSON: {path}")

@@ -97,3 +97,56 @@ async def find_cost(path: str, shows: int, parties: int, searches: int) -> dict[
         "warm_hits": hits,
         "searches": searches,
     }
+
+
+async def waitlist_hold_cost(path: str, waiters: int, history: int, holds: int) -> dict[str, Any]:
+    """A hold on an occurrence with ``waiters`` waiting and ``history`` events, vs 100 events.
+
+    The long occurrence's house is full of confirmed parties and its list holds
+    parties too big for the seats each hold's release frees, so every hold and
+    release walks the list (first fit over one queue per size, never the list).
+    """
+    fresh_db(path)
+    meta = event_meta("bench", datetime.now(UTC))
+    seated = history - waiters - 1
+    async with open_store(path, create=True) as store:
+        ledger = Ledger(store, operator="bench")
+        await ledger.create_occurrence("short", capacity=10 * history)
+        await ledger.create_occurrence("long", capacity=seated + 1)
+    await bulk_book("boxoffice", path, "short", [f"past-{i}" for i in range(99)])
+    await bulk_book("boxoffice", path, "long", [f"past-{i}" for i in range(seated)], 5000)
+    async with open_store(path) as store:
+        for i in range(0, waiters, 5000):
+            batch = [
+                NewEvent("wait", {"actor": f"waiter-{j}", "seats": 2 + j % 50}, meta)
+                for j in range(i, min(i + 5000, waiters))
+            ]
+            await store.append_many(stream_of("long"), None, batch)
+        ledger = Ledger(store, operator="bench")
+        lengths = {key: await store.last_seq(stream_of(key)) for key in ("short", "long")}
+        await ledger.seats_left("long")
+        await ledger.seats_left("short")
+        times: dict[str, list[float]] = {"short": [], "long": []}
+        for i in range(holds):
+            for key in ("short", "long") if i % 2 else ("long", "short"):
+                t0 = time.perf_counter()
+                outcome = await ledger.hold(key, f"new-{i}")
+                times[key].append(time.perf_counter() - t0)
+                assert outcome.ok, outcome
+                if key == "long":
+                    await ledger.release(key, f"new-{i}")  # the one seat is free again
+        record = await ledger.occurrence("long")
+        matches = await ledger.matches_full_fold("long")
+    fresh_db(path)
+    short, long = median(times["short"]), median(times["long"])
+    return {
+        "short_events": lengths["short"],
+        "long_events": lengths["long"],
+        "waiters": record.waiting,
+        "holds_each": holds,
+        "short_p50_ms": short * 1e3,
+        "long_p50_ms": long * 1e3,
+        "long_p99_ms": percentile(times["long"], 99) * 1e3,
+        "ratio": long / short,
+        "incremental_equals_full_fold": matches,
+    }

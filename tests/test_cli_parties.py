@@ -191,3 +191,30 @@ def test_hostile_names_reach_the_door_and_find_as_text(
     for argv in (("door", "gala"), ("find", "ev"), ("door", "gala", "--format", "csv")):
         out = cli(capsys, *argv)
         assert "ev" in out and "\x9b" not in out, out
+
+
+def test_the_waiting_list_from_the_command_line(
+    gala: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli(capsys, "create", "tiny", "--capacity", "2", "--offer-ttl", "10m")
+    cli(capsys, "book", "tiny", "ada", "--seats", "2")
+    out = cli(capsys, "wait", "tiny", "bob", "--seats", "2", "--note", "call")
+    assert out == "waiting tiny: bob, place 1 in the waiting list\n"
+    assert json.loads(cli(capsys, "--json", "wait", "tiny", "cy"))["position"] == 2
+    assert cli(capsys, "wait", "tiny", "cy", code=1).startswith("already tiny: cy")
+    listed = json.loads(cli(capsys, "waitlist", "tiny", "--format", "json"))
+    assert [(w["position"], w["actor"], w["seats"], w["note"]) for w in listed] == [
+        (1, "bob", 2, "call"),
+        (2, "cy", 1, None),
+    ]
+    cli(capsys, "cancel", "tiny", "ada")  # bob is offered the two seats
+    roster = json.loads(cli(capsys, "roster", "tiny", "--format", "json"))
+    assert [(r["actor"], r["offered"], r["state"]) for r in roster] == [("bob", True, "held")]
+    assert roster[0]["expires_at"] is not None
+    assert cli(capsys, "unwait", "tiny", "bob", code=1) == "not-waiting tiny: bob\n"
+    assert cli(capsys, "unwait", "tiny", "cy") == "left tiny: cy\n"
+    rows = list(csv.reader(io.StringIO(cli(capsys, "waitlist", "tiny", "--format", "csv"))))
+    assert rows == [["place", "actor", "seats", "ref", "joined", "note"]]
+    assert "seats: must be 1 to 100" in cli(capsys, "wait", "tiny", "x", "--seats", "0", code=2)
+    offered = json.loads(cli(capsys, "--json", "wait", "gala", "dee", "--seats", "3"))
+    assert (offered["status"], offered["seat"], offered["seats"]) == ("offered", 1, 3)

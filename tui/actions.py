@@ -65,9 +65,10 @@ class Command:
 
 
 def _seat_words(aim: Aim, actor: str) -> Content:
+    """``Erin's seat 4`` (the actor first: that is who the operator is talking to)."""
     row = aim.row if aim.row is not None and aim.row.actor == actor else None
-    seat = f"seat {row.seat}" if row is not None and row.seat else "the seat"
-    return Content.assemble((seat, "bold"), " of ", (printable(actor), "bold italic"))
+    seat = f"seat {row.seat}" if row is not None and row.seat else "seat"
+    return Content.assemble((printable(actor), "bold italic"), "'s ", (seat, "bold"))
 
 
 def _question(verb: str, effect: str, yes: str, no: str) -> Step:
@@ -110,8 +111,44 @@ def _asked_only_from_the_roster(step: Step) -> Step:
 
 def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
     """Who: the roster's selected row (then a question) or a form (its Enter is the step)."""
-    question = _question(f"{verb} the hold on", effect, verb, no)
+    question = _question(verb, effect, verb, no)
     return (_selected_or_form(verb), _asked_only_from_the_roster(question))
+
+
+def _below_the_seated(aim: Aim, capacity: int) -> Any:
+    """Lowering capacity under the seated count is allowed (SPEC) but is asked about first."""
+    seated = aim.record.occupied if aim.record else 0
+    if capacity >= seated:
+        return capacity
+    return ConfirmScreen(
+        Content.assemble(
+            (f"Lower capacity to {capacity}, below the {seated} seated?", "bold"),
+            f"\n\nNobody loses a seat; {aim.title} shows OVER CAPACITY +{seated - capacity} "
+            "and sells nothing until seats free up.",
+        ),
+        yes="Lower it",
+        no="Keep capacity",
+    )
+
+
+def _archive_question(aim: Aim, _: object) -> Screen[Any]:
+    """Archive (or restore) the selected occurrence: one question, its effect in words."""
+    if aim.record is not None and aim.record.archived:
+        verb, effect = "Restore", "It is open for booking again and back on every list."
+    else:
+        verb = "Archive"
+        effect = (
+            "It leaves the lists (occurrences --all still shows it) and is closed for "
+            "booking; nobody loses a seat, and a restores it."
+        )
+    question = Content.assemble((f"{verb} ", "bold"), (aim.title, "bold italic"), ("?", "bold"))
+    return ConfirmScreen(Content.assemble(question, f"\n\n{effect}"), yes=verb, no="Leave it")
+
+
+async def _archive_or_restore(ledger: Ledger, aim: Aim, _: object) -> Outcome:
+    if aim.record is not None and aim.record.archived:
+        return await ledger.restore(_key(aim))
+    return await ledger.archive(_key(aim))
 
 
 async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
@@ -145,6 +182,7 @@ COMMANDS: dict[str, Command] = {
                 lambda aim, _: CapacityForm(
                     aim.heading("Capacity"), aim.record.capacity if aim.record else 0
                 ),
+                _below_the_seated,
             ),
             lambda ledger, aim, capacity: ledger.set_capacity(_key(aim), capacity),
         ),
@@ -205,6 +243,7 @@ COMMANDS: dict[str, Command] = {
             lambda ledger, aim, _: ledger.expire_holds(_key(aim)),
             abandoned="Nothing expired",
         ),
+        Command("archive", (_archive_question,), _archive_or_restore, abandoned="Nothing archived"),
         Command(
             "demo",
             (

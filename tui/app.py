@@ -7,6 +7,7 @@ the clock countdowns are shown at, the keymap, help and the command palette.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -22,9 +23,12 @@ from textual.worker import Worker, WorkerState
 from store import EventStore, open_store
 from store.booking import Ledger
 from store.demo import seed_demo
+from store.ledger.provenance import default_operator
+from tui.config import Config
 from tui.live import one_line
 from tui.messages import HouseOpened
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.forms import OperatorForm
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.widgets.filter_input import FilterInput
@@ -57,6 +61,9 @@ class BoxOfficeApp(App[int]):
         demo: bool = False,
         offer_demo: bool = True,
         tick: float | None = 1.0,
+        config: Config | None = None,
+        ask_operator: bool = False,
+        log: logging.Logger | None = None,
     ) -> None:
         """
         Args:
@@ -68,8 +75,15 @@ class BoxOfficeApp(App[int]):
             demo: seed a demo house into an empty database without asking.
             offer_demo: on an empty database, ask whether to seed a demo.
             tick: seconds between countdown updates (None: only when ``tick()`` is called).
+            config: the operator's settings (zone, theme, keymap; launch reads them).
+            ask_operator: ask who is at the terminal before opening (none configured).
+            log: where every error shown and every write made is recorded.
         """
         super().__init__()
+        self.config = config or Config()
+        tz = tz or self.config.zone
+        self.log_file = log or logging.getLogger("boxoffice.app")
+        self._ask_operator = ask_operator and operator is None
         self.store_url = store_url
         self.operator = operator
         self.tz = tz
@@ -91,6 +105,21 @@ class BoxOfficeApp(App[int]):
     def on_mount(self) -> None:
         self.main.header.db = shown_location(self.store_url)
         self.main.header.operator = self.operator or ""
+        if self.config.theme:
+            self.theme = self.config.theme
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        if self._ask_operator:
+            self.push_screen(OperatorForm(default_operator()), self._operator_given)
+        else:
+            self._start()
+
+    def _operator_given(self, operator: str | None) -> None:
+        self.operator = operator or None
+        self.main.header.operator = self.operator or ""
+        self._start()
+
+    def _start(self) -> None:
         self.run_worker(self._open(), name="open", group="store", exit_on_error=False)
         if self.tick_every:
             self.set_interval(self.tick_every, self.tick)
@@ -156,6 +185,7 @@ class BoxOfficeApp(App[int]):
         if event.state is WorkerState.ERROR and event.worker.name == "open":
             assert event.worker.error is not None
             message = f"boxoffice: {one_line(event.worker.error)}"
+            self.log_file.error("%s", message)
             self.exit(None, return_code=3, message=message)
 
     # -- keys, help and the palette ---------------------------------------------------

@@ -46,6 +46,7 @@ from store.eventstore.errors import (
     StoreFull,
     StoreNotFound,
     StoreReadOnly,
+    StoreUnreachable,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.opening import shown_url
@@ -226,15 +227,15 @@ def translate(exc: BaseException, where: str) -> BaseException:
     if isinstance(exc, ConnectionRefusedError) or (
         isinstance(exc, OSError) and "refused" in str(exc).lower()
     ):
-        return StoreError(
+        return StoreUnreachable(
             f"{where}: cannot connect to the PostgreSQL server (connection refused); is it running?"
         )
     if isinstance(exc, TimeoutError):
-        return StoreError(f"{where}: the PostgreSQL server did not answer in time")
+        return StoreUnreachable(f"{where}: the PostgreSQL server did not answer in time")
     if isinstance(exc, OSError):
-        return StoreError(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
-    if isinstance(exc, (pgx.PostgresConnectionError, pgx.InterfaceError)):
-        return StoreError(f"{where}: lost the connection to the server ({_one_line(exc)})")
+        return StoreUnreachable(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
+    if isinstance(exc, (*_CONNECTION_LOST, pgx.InterfaceError)):
+        return StoreUnreachable(f"{where}: lost the connection to the server ({_one_line(exc)})")
     if isinstance(exc, pgx.PostgresError):
         return StoreError(f"{where}: {_one_line(exc)}")
     return exc
@@ -311,7 +312,7 @@ class PostgresStore(SQLEventStore):
 
     Args:
         url: ``postgresql://user[:password]@host[:port]/database[?schema=name]``.
-        pool_min, pool_max: connections kept open / opened at most by the pool that
+        pool_min, pool_max: connections opened at once / at most by the pool that
             the stores of one event loop on one URL share.
         connect_timeout: seconds to wait for the server to answer a connection.
         busy_timeout: default bound, in seconds, on waiting for a busy server (a
@@ -392,13 +393,20 @@ class PostgresStore(SQLEventStore):
         deadline = Deadline(self.busy_timeout)
         while True:
             try:
-                return await asyncpg.create_pool(
+                # No floor (min_size=0): asyncpg 0.32 keeps a floor by reconnecting in
+                # the background, and logs a warning to stderr at every refusal while a
+                # server restarts. The first ``pool_min`` connections are opened here.
+                pool = await asyncpg.create_pool(
                     self._dsn,
-                    min_size=self.pool_min,
+                    min_size=0,
                     max_size=self.pool_max,
                     timeout=self.connect_timeout,
                     server_settings=self._settings,
                 )
+                opened = [await pool.acquire() for _ in range(self.pool_min)]
+                for conn in opened:
+                    await _release(pool, conn)
+                return pool
             except _TRANSIENT:
                 if deadline.passed():
                     raise
@@ -621,8 +629,10 @@ class PostgresStore(SQLEventStore):
                 await conn.execute("COMMIT")
                 return written
             except BaseException as exc:
-                if not conn.is_closed() and conn.is_in_transaction():
-                    with contextlib.suppress(Exception):
+                # a connection the server ended is already back in the pool, where
+                # even asking is_closed() raises: there is nothing to roll back then
+                with contextlib.suppress(Exception):
+                    if not conn.is_closed() and conn.is_in_transaction():
                         await conn.execute("ROLLBACK")
                 if isinstance(exc, pgx.LockNotAvailableError):
                     raise StoreBusy(

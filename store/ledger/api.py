@@ -23,12 +23,19 @@ from store.ledger import rules as v
 from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
-from store.ledger.lanes import Lanes
-from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status
+from store.ledger.lanes import Lanes, at_instant
+from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
 from store.ledger.provenance import default_operator, event_meta
 from store.ledger.rules import InvalidInput
 from store.ledger.venue import venue_zone
-from store.ledger.views import Changes, OccurrenceView, key_of, occurrence_view, record
+from store.ledger.views import (
+    Changes,
+    OccurrenceView,
+    key_of,
+    occurrence_view,
+    record,
+    waiter_records,
+)
 from store.ledger.views import seat_records as _seat_records
 
 __all__ = [
@@ -113,16 +120,21 @@ class Ledger:
         starts_at: datetime | str | None = None,
         hold_ttl: timedelta | None = None,
         demo: bool = False,
+        offer_ttl: timedelta | None = None,
     ) -> Outcome:
-        """``demo=True`` marks an occurrence made for a demonstration (racers, demo house)."""
+        """``demo=True`` marks an occurrence made for a demonstration (racers, demo house).
+
+        ``offer_ttl`` is how long a waiting-list offer lasts (None: the hold ttl).
+        """
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
         title = v.text(title, "title") if title is not None else None
         starts = v.starts_at(starts_at, self.zone)
         ttl = v.optional_ttl(hold_ttl)
         demo = v.flag(demo, "demo")
+        offer = v.optional_ttl(offer_ttl, "offer_ttl")
         return await self._lanes.command(
-            key, None, d.create(key, capacity, title, starts, ttl, demo=demo)
+            key, None, d.create(key, capacity, title, starts, ttl, demo=demo, offer_ttl=offer)
         )
 
     async def set_capacity(self, key: str, capacity: int) -> Outcome:
@@ -209,6 +221,24 @@ class Ledger:
         """At the door: `checked-in` once for a confirmed party (SPEC §4.3)."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         return await self._lanes.command(key, actor, d.check_in(key, actor))
+
+    async def join_waitlist(
+        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+    ) -> Outcome:
+        """Join the waiting list (`waiting`, +position), or `offered` if seats are free now."""
+        key, actor = v.occurrence_key(key), v.actor(actor)
+        seats, note = p.party_size(seats), p.optional_note(note)
+        return await self._lanes.command(key, actor, d.join_waitlist(key, actor, seats, note))
+
+    async def leave_waitlist(self, key: str, actor: str) -> Outcome:
+        """Leave the waiting list (`left`); an offered party declines with ``release``."""
+        key, actor = v.occurrence_key(key), v.actor(actor)
+        return await self._lanes.command(key, actor, d.leave_waitlist(key, actor))
+
+    async def waitlist(self, key: str) -> list[WaiterRecord]:
+        """The waiting parties in list order, as of now (offers due by now already made)."""
+        key = v.occurrence_key(key)
+        return await self._lanes.read(key, lambda s, now: waiter_records(s))
 
     async def annotate(self, key: str, actor: str, note: str) -> Outcome:
         """Replace the note kept with a seated party (`noted`); an empty note clears it."""
@@ -341,13 +371,7 @@ class Ledger:
         clock = await self.now()
         found: list[tuple[str, SeatRecord]] = []
         for key, state in self._catalog.occurrences(include_archived=include_archived):
-            now = state.at(clock)
-            if not needle.seated(state, now):
-                continue
-            for row in _seat_records(state, now):
-                member = state.members[row.actor]
-                if needle.matches(member):
-                    found.append((key, row))
+            found.extend((key, row) for row in at_instant(state, state.at(clock), needle.rows))
         return found
 
     # -- the read boundary: frozen views and the change feed --------------------------------

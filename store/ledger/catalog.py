@@ -18,8 +18,10 @@ from datetime import datetime
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
 from store.ledger.fold import Member, OccurrenceState, SeatState, parse_time
+from store.ledger.outcomes import SeatRecord
 from store.ledger.rules import KEY_PATTERN
-from store.ledger.views import key_of
+from store.ledger.views import key_of, seat_records
+from store.ledger.waiting import Waiter
 
 #: Events read per round of catching up: bounded memory on a first, cold catch-up.
 _PAGE = 5000
@@ -86,7 +88,29 @@ class Needle:
         digits = normal[1:] if normal.startswith("#") else normal
         self.ref = int(digits) if digits.isascii() and digits.isdigit() else None
 
-    def matches(self, member: Member) -> bool:
+    def rows(self, state: OccurrenceState, now: datetime | None) -> list[SeatRecord]:
+        """The matching seated parties in roster order, then the matching waiters in order."""
+        found = []
+        if self.seated(state, now):
+            found = [r for r in seat_records(state, now) if self.matches(state.members[r.actor])]
+        for waiter in state.waiting.in_order():
+            if self.matches(waiter):
+                found.append(
+                    SeatRecord(
+                        None,
+                        waiter.actor,
+                        "waiting",
+                        waiter.joined_at,
+                        None,
+                        waiter.operator,
+                        waiter.ref,
+                        waiter.seats,
+                        waiter.note,
+                    )
+                )
+        return found
+
+    def matches(self, member: Member | Waiter) -> bool:
         if self.ref is not None and member.ref == self.ref:
             return True
         return self.folded in member.actor.casefold()  # actors are stored NFC (SPEC §2)

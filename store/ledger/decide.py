@@ -55,6 +55,7 @@ def create(
     ttl: timedelta | None,
     *,
     demo: bool = False,
+    offer_ttl: timedelta | None = None,
 ) -> Decide:
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         if state.created:
@@ -67,6 +68,8 @@ def create(
         }
         if demo:  # only when set: a real occurrence writes exactly the §2 shape
             data["demo"] = True
+        if offer_ttl is not None:
+            data["offer_ttl_s"] = offer_ttl.total_seconds()
         return Outcome(Status.CREATED, capacity=capacity), [("created", data)]
 
     return decide
@@ -208,10 +211,55 @@ def annotate(key: str, actor: str, note: str) -> Decide:
 
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         require(state, key)
+        event = [("note", {"actor": actor, "note": note})]
+        if actor in state.waiting:  # a waiting party keeps its note too (SPEC §4.5)
+            return Outcome(Status.NOTED, actor, position=state.waiting.position(actor)), event
         if state.state_at(actor, now) not in (SeatState.HELD, SeatState.CONFIRMED):
             return Outcome(Status.NOT_BOOKED, actor), []
-        outcome = seated(Status.NOTED, state, actor, now)
-        return outcome, [("note", {"actor": actor, "note": note})]
+        return seated(Status.NOTED, state, actor, now), event
+
+    return decide
+
+
+def join_waitlist(key: str, actor: str, seats: int, note: str | None) -> Decide:
+    """`offered` when the party could be seated at once, else `waiting` at the list's end."""
+
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        if state.archived:
+            return closed(actor), []
+        if state.state_at(actor, now) in (SeatState.HELD, SeatState.CONFIRMED):
+            return seated(Status.ALREADY, state, actor, now), []
+        if actor in state.waiting:
+            return Outcome(Status.ALREADY, actor, position=state.waiting.position(actor)), []
+        data: dict[str, Any] = {"actor": actor, "seats": seats}
+        if note is not None:
+            data["note"] = note
+        occupied = state.occupied_at(now)
+        if occupied + seats <= state.capacity:  # no earlier waiter fits what is free
+            ttl_s = state.offer_ttl_s if state.offer_ttl_s is not None else state.hold_ttl_s
+            expires = expiry(now, None, ttl_s)
+            outcome = Outcome(
+                Status.OFFERED,
+                actor,
+                seat=occupied + 1,
+                seats=seats,
+                ref=state.seq + 1,
+                expires_at=expires,
+            )
+            return outcome, [("wait", data)]
+        position = len(state.waiting) + 1
+        return Outcome(Status.WAITING, actor, seats=seats, position=position), [("wait", data)]
+
+    return decide
+
+
+def leave_waitlist(key: str, actor: str) -> Decide:
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        if actor in state.waiting:
+            return Outcome(Status.LEFT, actor), [("unwait", {"actor": actor})]
+        return Outcome(Status.NOT_WAITING, actor), []
 
     return decide
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from store.eventstore.events import Event
@@ -30,7 +29,9 @@ from store.ledger.log_values import (
     start_time,
     whole,
 )
+from store.ledger.members import Member, RosterViews, SeatState
 from store.ledger.seat_index import SeatIndex
+from store.ledger.waiting import Waiter, WaitingList
 
 STREAM_PREFIX = "booking:"
 #: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
@@ -41,30 +42,7 @@ def stream_of(key: str) -> str:
     return STREAM_PREFIX + key
 
 
-class SeatState(StrEnum):
-    HELD = "held"
-    CONFIRMED = "confirmed"
-    LAPSED = "lapsed"  # not on the roster; remembered so a late confirm answers `expired`
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One actor the stream has seen join, in its latest state."""
-
-    actor: str
-    state: SeatState
-    join: int  # increases with every join: roster order
-    joined_at: datetime | None
-    expires_at: datetime | None
-    operator: str | None
-    lapse_recorded: bool = False  # an `expire` event is in the log for this lapse
-    ref: int = 0  # the seq of the event it joined by (SPEC §4.2): never renumbered
-    seats: int = 1  # the party's size (SPEC §4.1): a log without `seats` means 1
-    note: str | None = None  # the latest note kept with the party (SPEC §4.2)
-    checked_in_at: datetime | None = None  # the `checkin` event's recorded_at (SPEC §4.3)
-
-
-class OccurrenceState:
+class OccurrenceState(RosterViews):
     """The folded state of one occurrence's stream, kept up to date event by event.
 
     A group-committing writer applies its decisions tentatively between
@@ -93,6 +71,7 @@ class OccurrenceState:
         self._expiry: list[tuple[datetime, int, str]] = []  # heap; stale entries are skipped
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
+        self.waiting = WaitingList()
 
     # -- tentative application ----------------------------------------------------
 
@@ -114,11 +93,13 @@ class OccurrenceState:
 
     def begin(self) -> None:
         self._journal = []
+        self.waiting.begin()
         self._saved = tuple(getattr(self, name) for name in self._SCALARS)
 
     def commit(self) -> None:
         self._journal = None
         self._saved = None
+        self.waiting.commit()
         if len(self._expiry) > 2 * self.held + 64:
             self._compact_expiry()
 
@@ -141,6 +122,7 @@ class OccurrenceState:
             setattr(self, name, value)
         self._journal = None
         self._saved = None
+        self.waiting.rollback()
 
     def _set(self, actor: str, member: Member | None) -> None:
         if self._journal is not None:
@@ -174,6 +156,11 @@ class OccurrenceState:
         if self.high_water is not None:
             self._lapse(self.high_water)
         self.seq = event.seq
+        self._fold_event(event, recorded)
+        if self.waiting:  # whatever the event freed goes to the waiters first (SPEC §4.5)
+            self._walk(self.high_water)
+
+    def _fold_event(self, event: Event, recorded: datetime | None) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         kind = event.type
         if kind == "created":
@@ -199,9 +186,13 @@ class OccurrenceState:
             return
         member = self.members.get(actor)
         state = member.state if member is not None else None
+        if kind in ("wait", "unwait") or (kind == "note" and actor in self.waiting):
+            self._fold_waiter(kind, actor, data, event)
+            return
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
                 return
+            self.waiting.leave(actor)  # a waiter who books or holds leaves the list
             # A fresh join number even across a rollback: a heap entry left by an undone
             # tentative hold must never match a later member (pushes are not journaled).
             join = self._next_join
@@ -232,7 +223,10 @@ class OccurrenceState:
                 self.confirmed += seats
         elif kind == "confirm":
             if member is not None and state is SeatState.HELD:
-                self._set(actor, replace(member, state=SeatState.CONFIRMED, expires_at=None))
+                confirmed = replace(
+                    member, state=SeatState.CONFIRMED, expires_at=None, offered=False
+                )
+                self._set(actor, confirmed)
                 self.held -= member.seats
                 self.confirmed += member.seats
         elif kind == "release":
@@ -277,6 +271,73 @@ class OccurrenceState:
             if "offer_ttl_s" in data:
                 self.offer_ttl_s = duration_s(data["offer_ttl_s"])
 
+    def _fold_waiter(self, kind: str, actor: str, data: dict[str, Any], event: Event) -> None:
+        """`wait` joins the list unless seated or waiting; `unwait` leaves; `note` re-notes."""
+        if kind == "unwait":
+            self.waiting.leave(actor)
+        elif kind == "note":
+            self.waiting.annotate(actor, party_note(data.get("note")))
+        elif actor not in self.waiting and self.state_at(actor, None) not in (
+            SeatState.HELD,
+            SeatState.CONFIRMED,
+        ):
+            operator = event.meta.get("operator")
+            order = self._next_join
+            self._next_join += 1
+            self.waiting.join(
+                Waiter(
+                    actor,
+                    party_size(data.get("seats")),
+                    order,
+                    event.seq,
+                    self.high_water,
+                    operator if isinstance(operator, str) else None,
+                    party_note(data.get("note")),
+                )
+            )
+
+    def _walk(self, at: datetime | None) -> None:
+        """Offer the free seats to every waiter that fits, first fit in join order."""
+        free = self.capacity - self.held - self.confirmed
+        while free > 0:
+            waiter = self.waiting.first_fit(free)
+            if waiter is None:
+                return
+            self._offer(waiter, at)
+            free -= waiter.seats
+
+    def _offer(self, waiter: Waiter, at: datetime | None) -> None:
+        ttl = self.offer_ttl_s if self.offer_ttl_s is not None else self.hold_ttl_s
+        expires = at + timedelta(seconds=ttl) if at is not None and ttl is not None else None
+        join = self._next_join
+        self._next_join += 1
+        offer = Member(
+            waiter.actor,
+            SeatState.HELD,
+            join,
+            at,
+            expires,
+            waiter.operator,
+            ref=waiter.ref,
+            seats=waiter.seats,
+            note=waiter.note,
+            offered=True,
+        )
+        self._set(waiter.actor, offer)
+        self._seat(join, waiter.seats)
+        self.held += waiter.seats
+        if expires is not None:
+            heapq.heappush(self._expiry, (expires, join, waiter.actor))
+
+    def advance(self, now: datetime | None) -> None:
+        """Play lapses and offers out up to ``now`` (inside ``begin``/``rollback`` for a read).
+
+        A read's clock is not in the log, so a caller that is not about to append at
+        ``now`` must roll this back: the log alone decides what the state is.
+        """
+        if now is not None:
+            self._lapse(now)
+
     def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
         self._set(member.actor, replace(member, state=SeatState.LAPSED, lapse_recorded=recorded))
         self._seat(member.join, -member.seats)
@@ -304,111 +365,21 @@ class OccurrenceState:
             if member.checked_in_at is not None:
                 self.checked_in -= fewer
 
-    def _is_live_entry(self, entry: tuple[datetime, int, str]) -> Member | None:
-        member = self.members.get(entry[2])
-        if member is not None and member.state is SeatState.HELD and member.join == entry[1]:
-            return member
-        return None
-
     def _lapse(self, now: datetime) -> None:
+        """Lapses in time order; at each instant seats freed go to the waiters (SPEC §4.5)."""
         heap = self._expiry
         while heap and heap[0][0] <= now:
-            entry = heapq.heappop(heap)
-            if self._journal is not None:
-                self._journal.append(("expiry", entry))
-            member = self._is_live_entry(entry)
-            if member is not None:
-                self._leave_lapsed(member, recorded=False)
-
-    # -- views at an instant (never mutate) ----------------------------------------------
-
-    def at(self, now: datetime | None) -> datetime | None:
-        """The instant a read or a decision happens at: max(now, T)."""
-        if now is None:
-            return self.high_water
-        if self.high_water is None or now > self.high_water:
-            return now
-        return self.high_water
-
-    def lapsing(self, now: datetime | None) -> list[Member]:
-        """Held members whose hold has lapsed by ``now`` (not yet folded as lapsed)."""
-        if now is None:
-            return []
-        heap, found, stack = self._expiry, [], [0]
-        while stack:
-            i = stack.pop()
-            if i < len(heap) and heap[i][0] <= now:
-                member = self._is_live_entry(heap[i])
+            instant, freed = heap[0][0], False
+            while heap and heap[0][0] == instant:  # holds and offers due together lapse together
+                entry = heapq.heappop(heap)
+                if self._journal is not None:
+                    self._journal.append(("expiry", entry))
+                member = self._is_live_entry(entry)
                 if member is not None:
-                    found.append(member)
-                stack.extend((2 * i + 1, 2 * i + 2))
-        found.sort(key=lambda m: m.join)
-        return found
-
-    def next_expiry(self, now: datetime | None) -> datetime | None:
-        """When the next live hold lapses after ``now`` (None if none will).
-
-        A walk of the expiry heap that stops under the first live entry of each
-        branch, so it costs the lapsed and stale entries, not the roster.
-        """
-        heap, best, stack = self._expiry, None, [0]
-        while stack:
-            i = stack.pop()
-            if i >= len(heap):
-                continue
-            when = heap[i][0]
-            if best is not None and when >= best:
-                continue
-            if (now is None or when > now) and self._is_live_entry(heap[i]) is not None:
-                best = when
-                continue
-            stack.extend((2 * i + 1, 2 * i + 2))
-        return best
-
-    def state_at(self, actor: str, now: datetime | None) -> SeatState | None:
-        member = self.members.get(actor)
-        if member is None:
-            return None
-        if (
-            member.state is SeatState.HELD
-            and member.expires_at is not None
-            and now is not None
-            and member.expires_at <= now
-        ):
-            return SeatState.LAPSED
-        return member.state
-
-    def occupied_at(self, now: datetime | None) -> int:
-        """Seats occupied at ``now``: the held and confirmed parties' seats, less lapses."""
-        return self.held + self.confirmed - sum(m.seats for m in self.lapsing(now))
-
-    def seat_at(self, actor: str, now: datetime | None) -> int | None:
-        """The first seat of the actor's block at ``now`` (1 + every seat before it), or None."""
-        member = self.members.get(actor)
-        state = self.state_at(actor, now)
-        if member is None or state not in (SeatState.HELD, SeatState.CONFIRMED):
-            return None
-        earlier_lapses = sum(m.seats for m in self.lapsing(now) if m.join < member.join)
-        return self._seats.prefix(member.join) - member.seats + 1 - earlier_lapses
-
-    def roster_at(self, now: datetime | None) -> list[Member]:
-        """Occupying members in join order."""
-        gone = {m.actor for m in self.lapsing(now)}
-        return sorted(
-            (
-                m
-                for m in self.members.values()
-                if m.state is not SeatState.LAPSED and m.actor not in gone
-            ),
-            key=lambda m: m.join,
-        )
-
-    def unrecorded_lapses(self, now: datetime | None) -> list[Member]:
-        """Lapses with no `expire` event yet, in join order."""
-        folded = [
-            m for m in self.members.values() if m.state is SeatState.LAPSED and not m.lapse_recorded
-        ]
-        return sorted(folded + self.lapsing(now), key=lambda m: m.join)
+                    self._leave_lapsed(member, recorded=False)
+                    freed = True
+            if freed and self.waiting:
+                self._walk(instant)
 
     # -- comparison with a full refold ---------------------------------------------------
 
@@ -433,7 +404,7 @@ class OccurrenceState:
             tuple(
                 (
                     *(m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator),
-                    *(m.lapse_recorded, m.seats, m.note, m.checked_in_at),
+                    *(m.lapse_recorded, m.seats, m.note, m.checked_in_at, m.offered),
                 )
                 for m in members
                 if m.state is not SeatState.LAPSED
@@ -444,6 +415,11 @@ class OccurrenceState:
                     for m in members
                     if m.state is SeatState.LAPSED
                 )
+            ),
+            self.waiting.seats,
+            tuple(
+                (w.actor, w.seats, w.ref, w.joined_at, w.operator, w.note)
+                for w in self.waiting.in_order()
             ),
         )
 

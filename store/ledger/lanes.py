@@ -104,7 +104,7 @@ class Lanes:
             state = await self._catch_up(key)
             if not state.created:
                 raise UnknownOccurrence(key)
-            return view(state, state.at(await self.now()))
+            return at_instant(state, state.at(await self.now()), view)
 
     async def matches_full_fold(self, key: str) -> bool:
         lane = self._lane(key)
@@ -194,8 +194,8 @@ class Lanes:
         except BaseException:
             state.rollback()
             raise
-        if isinstance(written, Conflict):
-            state.rollback()
+        if isinstance(written, Conflict) or not new:
+            state.rollback()  # nothing written: what was played out up to now is undone
         else:
             state.commit()
         return decided, written
@@ -205,6 +205,7 @@ class Lanes:
     ) -> tuple[list[tuple[_Pending, Any]], list[NewEvent]]:
         """Decide each command in turn, applying its events tentatively (caller began)."""
         meta = event_meta(self.operator, now) if now is not None else {}
+        state.advance(now)  # lapses and offers up to now, as the fold will see them at now
         decided: list[tuple[_Pending, Any]] = []
         new: list[NewEvent] = []
         for pending in batch:
@@ -273,8 +274,27 @@ class Lanes:
                 for pending in batch:
                     pending.attempts += 1
             raise
-        state.commit()
+        if written:
+            state.commit()
+        else:
+            state.rollback()
         return decided, written
+
+
+def at_instant(
+    state: OccurrenceState, now: datetime | None, view: Callable[[OccurrenceState, Any], T]
+) -> T:
+    """``view`` of the state as of ``now``: lapses and offers played out, then undone.
+
+    A read's clock is not in the log, so what it plays out must not stay; the undo
+    costs what was played out (bounded by the waiting list), never the history.
+    """
+    state.begin()
+    try:
+        state.advance(now)
+        return view(state, now)
+    finally:
+        state.rollback()
 
 
 def _settle(pending: _Pending, result: Any) -> None:

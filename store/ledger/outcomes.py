@@ -30,6 +30,11 @@ class Status(StrEnum):
     ALREADY_CHECKED_IN = "already-checked-in"
     NOT_CONFIRMED = "not-confirmed"
     NOTED = "noted"
+    # the waiting list (SPEC §4.5)
+    WAITING = "waiting"
+    OFFERED = "offered"
+    LEFT = "left"
+    NOT_WAITING = "not-waiting"
     # looking after occurrences (SPEC §4.4)
     UPDATED = "updated"
     ARCHIVED = "archived"
@@ -51,6 +56,9 @@ SUCCESSES = frozenset(
         Status.CANCELLED,
         Status.CHECKED_IN,
         Status.NOTED,
+        Status.WAITING,
+        Status.OFFERED,
+        Status.LEFT,
         Status.UPDATED,
         Status.ARCHIVED,
         Status.RESTORED,
@@ -100,6 +108,19 @@ class SeatRecord:
     note: str | None = None
     checked_in_at: datetime | None = None
     offered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaiterRecord:
+    """One party on the waiting list, in list order (SPEC §4.5)."""
+
+    position: int
+    actor: str
+    seats: int
+    ref: int
+    joined_at: datetime | None
+    note: str | None
+    operator: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

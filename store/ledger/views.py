@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from store.ledger.fold import STREAM_PREFIX, Member, OccurrenceState, SeatState, parse_time
-from store.ledger.outcomes import OccurrenceRecord, SeatRecord
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord, WaiterRecord
 
 __all__ = ["Changes", "OccurrenceView", "key_of", "occurrence_view", "parse_time", "record"]
 
@@ -65,6 +65,7 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
         member.seats,
         member.note,
         member.checked_in_at,
+        member.offered,
     )
 
 
@@ -75,6 +76,14 @@ def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecor
         rows.append(_row(first, member, str(member.state)))
         first += member.seats
     return rows
+
+
+def waiter_records(state: OccurrenceState) -> list[WaiterRecord]:
+    """The waiting list in order, with 1-based positions."""
+    return [
+        WaiterRecord(i, w.actor, w.seats, w.ref, w.joined_at, w.note, w.operator)
+        for i, w in enumerate(state.waiting.in_order(), start=1)
+    ]
 
 
 def record(key: str, state: OccurrenceState, now: datetime | None) -> OccurrenceRecord:
@@ -93,6 +102,8 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         seats_left=max(0, state.capacity - occupied),
         seq=state.seq,
         checked_in=state.checked_in,
+        waiting=len(state.waiting),
+        waiting_seats=state.waiting.seats,
         demo=state.demo,
         archived=state.archived,
         offer_ttl=timedelta(seconds=state.offer_ttl_s) if state.offer_ttl_s is not None else None,

@@ -7,10 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from pilot_helpers import CAPACITY, SHOW, Answers, opened, say_yes, until
+from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from store import open_store
+from store.booking import Ledger
 from store.ledger.fold import stream_of
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
@@ -153,6 +156,11 @@ async def test_hold_with_a_ttl_and_a_bad_ttl(
         await pilot.press("enter")
         assert "use a number with s, m, h or d" in error_of(app, "ttl")
         assert await last_seq(app) == before
+        for too_long in ("99999999999d", "40000d"):  # issue 12 row 2: inline, the app stays up
+            await fill(pilot, ttl=too_long)
+            await pilot.press("enter")
+            assert "at most" in error_of(app, "ttl") and isinstance(app.screen, FormScreen)
+        assert await last_seq(app) == before
         await fill(pilot, ttl="90s")
         await pilot.press("enter")
         assert (await answers.next(pilot)).text == "Held: seat 4 for gil until 19:01:30"
@@ -213,7 +221,7 @@ async def test_release_directly_and_through_the_form(
         await pilot.press("u")  # from the roster: a question first
         assert isinstance(app.screen, ConfirmScreen)
         await say_yes(pilot)
-        assert (await answers.next(pilot, 2)).text == "Released: cy's hold is free again"
+        assert (await answers.next(pilot, 2)).text == "Released: cy's hold; the seat is free again"
         await until(pilot, lambda: "cy" not in app.main.roster.shown_actors, "cy gone")
 
 
@@ -237,7 +245,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(
         await pilot.press("y")  # no letter answers yes
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("tab", "enter")
-        assert (await answers.next(pilot)).text == "Cancelled: bob's seat is free again"
+        assert (await answers.next(pilot)).text == "Cancelled: bob's seat; it is free again"
         await until(pilot, lambda: "bob" not in app.main.roster.shown_actors, "bob gone")
         assert cell(app, "cy", "seat") == "2"  # seats close up
         await pilot.press("d")
@@ -317,7 +325,16 @@ async def test_capacity_form_and_over_capacity_in_words(
         assert "whole number" in error_of(app, "capacity")
         assert await last_seq(app) == before
         await fill(pilot, capacity="2")
+        await pilot.press("enter")  # below the 3 seated: asked first, "keep" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "below the 3 seated" in str(app.screen.question)
         await pilot.press("enter")
+        assert not isinstance(app.screen, (ConfirmScreen, FormScreen))
+        assert await last_seq(app) == before
+        await pilot.press("k")
+        await fill(pilot, capacity="2")
+        await pilot.press("enter")
+        await say_yes(pilot)
         assert (await answers.next(pilot)).text == "Capacity set to 2"
         await until(
             pilot, lambda: house_cell(app, SHOW, "left") == "OVER CAPACITY +1", "over capacity"
@@ -337,6 +354,12 @@ async def test_filter_narrows_the_roster_and_escape_restores_it(
         assert app.focused is app.main.roster
         await pilot.press("slash", "escape")
         assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        # Esc in the roster itself clears it too (the README says so)
+        await pilot.press("slash", "c", "enter")
+        assert app.focused is app.main.roster and app.main.roster.shown_actors == ["cy"]
+        await pilot.press("escape")
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        assert "filter" not in str(app.main.roster.border_title)
 
 
 async def test_help_lists_every_binding(
@@ -416,3 +439,45 @@ async def test_a_database_error_is_a_one_line_notice(
         assert "\n" not in notice.message and "Traceback" not in notice.message
         assert notice.severity == "error"
         await until(pilot, lambda: "OFFLINE" in str(app.query_one("#header").render()), "OFFLINE")
+
+
+async def test_tabs_in_a_burst_of_keys_move_between_fields(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """Keys that arrive together (a scanner, a paste) are posted at once, as the driver does."""
+    async with on_the_house(make_app, house_db) as (app, pilot):
+        await pilot.press("n")
+        assert isinstance(app.screen, FormScreen)
+        for key in [*"aaa", "tab", *"bbb", "tab", "7", "tab", *"ddd"]:
+            app.post_message(events.Key(key, "\t" if key == "tab" else key))
+        await until(pilot, lambda: app.screen.query_one("#starts_at", Input).value, "the burst")
+        values = {field.id: field.value for field in app.screen.query(Input)}
+        assert values == {
+            "key": "aaa",
+            "title": "bbb",
+            "capacity": "7",
+            "starts_at": "ddd",
+            "hold_ttl": "",
+        }
+
+
+async def test_a_demo_occurrence_is_marked_and_archived_in_one_step(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with open_store(house_db) as store:
+        await Ledger(store, operator="seed").create_occurrence("race-1", capacity=3, demo=True)
+    app = make_app(house_db)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await until(pilot, lambda: len(app.main.house.lines) == 2, "both occurrences")
+        assert house_cell(app, "race-1", "show").startswith("DEMO ")
+        app.main.house.move_cursor(row=app.main.house.get_row_index("race-1"))
+        await until(pilot, lambda: app.main.selected == "race-1", "race-1 selected")
+        await pilot.press("a")  # asks first, "Leave it" focused
+        assert isinstance(app.screen, ConfirmScreen)
+        await say_yes(pilot)
+        assert (await answers.next(pilot)).text.startswith("Archived: ")
+        await until(
+            pilot, lambda: "ARCHIVED" in house_cell(app, "race-1", "show"), "marked archived"
+        )
+        assert app.ledger is not None
+        assert [r.key for r in await app.ledger.occurrences()] == [SHOW]

@@ -78,6 +78,23 @@ async def test_first_run_declined_stays_empty(
         await pilot.pause()
         assert app.store is not None and await app.store.head_position() == 0
         assert app.main.house.row_count == 0
+        assert "press n to create one" in str(app.main.roster.border_title)
+
+
+async def test_first_run_enter_creates_the_demo_and_the_palette_offers_it_later(
+    tmp_path: Path, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    app = make_app(await empty_db(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the demo offer")
+        await until(
+            pilot,
+            lambda: app.screen.focused is not None and app.screen.focused.id == "yes",
+            "Create demo focused: Enter creates it",
+        )
+        assert "Demo house" in {c.title for c in app.get_system_commands(app.main)}
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.main.house.lines) == 3, "the demo house")
 
 
 async def test_demo_flag_seeds_without_asking(

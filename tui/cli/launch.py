@@ -33,8 +33,16 @@ def resolve(db: str | None) -> tuple[str, bool]:
 
 
 def launch(db: str | None, operator: str | None, demo: bool) -> int:
-    """Run the app on ``db`` (None: the default database); returns the exit code."""
-    url, create = resolve(db)
+    """Run the app on ``db`` (None: the configured or default database); the exit code."""
+    from tui.config import ConfigError, load, open_log
+
+    try:
+        config = load()
+    except ConfigError as error:
+        _say(error)
+        return EXIT_USAGE
+    url, create = resolve(db or config.database)
+    operator = operator or config.operator
     try:
         if operator is not None:
             validation.text(operator, "operator")
@@ -48,7 +56,14 @@ def launch(db: str | None, operator: str | None, demo: bool) -> int:
 
     from tui.app import BoxOfficeApp  # the UI is imported only when it will run
 
-    app = BoxOfficeApp(url, operator=operator, demo=demo)
+    app = BoxOfficeApp(
+        url,
+        operator=operator,
+        demo=demo,
+        config=config,
+        ask_operator=operator is None,
+        log=open_log(),
+    )
     app.run()
     return app.return_code or 0
 

@@ -49,6 +49,12 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     """A heading, labelled inputs with an error line each, and submit / cancel."""
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        # Priority, so focus moves when the Tab arrives: Textual hands each key to the
+        # widget focused at arrival, and a plain Tab binding only runs once the key has
+        # bubbled up from the field, after the rest of a burst (a scanner, a paste) has
+        # already been handed to the old field (issue 13 item 9).
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
         Binding(
             "escape",
             "abandon",
@@ -121,10 +127,17 @@ def _capacity(field: str, text: str) -> int:
 
 
 def _duration(field: str, text: str) -> timedelta:
+    """A hold length, within the ledger's bounds; one too big to count is an error too."""
     try:
-        return parse_duration(text)
+        duration = parse_duration(text)
     except ValueError as error:
         raise FieldError(field, str(error)) from None
+    except OverflowError:  # "99999999999d": more days than a timedelta holds
+        raise FieldError(field, f"must be at most {v.MAX_TTL.days} days") from None
+    try:
+        return v.ttl(duration, field)
+    except InvalidInput as error:
+        raise FieldError(field, error.problem) from None
 
 
 # -- the forms ---------------------------------------------------------------------
@@ -217,3 +230,29 @@ class HoldForm(FormScreen[HoldRequest]):
         actor = str(_rule("actor", v.actor, values["actor"]))
         ttl = _duration("ttl", values["ttl"]) if values["ttl"].strip() else None
         return HoldRequest(actor, ttl)
+
+
+class OperatorForm(FormScreen[str]):
+    """Who is at this terminal: asked once at start when no operator is configured.
+
+    The login name of a shared box-office account is no audit trail; every event
+    this terminal writes carries the name given here.
+    """
+
+    submit_label = "Start"
+
+    def __init__(self, login: str) -> None:
+        super().__init__(
+            Content.assemble(
+                ("Who is at this terminal?", "bold"),
+                "\n\nYour name is recorded on every booking you make "
+                "(set operator in the config file to skip this).",
+            ),
+            [Field("operator", "Operator", login)],
+        )
+
+    def parse(self, values: Mapping[str, str]) -> str:
+        return str(_rule("operator", lambda t: v.text(t, "operator"), values["operator"].strip()))
+
+    def action_abandon(self) -> None:
+        pass  # the app needs a name to write under: Esc does not skip the question

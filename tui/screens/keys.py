@@ -71,7 +71,15 @@ MAIN_BINDINGS: list[Binding] = [
         "back_to_live",
         "Back to live",
         id="live",
-        tooltip="Leave time travel and show the roster as it is now",
+        tooltip="Leave time travel (or clear the roster's filter)",
+    ),
+    Binding(
+        "a",
+        "command('archive')",
+        "Archive",
+        show=False,
+        id="archive",
+        tooltip="Archive the selected occurrence, or restore an archived one (asks first)",
     ),
     Binding(
         "r",
@@ -80,5 +88,13 @@ MAIN_BINDINGS: list[Binding] = [
         show=False,
         id="race",
         tooltip="Open the racers panel on the selected occurrence",
+    ),
+    Binding(
+        "i",
+        "door",
+        "Door",
+        show=False,
+        id="door",
+        tooltip="Door mode: check parties in by name or ref, with a seats-in counter",
     ),
 ]

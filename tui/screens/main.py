@@ -9,6 +9,7 @@ booking already on its way. Handlers only change widgets.
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from tui.actions import COMMANDS, Aim, Command, Result, ask_then
 from tui.cli.safe_text import printable
 from tui.live import LiveFeed, Reading, ReadRequest, one_line
 from tui.messages import CommandAnswered, FeedRead, LiveChanged, RosterRecalled
+from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
@@ -230,7 +232,15 @@ class MainScreen(Screen[None]):
         key = self.selected
         line = self._travel_view or (self.house.lines.get(key) if key else None)
         if line is None:
-            self.roster.border_title = Content("Roster")
+            empty = self.feed is not None and not self.house.lines
+            self.roster.border_title = (
+                Content.assemble(
+                    ("No occurrences yet: ", "bold"),
+                    "press n to create one, or ctrl+p → Demo house",
+                )
+                if empty
+                else Content("Roster")
+            )
             return
         record = line.record
         parts: list[str | tuple[str, str]] = [
@@ -297,6 +307,9 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_back_to_live(self) -> None:
+        if self.travel_seq is None:  # Esc in the roster: clear the filter
+            self.filter_input.action_clear()
+            return
         self._leave_travel()
         self.roster.reset()
         if self.feed is not None and self.selected:
@@ -304,7 +317,7 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back_to_live":
-            return self.travel_seq is not None
+            return self.travel_seq is not None or bool(self.roster.needle)
         return True
 
     # -- commands -------------------------------------------------------------------
@@ -375,6 +388,7 @@ class MainScreen(Screen[None]):
 
     def on_command_answered(self, message: CommandAnswered) -> None:
         # the change itself reaches the screen through the feed's tail, once
+        self._log().info("%s %s: %s", message.action, message.key or "-", message.text)
         self.notify(
             message.text,
             title=message.action.replace("_", " "),
@@ -388,12 +402,18 @@ class MainScreen(Screen[None]):
             return
         worker, error = event.worker, event.worker.error
         assert error is not None
+        shown = f"{worker.name.replace('_', ' ')}: {one_line(error)}"
+        self._log().error("%s", shown)
         self.notify(
-            f"{worker.name.replace('_', ' ')}: {one_line(error)}",
+            shown,
             title="Not done",
             severity="error",
             markup=False,
         )
+
+    def _log(self) -> logging.Logger:
+        log = getattr(self.app, "log_file", None)
+        return log if isinstance(log, logging.Logger) else logging.getLogger("boxoffice.app")
 
     def action_command(self, name: str) -> None:
         self.run_command(name)
@@ -433,3 +453,9 @@ class MainScreen(Screen[None]):
         store_url = str(getattr(self.app, "store_url", ""))
         screen: Screen[Any] = RaceScreen(store_url, operator, self.selected)
         self.app.push_screen(screen)
+
+    def action_door(self) -> None:
+        if self.ledger is None or self.selected is None:
+            self.notify("No occurrence selected", severity="warning", markup=False)
+            return
+        self.app.push_screen(DoorScreen(self.ledger, self.selected))

@@ -48,11 +48,21 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
         case Status.EXPIRED:
             return f"Hold lapsed: not confirmed ({who})"
         case Status.RELEASED:
-            return f"Released: {who}'s hold is free again"
+            return f"Released: {who}'s hold; the seat is free again"
         case Status.CANCELLED:
-            return f"Cancelled: {who}'s seat is free again"
+            return f"Cancelled: {who}'s seat; it is free again"
         case Status.NOT_BOOKED:
             return f"Not booked: {who} has no seat"
+        case Status.ARCHIVED:
+            return "Archived: off the lists, closed for booking (restore with a again)"
+        case Status.ALREADY_ARCHIVED:
+            return "Already archived"
+        case Status.RESTORED:
+            return "Restored: back on the lists and open for booking"
+        case Status.NOT_ARCHIVED:
+            return "Not archived: nothing to restore"
+        case Status.CLOSED:
+            return "Closed: this occurrence is archived (restore it first)"
         case Status.CONFLICT:
             return (
                 "Busy: other writers or a locked database held it past the deadline; "

@@ -21,6 +21,7 @@ from tui.cli.commands import (
     seats,
     setup,
     upkeep,
+    waitlist,
 )
 
 COMMANDS = [
@@ -30,6 +31,7 @@ COMMANDS = [
     seats,
     parties,
     door,
+    waitlist,
     log,
     check,
     race,

@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DURATION",
         help="how long a hold lasts unless given (90s, 15m, 2h); default: holds never lapse",
     )
+    create.add_argument(
+        "--offer-ttl",
+        type=arguments.duration,
+        metavar="DURATION",
+        help="how long a waiting-list offer lasts; default: the hold ttl",
+    )
     create.set_defaults(handler=create_occurrence)
 
     capacity = subparsers.add_parser(
@@ -107,6 +113,7 @@ def create_occurrence(opts: Options, args: argparse.Namespace) -> int:
                 title=args.title,
                 starts_at=args.starts,
                 hold_ttl=args.hold_ttl,
+                offer_ttl=args.offer_ttl,
             )
 
     return outcomes.report(opts, args.key, run(create()))

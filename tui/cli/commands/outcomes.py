@@ -29,6 +29,7 @@ def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
         "ref": outcome.ref,
         "capacity": outcome.capacity,
         "seats_left": outcome.seats_left,
+        "position": outcome.position,
         "expires_at": outcome.expires_at.isoformat() if outcome.expires_at else None,
         "actual": outcome.actual,
         "attempts": outcome.attempts,
@@ -53,6 +54,8 @@ def outcome_text(key: str, outcome: Outcome) -> str:
         details.append(seat_words(outcome.seat, outcome.seats or 1))
     if outcome.ref is not None:
         details.append(f"ref #{outcome.ref}")
+    if outcome.position is not None:
+        details.append(f"place {outcome.position} in the waiting list")
     if outcome.capacity is not None:
         details.append(f"capacity {outcome.capacity}")
     if outcome.seats_left is not None:

@@ -1,0 +1,90 @@
+"""No single stray key writes: every letter, on every screen the letters reach, writes nothing.
+
+An operator who types a name while no form is open (or a barcode scanner that
+fires into the wrong window) must never confirm, release, cancel or expire
+anything. Each letter is pressed with the house, the roster (cursor on a held
+row) and the event log focused; any screen a letter opens gets every letter
+too, then Esc; after each key the store's head must not have moved.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from pilot_helpers import opened, until
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from store import open_store
+from tui.app import BoxOfficeApp
+from tui.screens.main import MainScreen
+
+SIZE = (140, 40)
+LETTERS = string.ascii_lowercase + string.ascii_uppercase
+
+
+async def head(app: BoxOfficeApp) -> int:
+    assert app.store is not None
+    return await app.store.head_position()
+
+
+async def back_to_main(pilot: Pilot[Any], app: BoxOfficeApp) -> None:
+    for _ in range(5):
+        if isinstance(app.screen, MainScreen):
+            return
+        await pilot.press("escape")
+    await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen again")
+
+
+async def test_no_letter_writes_on_any_screen(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    app = make_app(house_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        main = app.main
+        start = await head(app)
+        swept: set[tuple[str, type[Screen[Any]]]] = set()
+        pressed = 0
+
+        def focus(where: str) -> None:
+            if where == "roster":
+                main.roster.focus()
+                main.roster.move_cursor(row=2)  # cy: a live hold, the row c would confirm
+            elif where == "log":
+                if not main.log_table.display:
+                    main.action_toggle_log()
+                main.log_table.focus()
+            else:
+                if main.log_table.display:
+                    main.action_toggle_log()
+                main.house.focus()
+
+        for where in ("house", "roster", "log"):
+            for letter in ["question_mark", *LETTERS]:  # ? opens help: its letters too
+                if letter == "q":
+                    continue  # quits the app: leaves the ledger as it was, and ends the test
+                await back_to_main(pilot, app)
+                focus(where)
+                await pilot.press(letter)
+                pressed += 1
+                opened_screen = app.screen
+                if not isinstance(opened_screen, MainScreen):
+                    seen = (where, type(opened_screen))
+                    if seen not in swept:
+                        swept.add(seen)
+                        for other in string.ascii_lowercase.replace("q", ""):
+                            await pilot.press(other)
+                            pressed += 1
+                            assert await head(app) == start, f"{letter} then {other} wrote"
+                            if app.screen is not opened_screen:
+                                break  # the letter closed it (n answers no)
+                assert await head(app) == start, f"{letter!r} with the {where} focused wrote"
+        assert app.return_code is None and app.is_running
+        assert pressed > 3 * 50
+        kinds = {kind.__name__ for _, kind in swept}
+        assert {"ConfirmScreen", "ActorForm", "HelpScreen"} <= kinds, kinds
+    async with open_store(house_db) as store:  # read again after the app has closed
+        assert await store.head_position() == start
