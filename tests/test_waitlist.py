@@ -285,3 +285,20 @@ async def test_find_lists_waiting_parties_after_seated_ones(ledger: Ledger) -> N
     await ledger.join_waitlist(KEY, "Adam", seats=2)
     found = [(r.actor, r.state, r.seat, r.seats) for _, r in await ledger.find("ada")]
     assert found == [("Ada", "confirmed", 1, 1), ("Adam", "waiting", None, 2)]
+
+
+async def test_an_observed_attempt_at_a_matching_seq_conflicts_when_a_lapse_took_the_seats(
+    ledger: Ledger, clock: ManualClock
+) -> None:
+    """SPEC §4.1: time alone takes seats, so a snapshot at the right seq is not enough."""
+    await house(ledger, 2, offer_ttl=10 * MIN)
+    await ledger.hold(KEY, "ada", seats=2, ttl=5 * MIN)
+    await ledger.join_waitlist(KEY, "bob", seats=2)
+    seq = len(await log(ledger))
+    clock.advance(minutes=5)  # ada lapses; bob is offered both seats, and nothing is written
+    assert len(await log(ledger)) == seq
+    for attempt in (ledger.book_with_observed, ledger.hold_with_observed):
+        lost = await attempt(KEY, "cy", [], seq)
+        assert (lost.status, lost.actual, lost.seat) == (Status.CONFLICT, seq, None)
+    assert len(await log(ledger)) == seq
+    assert roster(await ledger.seats(KEY)) == [(1, "bob", 2, "held", True)]
