@@ -154,8 +154,11 @@ async def test_observed_attempts_judge_full_by_seats(ledger: Ledger) -> None:
     full = await ledger.hold_with_observed(KEY, "Jones", observed, 2, seats=2)
     assert (full.status, full.seats_left) == (Status.FULL, 1)
     # names count one seat each, as in SPEC §2: this snapshot claims only one seat taken
-    by_name = await ledger.hold_with_observed(KEY, "Jones", ["Smiths"], 2, seats=2)
-    assert (by_name.status, by_name.seat) == (Status.HELD, 2)
+    # ... but the state at the append has one seat left, so a pair is refused (SPEC §4.1)
+    no_room = await ledger.hold_with_observed(KEY, "Jones", ["Smiths"], 2, seats=2)
+    assert (no_room.status, no_room.actual) == (Status.CONFLICT, 2)
+    by_name = await ledger.hold_with_observed(KEY, "Jones", ["Smiths"], 2)
+    assert (by_name.status, by_name.seat) == (Status.HELD, 5)  # its seat on the real roster
     already = await ledger.book_with_observed(KEY, "Smiths", observed, 3)
     assert (already.status, already.seat, already.seats) == (Status.ALREADY, 1, 4)
     stale = await ledger.book_with_observed(KEY, "ada", observed, 2)

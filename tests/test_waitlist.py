@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from store import Event, EventStore
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
 from store.ledger.outcomes import SeatRecord
+from store.ledger.waiting import Waiter, WaitingList
 
 if TYPE_CHECKING:
     from conftest import ManualClock
@@ -285,3 +287,46 @@ async def test_find_lists_waiting_parties_after_seated_ones(ledger: Ledger) -> N
     await ledger.join_waitlist(KEY, "Adam", seats=2)
     found = [(r.actor, r.state, r.seat, r.seats) for _, r in await ledger.find("ada")]
     assert found == [("Ada", "confirmed", 1, 1), ("Adam", "waiting", None, 2)]
+
+
+async def test_an_observed_attempt_at_a_matching_seq_conflicts_when_a_lapse_took_the_seats(
+    ledger: Ledger, clock: ManualClock
+) -> None:
+    """SPEC §4.1: time alone takes seats, so a snapshot at the right seq is not enough."""
+    await house(ledger, 2, offer_ttl=10 * MIN)
+    await ledger.hold(KEY, "ada", seats=2, ttl=5 * MIN)
+    await ledger.join_waitlist(KEY, "bob", seats=2)
+    seq = len(await log(ledger))
+    clock.advance(minutes=5)  # ada lapses; bob is offered both seats, and nothing is written
+    assert len(await log(ledger)) == seq
+    for attempt in (ledger.book_with_observed, ledger.hold_with_observed):
+        lost = await attempt(KEY, "cy", [], seq)
+        assert (lost.status, lost.actual, lost.seat) == (Status.CONFLICT, seq, None)
+    assert len(await log(ledger)) == seq
+    assert roster(await ledger.seats(KEY)) == [(1, "bob", 2, "held", True)]
+
+
+async def test_the_refold_check_verifies_the_house_right_after_every_offer(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offers are derived, not written: the check sees them through the fold it refolds with.
+
+    A fold seeded with a fault (first fit that ignores the free seats) offers a pair
+    one free seat; no acquisition follows, so only the check after the offer sees it.
+    """
+    await house(ledger, 2)
+    await ledger.book(KEY, "ada")
+    await ledger.join_waitlist(KEY, "bob", seats=2)
+    events = await log(ledger)
+    assert check_stream(events).ok
+
+    def any_fit(self: WaitingList, free: int) -> Waiter | None:
+        first = next(iter(self.in_order()), None)
+        return self.leave(first.actor) if first is not None else None
+
+    monkeypatch.setattr(WaitingList, "first_fit", any_fit)
+    report = check_stream(events)
+    assert [(v.seq, v.problem) for v in report.violations] == [
+        (3, "oversold: occupied 3 > capacity 2 after an offer to 'bob'")
+    ]
+    assert report.max_occupied == 3

@@ -49,17 +49,39 @@ class StreamReport:
 
 
 def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamReport:
-    """Fold ``events`` one by one; after every acquisition that joined, occupied <= capacity.
+    """Fold ``events`` one by one; occupied <= capacity after every acquisition that
+    joined and right after every offer to a waiter.
 
     Each acquisition is judged at its own ``recorded_at`` (the fold's high-water
-    mark), as the writer that decided it saw the house.
+    mark), as the writer that decided it saw the house. Offers are written nowhere
+    (SPEC §4.5), so this check learns of them from the fold itself: it verifies
+    the house after each offer the fold derives, and cannot tell whether that
+    offer went to the right waiter (the history checker's own model does that).
     """
     report = StreamReport(stream or "")
     state: OccurrenceState | None = None
+    current = 0  # the seq of the event being applied, for offers derived inside it
+
+    def after_offer(actor: str) -> None:
+        assert state is not None
+        occupied = state.held + state.confirmed
+        report.max_occupied = max(report.max_occupied, occupied)
+        if occupied > state.capacity:
+            report.violations.append(
+                Violation(
+                    report.stream,
+                    current,
+                    f"oversold: occupied {occupied} > capacity {state.capacity} "
+                    f"after an offer to {actor!r}",
+                )
+            )
+
     for event in events:
         if state is None:
             report.stream = stream or event.stream
             state = OccurrenceState(report.stream)
+            state.offer_watch = after_offer
+        current = event.seq
         report.events += 1
         if event.seq != state.seq + 1:
             report.violations.append(

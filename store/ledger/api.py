@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, Final, Literal
 
 from store.eventstore.contract import EventStore
-from store.eventstore.events import Conflict, Event
+from store.eventstore.events import Event
 from store.ledger import decide as d
 from store.ledger import party_input as p
 from store.ledger import rules as v
@@ -24,8 +24,9 @@ from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
 from store.ledger.lanes import Lanes, at_instant
+from store.ledger.observed import observed_acquire
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
-from store.ledger.provenance import default_operator, event_meta
+from store.ledger.provenance import default_operator
 from store.ledger.rules import InvalidInput
 from store.ledger.venue import venue_zone
 from store.ledger.views import (
@@ -295,32 +296,9 @@ class Ledger:
         if type(expected_seq) is not int or expected_seq < 0:
             raise InvalidInput("expected_seq", "must be a whole number, 0 or more")
         observed = [(r, 1) if isinstance(r, str) else (r.actor, r.seats) for r in observed_roster]
-        if await self._lanes.read(key, lambda s, now: s.archived):
-            return d.closed(actor)
-        capacity, hold_ttl_s, now = await self._lanes.read(
-            key, lambda s, now: (s.capacity, s.hold_ttl_s, now)
-        )
-        first = 1
-        for name, size in observed:
-            if name == actor:
-                return Outcome(Status.ALREADY, actor, seat=first, seats=size)
-            first += size
-        occupied = first - 1
-        if occupied + seats > capacity:
-            left = max(0, capacity - occupied)
-            return Outcome(Status.FULL, actor, capacity=capacity, seats_left=left)
-        expires = d.expiry(now, ttl, hold_ttl_s) if kind == "hold" else None
-        data: dict[str, Any] = {"actor": actor}
-        if kind == "hold":
-            data["expires_at"] = expires.isoformat() if expires else None
-        if seats > 1:
-            data["seats"] = seats
-        meta = event_meta(self.operator, now) if now is not None else {}
-        written = await self.store.append_expect(stream_of(key), expected_seq, kind, data, meta)
-        if isinstance(written, Conflict):
-            return Outcome(Status.CONFLICT, actor, actual=written.actual)
-        status = Status.HELD if kind == "hold" else Status.BOOKED
-        return Outcome(status, actor, seat=first, seats=seats, ref=written.seq, expires_at=expires)
+        decide = observed_acquire(key, actor, kind, observed, expected_seq, ttl, seats)
+        outcome: Outcome = await self._lanes.command(key, actor, decide)
+        return outcome
 
     # -- reads ---------------------------------------------------------------------------
 

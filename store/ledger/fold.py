@@ -15,7 +15,7 @@ of a later instant without changing it, because a read's clock is not in the log
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +72,8 @@ class OccurrenceState(RosterViews):
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
         self.waiting = WaitingList()
+        # told of each derived offer as it is made (the refold check verifies capacity there)
+        self.offer_watch: Callable[[str], None] | None = None
 
     # -- tentative application ----------------------------------------------------
 
@@ -328,6 +330,8 @@ class OccurrenceState(RosterViews):
         self.held += waiter.seats
         if expires is not None:
             heapq.heappush(self._expiry, (expires, join, waiter.actor))
+        if self.offer_watch is not None:
+            self.offer_watch(waiter.actor)
 
     def advance(self, now: datetime | None) -> None:
         """Play lapses and offers out up to ``now`` (inside ``begin``/``rollback`` for a read).
