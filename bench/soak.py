@@ -3,6 +3,7 @@
     .venv/bin/python bench/soak.py --minutes 10            # races and kill -9 runs, mixed
     .venv/bin/python bench/soak.py --minutes 5 --kill-every 1   # every run kills a racer
     .venv/bin/python bench/soak.py --seed 1234 [--kill] [--broken]  # replay one run's plan
+    .venv/bin/python bench/soak.py --minutes 5 --backend postgres  # each run a fresh schema
 
 Each run is a fresh database file, two or three spawned racer processes firing a
 random hold/book/confirm/release/cancel/expire mix at one occurrence of random
@@ -17,12 +18,17 @@ unexplained (``audit_stream``), and every history linearizable
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
 import random
 import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -77,10 +83,56 @@ def print_table(by_kind: dict[str, list[RunResult]]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def replay(pool: RacerPool, workdir: Path, seed: int, kill: bool, broken: bool) -> int:
+DEFAULT_PG = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _pg(server: str, sql: str, *args: object) -> object:
+    import asyncpg
+
+    from store.eventstore.postgres import split_url
+
+    conn = await asyncpg.connect(split_url(server)[0], timeout=10)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[tuple[str | None, Callable[[], None]]]:
+    """Where one run writes: None (a fresh SQLite file) or a fresh PostgreSQL schema.
+
+    Also yields the connection-kill fault for that schema (``pg_terminate_backend``
+    of the run's own connections, found by an ``application_name`` unique to it).
+    """
+    if args.backend == "sqlite":
+        yield None, lambda: None
+        return
+    schema = f"bo_soak_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in args.pg_url else "?"
+
+    def terminate() -> None:
+        asyncio.run(
+            _pg(
+                args.pg_url,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = $1",
+                schema,
+            )
+        )
+
+    try:
+        yield f"{args.pg_url}{sep}schema={schema}&application_name={schema}", terminate
+    finally:
+        asyncio.run(_pg(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+def replay(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
+    seed, kill, broken = args.seed, args.kill, args.broken
     plan = faultrun.plan_run(seed, kill=kill, broken=broken)
     print(plan.describe())
-    result = faultrun.execute(pool, plan, workdir / "replay")
+    with _database(args) as (db, _):
+        result = faultrun.execute(pool, plan, workdir / "replay", db=db)
     print_table({"replay": [result]})
     print(f"replies: {dict(result.statuses.most_common())}")
     if not result.ok:
@@ -94,7 +146,8 @@ def soak(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
     print(f"soak for {args.minutes:g} min, base seed {base} (replay: --base-seed {base})")
     rng = random.Random(base)
     stop = time.monotonic() + 60 * args.minutes
-    by_kind: dict[str, list[RunResult]] = {"race": [], "kill -9": []}
+    by_kind: dict[str, list[RunResult]] = {"race": [], "kill -9": [], "terminate": []}
+    faults = 0
     failures = 0
     replies: Counter[str] = Counter()
     n = 0
@@ -102,8 +155,12 @@ def soak(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
         kill = args.kill_every > 0 and n % args.kill_every == args.kill_every - 1
         plan = faultrun.plan_run(rng.randrange(2**32), kill=kill)
         rundir = workdir / f"run{n}"
-        result = faultrun.execute(pool, plan, rundir)
-        by_kind["kill -9" if kill else "race"].append(result)
+        # on PostgreSQL, every other kill run ends the run's connections instead
+        cut = kill and args.backend == "postgres" and faults % 2 == 1
+        faults += kill
+        with _database(args) as (db, terminate):
+            result = faultrun.execute(pool, plan, rundir, db=db, fault=terminate if cut else None)
+        by_kind["terminate" if cut else "kill -9" if kill else "race"].append(result)
         replies.update(result.statuses)
         if result.ok:
             shutil.rmtree(rundir, ignore_errors=True)
@@ -132,12 +189,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill", action="store_true", help="with --seed: a kill run")
     parser.add_argument("--broken", action="store_true", help="with --seed: the broken ledger")
     parser.add_argument("--report-every", type=int, default=100, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: each run in a fresh schema of --pg-url; kill runs alternate kill -9"
+        " and pg_terminate_backend of the run's own connections",
+    )
+    parser.add_argument(
+        "--pg-url", default=DEFAULT_PG, help="the PostgreSQL server (default $BOXOFFICE_TEST_PG)"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="boxoffice-soak-"))
     pool = RacerPool(workdir)
     try:
         if args.seed is not None:
-            return replay(pool, workdir, args.seed, args.kill, args.broken)
+            return replay(pool, workdir, args)
         return soak(pool, workdir, args)
     finally:
         pool.close()

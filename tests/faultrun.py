@@ -43,6 +43,7 @@ from store import open_store
 from store.audit.check import check_stream
 from store.audit.history import Recorder, audit_stream, check_history, load
 from store.booking import Ledger, Outcome, Status, UnknownOccurrence
+from store.eventstore.errors import StoreError
 from store.eventstore.sqlite import SQLiteStore
 from store.ledger.fold import stream_of
 from store.ledger.provenance import event_meta, terminal_id
@@ -251,6 +252,14 @@ async def perform(
     except UnknownOccurrence:
         recorder.complete(op, "unknown-occurrence", clock=ticks.tick())
         return
+    except StoreError:
+        # A server that went away mid-command (a killed connection, a restart) is
+        # a fault these runs inject on PostgreSQL: the client was told it failed,
+        # so the command stays unknown in the history, as a killed racer's would.
+        # On a SQLite file nothing ends a session: there it is a crash.
+        if isinstance(ledger.store, SQLiteStore):
+            raise
+        return
     recorder.complete(
         op,
         str(outcome.status),
@@ -411,17 +420,36 @@ class RunResult:
         return "\n".join(parts)
 
 
-def execute(pool: RacerPool, plan: Plan, rundir: Path) -> RunResult:
-    """Run ``plan`` on a fresh database in ``rundir`` with ``pool``'s racers, then judge it."""
+#: A fault the parent injects at the kill moment instead of SIGKILLing a racer:
+#: called with no arguments, it ends the racers' server connections or restarts
+#: their server (PostgreSQL runs, ``tests/test_pg_fault_suite.py``).
+ServerFault = Callable[[], None]
+
+
+def execute(
+    pool: RacerPool,
+    plan: Plan,
+    rundir: Path,
+    *,
+    db: str | None = None,
+    fault: ServerFault | None = None,
+) -> RunResult:
+    """Run ``plan`` on a fresh database with ``pool``'s racers, then judge it.
+
+    ``db`` names an empty database to use (a PostgreSQL URL with its own schema);
+    by default a fresh SQLite file in ``rundir``. With ``fault``, the plan's kill
+    moment calls it instead of killing the racer.
+    """
     started = time.monotonic()
     rundir.mkdir(parents=True, exist_ok=True)
-    db, history = str(rundir / "fault.db"), str(rundir / "history.jsonl")
+    history = str(rundir / "history.jsonl")
+    db = db or str(rundir / "fault.db")
     ticks = Ticks(rundir / "clock", writable=True)
     result = RunResult(plan)
     try:
         asyncio.run(_create(db, history, ticks, plan))
         pool.ensure(len(plan.racers))
-        _race(pool, plan, db, history, ticks, result)
+        _race(pool, plan, db, history, ticks, result, fault)
         result.ticks = ticks.tick()
     finally:
         ticks.close()
@@ -446,7 +474,13 @@ async def _create(db: str, history: str, ticks: Ticks, plan: Plan) -> None:
 
 
 def _race(
-    pool: RacerPool, plan: Plan, db: str, history: str, ticks: Ticks, result: RunResult
+    pool: RacerPool,
+    plan: Plan,
+    db: str,
+    history: str,
+    ticks: Ticks,
+    result: RunResult,
+    fault: ServerFault | None = None,
 ) -> None:
     conns = pool.conns(len(plan.racers))
     for n, (conn, clients) in enumerate(zip(conns, plan.racers, strict=True)):
@@ -482,7 +516,10 @@ def _race(
                 invoked[n] += 1
                 if plan.kill and plan.kill[0] == n and invoked[n] == plan.kill[1]:
                     time.sleep(plan.kill[2])  # lands the kill at a random point of the command
-                    os.kill(pids[n], signal.SIGKILL)
+                    if fault is None:
+                        os.kill(pids[n], signal.SIGKILL)
+                    else:
+                        fault()
                     result.killed = True
             else:
                 result.crashes += payload
@@ -490,7 +527,7 @@ def _race(
         if time.monotonic() >= next_tick:
             ticks.set(ticks.tick() + 1)
             next_tick = time.monotonic() + plan.tick_every
-    if plan.kill:
+    if plan.kill and fault is None:
         pool.replace(plan.kill[0])
 
 
@@ -501,10 +538,10 @@ async def _judge(db: str, history: str, result: RunResult) -> None:
     result.statuses = Counter(_reply_word(op) for op in ops if op.kind != "create")
     result.retried = sum(op.attempts > 1 for op in ops)
     async with open_store(db) as store:
-        assert isinstance(store, SQLiteStore)
-        integrity = await store.integrity_check()
-        if integrity != ["ok"]:
-            result.violations.append(f"integrity_check: {integrity}")
+        if isinstance(store, SQLiteStore):
+            integrity = await store.integrity_check()
+            if integrity != ["ok"]:
+                result.violations.append(f"integrity_check: {integrity}")
         events = await store.read(stream_of(KEY))
         result.events = len(events)
         report = check_stream(events)

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from store import (
+    NewEvent,
     SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
@@ -37,6 +38,7 @@ from store import (
 )
 from store.booking import Ledger, Status
 from store.eventstore.sqlite import SQLiteStore
+from store.eventstore.writegate import FairTurn
 
 KEY = "show"
 ACTORS = [f"actor-{n}" for n in range(40)]
@@ -331,7 +333,12 @@ def test_a_lock_held_past_the_deadline_is_a_clear_answer_and_the_ledger_recovers
             ledger = Ledger(store, operator="t", deadline=SHORT)
             assert await ledger.roster(KEY) == ACTORS  # reads go on while another writes
             try:
-                with pytest.raises(StoreBusy, match="locked by another process"):
+                why = (
+                    "another process has held the write turn"
+                    if how == "write-turn"
+                    else ("locked by another process")
+                )
+                with pytest.raises(StoreBusy, match=why):
                     await asyncio.wait_for(store.append(f"booking:{KEY}", "hold", {}), 30)
                 late = await asyncio.wait_for(ledger.hold(KEY, "zed"), 30)
                 assert late.status is Status.CONFLICT
@@ -360,14 +367,9 @@ def test_a_full_database_refuses_the_write_and_loses_nothing(copy: str) -> None:
             await ledger.set_capacity(KEY, 10_000)
 
             async def limit(pages: int) -> None:
-                def apply(conn: sqlite3.Connection) -> None:
-                    conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+                await store.writer_pragma(f"max_page_count = {pages}")
 
-                await store._run(store._writer, apply)
-
-            used = await store._run(
-                store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
-            )
+            used = (await store.writer_pragma("page_count"))[0][0]
             await limit(used + 2)
             acknowledged = []
             with pytest.raises(StoreFull, match="no space left"):
@@ -488,14 +490,9 @@ async def test_the_app_stays_up_when_the_disk_fills(copy: str) -> None:
         assert isinstance(store, SQLiteStore)
 
         async def limit(pages: int) -> None:
-            def apply(conn: sqlite3.Connection) -> None:
-                conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+            await store.writer_pragma(f"max_page_count = {pages}")
 
-            await store._run(store._writer, apply)
-
-        used = await store._run(
-            store._writer, lambda c: c.execute("PRAGMA page_count").fetchone()[0]
-        )
+        used = (await store.writer_pragma("page_count"))[0][0]
         await limit(used + 1)
         with pytest.raises(StoreFull):  # fill every byte with the smallest events there are
             for _ in range(100_000):
@@ -531,3 +528,75 @@ async def test_the_app_stays_up_while_another_process_holds_the_lock(copy: str) 
         await _confirm_selected(pilot, app, notices, "Confirmed")
         await _until(pilot, lambda: "confirmed" in _state(app, "actor-1"), "the confirm")
         assert len(notices.seen) > before and app.is_running
+
+
+# -- the file under a running terminal (issue 12, row 6) -----------------------------------------
+
+
+@pytest.mark.parametrize("how", ["removed", "replaced", "wal-removed"])
+async def test_a_database_replaced_or_removed_under_an_open_store_takes_no_write(
+    tmp_path: Path, how: str
+) -> None:
+    """The open store must not go on writing into an inode no other terminal sees."""
+    path = str(tmp_path / "box.db")
+    async with open_store(path, create=True) as store:
+        await store.append("s", "t", {"n": 1})
+        if how == "removed":
+            os.remove(path)
+        elif how == "replaced":
+            fresh = str(tmp_path / "fresh.db")
+            async with open_store(fresh, create=True):
+                pass
+            os.replace(fresh, path)
+        else:
+            os.remove(path + "-wal")
+        with pytest.raises(StoreError, match="the database file was replaced or removed"):
+            await store.append("s", "t", {"n": 2})
+    if how == "replaced":  # the refused write reached neither file
+        async with open_store(path) as replacement:
+            assert {"n": 2} not in [e.data for e in await replacement.read("s")]
+
+
+# -- a lost write turn says why (issue 12, row 9) ------------------------------------------------
+
+
+async def test_a_write_turn_held_elsewhere_is_busy_and_says_who_holds_it(db_path: str) -> None:
+    async with open_store(db_path, create=True) as store:
+        other = FairTurn(db_path + ".lock")  # its own file description: another process's turn
+        try:
+            assert await other.acquire(1.0)
+            with pytest.raises(
+                StoreBusy, match=r"another process has held the write turn for 0\.3 s"
+            ):
+                await store.append_many("s", None, [NewEvent("t", {})], timeout=0.3)
+            other.release()
+            assert (await store.append("s", "t", {})).seq == 1
+        finally:
+            other.close()
+
+
+# -- init (issue 12, row 16, SQLite) ---------------------------------------------------------------
+
+
+def _init(path: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "tui.cli.main", "--json", "init", "--db", path]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _created(proc: subprocess.Popen[str]) -> bool:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return bool(json.loads(out)["created"])
+
+
+def test_init_on_an_empty_file_creates_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    assert _created(_init(str(path)))
+    assert not _created(_init(str(path)))
+
+
+def test_of_ten_concurrent_inits_exactly_one_says_created(tmp_path: Path) -> None:
+    path = str(tmp_path / "raced.db")
+    procs = [_init(path) for _ in range(10)]
+    assert sum(_created(p) for p in procs) == 1

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from store import StoreError, open_store
+from store import NewEvent, StoreError, open_store
 from store.booking import Ledger, Status
 from store.eventstore.postgres import split_url
 
@@ -100,3 +100,32 @@ async def test_a_connection_killed_during_the_append_may_or_may_not_have_written
             await raw.close()
         # the store carries on, on a fresh connection
         assert (await store.append("s", "t", {})).seq == 1
+
+
+async def test_a_connection_killed_inside_append_decided_is_a_store_error(pg_url: str) -> None:
+    """The ended connection is already back in the pool: the cleanup must not trip on it."""
+    from store.eventstore.postgres import _LOCK_CLASS
+
+    tag = f"bo_t_{uuid.uuid4().hex[:12]}"
+    async with open_store(f"{pg_url}&application_name={tag}", create=True) as store:
+        raw = await _raw(pg_url)
+        try:
+            table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            decided = asyncio.ensure_future(
+                store.append_decided("s", 0, lambda tail: [NewEvent("t", {})])
+            )
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+                " AND wait_event_type = 'Lock'"
+            )
+            deadline = asyncio.get_running_loop().time() + 20
+            while not (pid := await raw.fetchval(waiting, tag)):
+                assert asyncio.get_running_loop().time() < deadline, "append_decided never queued"
+                await asyncio.sleep(0.01)
+            await _terminate(pg_url, pid)
+            with pytest.raises(StoreError, match="may or may not have been written"):
+                await decided
+        finally:
+            await raw.close()
+        assert await store.read("s") == []

@@ -38,9 +38,7 @@ from store import (
     StoreNotFound,
     open_store,
 )
-from store.audit.check import check_stream
 from store.eventstore.postgres import split_url
-from store.ledger.api import DecidesInTransaction
 
 pytestmark = pytest.mark.postgres
 
@@ -241,53 +239,6 @@ async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_u
             await raw.close()
         assert [e.seq for e in await store.read("s")] == [1]
         assert (await store.append("s", "t", {})).seq == 2
-
-
-async def test_append_decided_sees_everything_before_it_and_never_conflicts(pg_url: str) -> None:
-    """Decisions race plain appends from another store: each sees the whole stream before it."""
-    async with open_store(pg_url, create=True) as ours, open_store(pg_url) as theirs:
-        assert isinstance(ours, DecidesInTransaction)
-        await ours.append("s", "t", {})
-        seen: dict[int, list[int]] = {}
-
-        async def decided(i: int) -> list[Event]:
-            def decide(tail: list[Event]) -> list[NewEvent]:
-                seen[i] = [e.seq for e in tail]
-                return [NewEvent("d", {"i": i}), NewEvent("d", {"i": i})]
-
-            return await ours.append_decided("s", 1, decide)
-
-        results = await asyncio.gather(
-            *(decided(i) for i in range(8)), *(theirs.append("s", "r", {}) for _ in range(8))
-        )
-        stream = await ours.read("s")
-    assert [e.seq for e in stream] == list(range(1, 1 + 1 + 8 * 2 + 8))
-    for i in range(8):
-        written = results[i]
-        assert isinstance(written, list) and [e.data["i"] for e in written] == [i, i]
-        # the tail was everything after seq 1 up to the decision, and nothing came between
-        assert seen[i] == list(range(2, written[0].seq))
-        assert stream[written[0].seq - 1 : written[1].seq] == written
-
-
-@pytest.mark.slow
-async def test_no_command_loses_twice_across_processes(pg_url: str) -> None:
-    """4 spawned processes x 12 racers, each racer its own store and ledger, 20 seats."""
-    import workers
-
-    from store.booking import Ledger
-
-    async with open_store(pg_url, create=True) as store:
-        await Ledger(store, operator="setup").create_occurrence("hot", capacity=20)
-    replies = await workers.run_hold_race(pg_url, "hot", racers=12, processes=4)
-    async with open_store(pg_url) as store:
-        events = await store.read("booking:hot")
-    assert sum(r.status == "held" for r in replies) == 20
-    assert {r.status for r in replies} == {"held", "full"}
-    assert sum(r.attempts for r in replies) > len(replies), "no racer ever lost a race"
-    assert max(r.attempts for r in replies) == 2, "a retry lost again"
-    report = check_stream(events)
-    assert report.ok and report.acquisitions == 20
 
 
 async def test_a_held_append_lock_makes_the_ledger_answer_conflict_by_its_deadline(

@@ -12,9 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import workers
+from wrapped_store import Appends
 
 from store import (
     Conflict,
@@ -26,6 +31,13 @@ from store import (
     StoreNotFound,
     open_store,
 )
+from store.audit.check import check_stream
+from store.booking import Ledger, Status
+from store.eventstore.sql import UnstorableValue
+from store.ledger.fold import stream_of
+
+if TYPE_CHECKING:
+    from conftest import ManualClock
 
 
 def _seqs(events: list[Event]) -> list[int]:
@@ -318,6 +330,158 @@ async def test_describe_names_the_location(store: EventStore) -> None:
     assert isinstance(facts, dict) and facts["url"] == store.url
 
 
+# -- append_decided and the ledger's races, on every backend ------------------------------------
+
+
+async def test_append_decided_sees_everything_before_it_and_never_conflicts(store_url: str) -> None:
+    """Decisions race plain appends from another store: each sees the whole stream before it."""
+    async with open_store(store_url, create=True) as ours, open_store(store_url) as theirs:
+        await ours.append("s", "t", {})
+        seen: dict[int, list[int]] = {}
+
+        async def decided(i: int) -> list[Event]:
+            def decide(tail: list[Event]) -> list[NewEvent]:
+                seen[i] = [e.seq for e in tail]
+                return [NewEvent("d", {"i": i}), NewEvent("d", {"i": i})]
+
+            return await ours.append_decided("s", 1, decide)
+
+        results = await asyncio.gather(
+            *(decided(i) for i in range(8)), *(theirs.append("s", "r", {}) for _ in range(8))
+        )
+        stream = await ours.read("s")
+    assert [e.seq for e in stream] == list(range(1, 1 + 1 + 8 * 2 + 8))
+    for i in range(8):
+        written = results[i]
+        assert isinstance(written, list) and [e.data["i"] for e in written] == [i, i]
+        # the tail was everything after seq 1 up to the decision, and nothing came between
+        assert seen[i] == list(range(2, written[0].seq))
+        assert stream[written[0].seq - 1 : written[1].seq] == written
+
+
+@pytest.fixture
+async def two_stores(store_url: str) -> AsyncIterator[tuple[EventStore, EventStore]]:
+    """Two stores on one database of the parametrised backend, as two terminals."""
+    async with open_store(store_url, create=True) as ours, open_store(store_url) as theirs:
+        yield ours, theirs
+
+
+async def test_a_lost_race_is_retried_inside_the_transaction(
+    two_stores: tuple[EventStore, EventStore],
+) -> None:
+    ours, theirs = two_stores
+    ledger, rival = Ledger(ours, operator="us"), Ledger(theirs, operator="them")
+    await ledger.create_occurrence("last-seat", capacity=1)
+    appends = Appends(ours)
+
+    async def rival_takes_the_seat() -> None:
+        assert (await rival.hold("last-seat", "rival")).status is Status.HELD
+
+    appends.before.append(rival_takes_the_seat)  # lands after our decision, before our append
+    outcome = await ledger.hold("last-seat", "ada")
+
+    # the first attempt decided on a seat that was gone and lost; the retry saw the
+    # rival's hold under the write lock and answered `full` without writing
+    assert (outcome.status, outcome.attempts) == (Status.FULL, 2)
+    assert (appends.optimistic, appends.conflicts, appends.decided) == (1, 1, 1)
+    events = await ours.read(stream_of("last-seat"))
+    assert [e.data.get("actor") for e in events if e.type == "hold"] == ["rival"]
+    assert check_stream(events).ok
+    assert await ledger.matches_full_fold("last-seat")
+    assert await ledger.roster("last-seat") == ["rival"]
+
+
+async def test_a_retry_cannot_lose_again(two_stores: tuple[EventStore, EventStore]) -> None:
+    ours, theirs = two_stores
+    ledger, rival = Ledger(ours, operator="us"), Ledger(theirs, operator="them")
+    await ledger.create_occurrence("gala", capacity=10)
+    appends = Appends(ours)
+    taken = iter(range(100))
+
+    async def rival_holds() -> None:
+        assert (await rival.hold("gala", f"rival-{next(taken)}")).status is Status.HELD
+
+    # a rival write lands before our first append and again before our retry
+    appends.before.extend([rival_holds, rival_holds])
+    batch = await asyncio.gather(*(ledger.hold("gala", f"fan-{i}") for i in range(5)))
+
+    assert [o.status for o in batch] == [Status.HELD] * 5
+    assert {o.attempts for o in batch} == {2}
+    assert (appends.conflicts, appends.decided) == (1, 1)
+    # seats follow commit order: two rivals first, then the batch in call order
+    assert [o.seat for o in batch] == [3, 4, 5, 6, 7]
+    assert await ledger.roster("gala") == ["rival-0", "rival-1"] + [f"fan-{i}" for i in range(5)]
+    assert await ledger.matches_full_fold("gala")
+
+
+async def test_the_retry_decides_at_the_time_of_the_events_that_beat_it(
+    two_stores: tuple[EventStore, EventStore], clock: ManualClock
+) -> None:
+    """A rival's late write moves time on: the retry sees the lapsed hold and takes seat 1."""
+    ours, theirs = two_stores
+    ledger = Ledger(ours, clock=clock, operator="us")
+    rival = Ledger(theirs, clock=clock, operator="them")
+    await ledger.create_occurrence("matinee", capacity=2)
+    assert (await rival.hold("matinee", "early", ttl=timedelta(minutes=5))).status is Status.HELD
+    appends = Appends(ours)
+
+    async def rival_confirms_too_late() -> None:
+        clock.advance(minutes=10)
+        outcome = await rival.confirm("matinee", "early")
+        assert outcome.status is Status.EXPIRED  # an `expire` event: the stream moved
+
+    appends.before.append(rival_confirms_too_late)
+    outcome = await ledger.hold("matinee", "late", ttl=timedelta(minutes=5))
+
+    # first attempt: seat 2 behind the live hold; the retry: seat 1, expiring 5 min
+    # after the rival's later instant, not after our first attempt's
+    assert (outcome.status, outcome.seat, outcome.attempts) == (Status.HELD, 1, 2)
+    assert outcome.expires_at == clock.now + timedelta(minutes=5)
+    assert (appends.conflicts, appends.decided) == (1, 1)
+    assert await ledger.roster("matinee") == ["late"]
+    assert await ledger.matches_full_fold("matinee")
+    assert check_stream(await ours.read(stream_of("matinee"))).ok
+
+
+async def test_a_batch_reports_the_positions_it_was_stored_at(
+    two_stores: tuple[EventStore, EventStore],
+) -> None:
+    """One transaction inserts the whole batch; the positions it returns are the stored ones."""
+    ours, theirs = two_stores
+    await theirs.append("booking:other", "hold", {"actor": "x"})
+    meta = {"operator": "us", "terminal": "t", "recorded_at": "2026-12-01T19:00:00+00:00"}
+    batch = [NewEvent("hold", {"actor": f"fan-{i}"}, meta) for i in range(5)]
+    written = await ours.append_many("booking:gala", 0, batch)
+    await theirs.append("booking:other", "hold", {"actor": "y"})
+    written += await ours.append_many("booking:gala", 5, batch[:2])
+
+    stored = await ours.read("booking:gala")
+    assert isinstance(written, list)
+    assert [(e.seq, e.position, e.data, e.meta) for e in written] == [
+        (e.seq, e.position, e.data, e.meta) for e in stored
+    ]
+    positions = [e.position for e in stored]
+    assert positions == sorted(positions) and len(set(positions)) == 7
+
+
+@pytest.mark.slow
+async def test_no_command_loses_twice_across_processes(store_url: str) -> None:
+    """4 spawned processes x 12 racers, each racer its own store and ledger, 20 seats."""
+    async with open_store(store_url, create=True) as store:
+        await Ledger(store, operator="setup").create_occurrence("hot", capacity=20)
+    processes, racers = 4, 12
+    replies = await workers.run_hold_race(store_url, "hot", racers, processes)
+    async with open_store(store_url) as store:
+        events = await store.read(stream_of("hot"))
+
+    assert sum(r.status == "held" for r in replies) == 20
+    assert {r.status for r in replies} == {"held", "full"}
+    assert sum(r.attempts for r in replies) > len(replies), "no racer ever lost a race"
+    assert max(r.attempts for r in replies) == 2, "a retry lost again"
+    report = check_stream(events)
+    assert report.ok and report.acquisitions == 20
+
+
 # -- SQLite files and URLs (SQLite only) ---------------------------------------------------------
 
 
@@ -427,3 +591,18 @@ async def test_events_are_append_only_in_the_database(db_path: str) -> None:
             )
     finally:
         conn.close()
+
+
+# -- what a log may hold -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+async def test_data_json_cannot_hold_is_refused_the_same_way_and_nothing_written(
+    store: EventStore, value: float
+) -> None:
+    """NaN and Infinity are not JSON: every backend refuses them before anything is written."""
+    with pytest.raises(UnstorableValue, match=r"event data\['x'\]\['y'\] is .*, which JSON cannot"):
+        await store.append("s", "t", {"x": {"y": value}})
+    with pytest.raises(UnstorableValue, match=r"event meta\['m'\]"):
+        await store.append_many("s", 0, [NewEvent("t", {"ok": 1}), NewEvent("t", {}, {"m": value})])
+    assert await store.read("s") == [] and await store.last_seq("s") == 0

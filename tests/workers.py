@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from store import open_store
 from store.booking import Ledger, Outcome, Status
-from store.eventstore.writegate import WriteTurn
+from store.eventstore.writegate import FairTurn
 
 #: Far beyond any honest race here, so a `conflict` answer is a failure, not noise.
 RACER_DEADLINE = 60.0
@@ -239,11 +239,11 @@ def stuck_writer_process(db: str, take_turn: bool, ready: Event, release: Event)
     disk, a debugger), or of another SQLite tool writing to the file; the turn is
     taken exactly as ``SQLiteStore.append_many`` takes it.
     """
-    turn = WriteTurn(db + ".lock") if take_turn else None
+    turn = FairTurn(db + ".lock") if take_turn else None
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         if turn is not None:
-            turn.acquire(BARRIER_TIMEOUT)
+            assert asyncio.run(turn.acquire(BARRIER_TIMEOUT))
         conn.execute("BEGIN IMMEDIATE")
         ready.set()
         release.wait(BARRIER_TIMEOUT)

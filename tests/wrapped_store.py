@@ -1,14 +1,14 @@
 """A store that hands every call to a real store, for tests that watch or perturb its writes.
 
 Not a mock: the inner store does all the work. A subclass overrides only the hook it
-needs around an append (``before_append``, ``after_append``). It deliberately has no
-``append_decided``, so a ledger on it takes the optimistic path, where conflicts and
-retries are visible.
+needs around an append (``before_append``, ``after_append``). It keeps the contract's
+optimistic ``append_decided`` (read, decide, ``append_many``), so a ledger's retries on
+it go through the hooks too, and its conflicts are visible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,3 +67,33 @@ class ForwardingStore(EventStore):
 
     async def close(self) -> None:
         """Leaves ``inner`` open: the fixture that opened it closes it."""
+
+
+class Appends:
+    """Counts one store's transactions, and can run a rival's write just before each."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.optimistic = 0
+        self.conflicts = 0
+        self.decided = 0
+        self.before: list[Callable[[], Awaitable[None]]] = []
+        inner_many, inner_decided = store.append_many, store.append_decided
+
+        async def append_many(*args: Any, **options: Any) -> Any:
+            await self._rival()
+            written = await inner_many(*args, **options)
+            self.optimistic += 1
+            self.conflicts += isinstance(written, Conflict)
+            return written
+
+        async def append_decided(*args: Any, **options: Any) -> Any:
+            await self._rival()
+            self.decided += 1
+            return await inner_decided(*args, **options)
+
+        store.append_many = append_many  # type: ignore[method-assign]
+        store.append_decided = append_decided  # type: ignore[method-assign]
+
+    async def _rival(self) -> None:
+        if self.before:
+            await self.before.pop(0)()

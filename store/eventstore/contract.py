@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from store.eventstore.errors import StoreBusy
 from store.eventstore.events import Conflict, Event, NewEvent
+from store.eventstore.retry import Deadline
+
+#: Decides what to append from the events after a seq (read inside the append's
+#: transaction where the backend can): ``append_decided``'s callback.
+DecideTail = Callable[[list[Event]], Sequence[NewEvent]]
 
 
 class EventStore(abc.ABC):
@@ -20,6 +26,8 @@ class EventStore(abc.ABC):
 
     #: Human-readable location of the database (a path or a URL without password).
     url: str
+    #: Default bound, in seconds, on waiting for a busy database.
+    busy_timeout: float = 10.0
     #: Whether ``open(create=True)`` laid down a new database (``init`` says "created");
     #: None where the backend cannot tell.
     created: bool | None = None
@@ -74,6 +82,43 @@ class EventStore(abc.ABC):
         ``timeout`` bounds the wait for a busy database (default: the store's own
         busy timeout); past it ``StoreBusy`` is raised and nothing was written.
         """
+
+    async def append_decided(
+        self,
+        stream: str,
+        after_seq: int,
+        decide: DecideTail,
+        *,
+        timeout: float | None = None,
+    ) -> list[Event]:
+        """Append what ``decide(tail)`` returns, where ``tail`` is every event after ``after_seq``.
+
+        What is appended was decided on the stream as it stands at the append: the
+        ledger retries a lost race this way, so a command loses at most once to the
+        writers that share a database and a writer that keeps winning cannot
+        starve the others. Backends decide inside their write transaction, under
+        the write lock, and never conflict. This optimistic default reads, decides
+        and appends at the tail's seq, and does it again on a conflict until
+        ``timeout`` (then ``StoreBusy``, nothing written). ``decide`` may run more
+        than once; only its last answer is appended.
+        """
+        deadline = Deadline(self.busy_timeout if timeout is None else timeout)
+        while True:
+            tail = await self.read(stream, after_seq)
+            events = list(decide(tail))
+            if not events:
+                return []
+            last = tail[-1].seq if tail else after_seq
+            written = await self.append_many_expect(
+                stream, last, events, timeout=deadline.remaining()
+            )
+            if not isinstance(written, Conflict):
+                return written
+            if deadline.passed():
+                raise StoreBusy(
+                    f"{self.url}: {stream!r} kept moving for {deadline.wait:g} s; nothing written"
+                )
+            await deadline.pause()
 
     @abc.abstractmethod
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:

@@ -37,3 +37,10 @@ class StoreReadOnly(StoreError):
 
 class StoreFull(StoreError):
     """The disk, or the database's size limit, is full: the write did not happen."""
+
+
+class StoreUnreachable(StoreError):
+    """The database server cannot be reached now (restarting, network down).
+
+    Unlike the other errors, asking again later may succeed: a follower waits it out.
+    """

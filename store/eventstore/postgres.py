@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -40,20 +38,29 @@ from typing import Any
 import asyncpg
 import asyncpg.exceptions as pgx
 
-from store.eventstore.contract import EventStore
+from store.eventstore.contract import DecideTail
 from store.eventstore.errors import (
-    SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
     StoreError,
     StoreFull,
     StoreNotFound,
     StoreReadOnly,
+    StoreUnreachable,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.opening import shown_url
-
-SCHEMA_VERSION = 1
+from store.eventstore.retry import Deadline
+from store.eventstore.sql import (
+    SCHEMA_VERSION,
+    Dialect,
+    Queries,
+    Row,
+    SQLEventStore,
+    check_schema_version,
+    decode,
+    encode,
+)
 
 #: First half of every advisory lock key boxoffice takes ("boxo"); the second half
 #: names the table (appends) or the schema (``init``), so box offices in other
@@ -123,7 +130,6 @@ _SCHEMA = (
     _APPEND_FUNCTION,
 )
 
-_COLUMNS = "position, stream, seq, type, data, meta"
 _APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6)"
 
 #: Errors that mean "not now": waited out and retried until the busy timeout.
@@ -141,19 +147,10 @@ _CONNECTION_LOST = (
 _LOST_RACE = (pgx.UniqueViolationError, pgx.SerializationError, pgx.DeadlockDetectedError)
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _event(row: asyncpg.Record) -> Event:
-    return Event(
-        row["stream"],
-        row["seq"],
-        row["position"],
-        row["type"],
-        json.loads(row["data"]),
-        json.loads(row["meta"]),
-    )
+def _columns(events: Sequence[NewEvent]) -> tuple[list[str], list[str], list[str]]:
+    """The append function's three arrays: types, data and meta as stored JSON text."""
+    rows = encode(events)
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 def split_url(url: str) -> tuple[str, str | None, str]:
@@ -230,15 +227,15 @@ def translate(exc: BaseException, where: str) -> BaseException:
     if isinstance(exc, ConnectionRefusedError) or (
         isinstance(exc, OSError) and "refused" in str(exc).lower()
     ):
-        return StoreError(
+        return StoreUnreachable(
             f"{where}: cannot connect to the PostgreSQL server (connection refused); is it running?"
         )
     if isinstance(exc, TimeoutError):
-        return StoreError(f"{where}: the PostgreSQL server did not answer in time")
+        return StoreUnreachable(f"{where}: the PostgreSQL server did not answer in time")
     if isinstance(exc, OSError):
-        return StoreError(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
-    if isinstance(exc, (pgx.PostgresConnectionError, pgx.InterfaceError)):
-        return StoreError(f"{where}: lost the connection to the server ({_one_line(exc)})")
+        return StoreUnreachable(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
+    if isinstance(exc, (*_CONNECTION_LOST, pgx.InterfaceError)):
+        return StoreUnreachable(f"{where}: lost the connection to the server ({_one_line(exc)})")
     if isinstance(exc, pgx.PostgresError):
         return StoreError(f"{where}: {_one_line(exc)}")
     return exc
@@ -310,12 +307,12 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         await pool.release(conn)
 
 
-class PostgresStore(EventStore):
+class PostgresStore(SQLEventStore):
     """An event store in a PostgreSQL database; open it with ``store.open_store``.
 
     Args:
         url: ``postgresql://user[:password]@host[:port]/database[?schema=name]``.
-        pool_min, pool_max: connections kept open / opened at most by the pool that
+        pool_min, pool_max: connections opened at once / at most by the pool that
             the stores of one event loop on one URL share.
         connect_timeout: seconds to wait for the server to answer a connection.
         busy_timeout: default bound, in seconds, on waiting for a busy server (a
@@ -323,6 +320,10 @@ class PostgresStore(EventStore):
             holding the append lock); past it ``StoreBusy`` is raised and nothing
             was written. ``append_many(timeout=...)`` overrides it per call.
     """
+
+    queries = Queries.for_dialect(
+        Dialect(table="boxoffice_events", placeholder="${}", unlimited=None)
+    )
 
     def __init__(
         self,
@@ -389,22 +390,27 @@ class PostgresStore(EventStore):
         return (asyncio.get_running_loop(), self._dsn, settings, self.pool_min, self.pool_max)
 
     async def _create_pool(self) -> asyncpg.Pool:
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.02
+        deadline = Deadline(self.busy_timeout)
         while True:
             try:
-                return await asyncpg.create_pool(
+                # No floor (min_size=0): asyncpg 0.32 keeps a floor by reconnecting in
+                # the background, and logs a warning to stderr at every refusal while a
+                # server restarts. The first ``pool_min`` connections are opened here.
+                pool = await asyncpg.create_pool(
                     self._dsn,
-                    min_size=self.pool_min,
+                    min_size=0,
                     max_size=self.pool_max,
                     timeout=self.connect_timeout,
                     server_settings=self._settings,
                 )
+                opened = [await pool.acquire() for _ in range(self.pool_min)]
+                for conn in opened:
+                    await _release(pool, conn)
+                return pool
             except _TRANSIENT:
-                if time.monotonic() >= deadline:
+                if deadline.passed():
                     raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.25)
+                await deadline.pause()
 
     async def _create_database(self) -> None:
         """``CREATE DATABASE`` through the server's maintenance database (``init`` only)."""
@@ -448,13 +454,7 @@ class PostgresStore(EventStore):
                     "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
-        if version is None:
-            raise StoreCorrupt(f"{self.url}: the boxoffice schema table is empty")
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.url}: schema version {version} is newer than this boxoffice "
-                f"understands ({SCHEMA_VERSION}); upgrade boxoffice to open it"
-            )
+        check_schema_version(version, self.url)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
         row = await conn.fetchrow(
@@ -472,9 +472,6 @@ class PostgresStore(EventStore):
             "schema_version": row["schema_version"],
             "pool_max": self.pool_max,
         }
-
-    def describe(self) -> dict[str, Any]:
-        return {"url": self.url, **self._facts}
 
     async def close(self) -> None:
         self._closed = True
@@ -496,24 +493,22 @@ class PostgresStore(EventStore):
         if pool is None or self._closed:
             raise StoreError(f"{self.url}: the store is closed")
         wait = self.busy_timeout if timeout is None else max(timeout, 0.001)
-        deadline = time.monotonic() + wait
-        delay = 0.02
+        deadline = Deadline(wait)
         while True:
             try:
-                conn = await pool.acquire(timeout=max(deadline - time.monotonic(), 0.001))
+                conn = await pool.acquire(timeout=max(deadline.remaining(), 0.001))
                 break
             except TimeoutError as exc:
                 raise StoreBusy(
                     f"{self.url}: no free connection to the server within {wait:g} s"
                 ) from exc
             except _TRANSIENT as exc:
-                if time.monotonic() >= deadline:
+                if deadline.passed():
                     raise StoreBusy(
                         f"{self.url}: the server turned connections away for over "
                         f"{wait:g} s ({_one_line(exc)})"
                     ) from exc
-                await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-                delay = min(delay * 2, 0.25)
+                await deadline.pause()
             except Exception as exc:
                 if self._closed:
                     raise StoreError(f"{self.url}: the store is closed") from exc
@@ -523,12 +518,13 @@ class PostgresStore(EventStore):
         finally:
             await _release(pool, conn)
 
-    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """Run a read; one lost connection (the server restarted) is retried on another."""
         for attempt in (1, 2):
             async with self._connection() as conn:
                 try:
-                    return await conn.fetch(sql, *args)
+                    rows: list[Row] = await conn.fetch(sql, *params)
+                    return rows
                 except _CONNECTION_LOST as exc:
                     if attempt == 2 or self._closed:
                         raise translate(exc, self.url) from exc
@@ -548,14 +544,12 @@ class PostgresStore(EventStore):
     ) -> list[Event] | Conflict:
         if not events:
             raise ValueError("append_many: no events")
-        types = [e.type for e in events]
-        data = [_dumps(e.data) for e in events]
-        meta = [_dumps(e.meta) for e in events]
+        types, data, meta = _columns(events)
         wait = self.busy_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
+        deadline = Deadline(wait)
         while True:
-            async with self._connection(deadline - time.monotonic()) as conn:
-                lock_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            async with self._connection(deadline.remaining()) as conn:
+                lock_ms = max(1, int(deadline.remaining() * 1000))
                 try:
                     rows = await conn.fetch(
                         _APPEND, stream, expected_seq, types, data, meta, lock_ms
@@ -577,7 +571,7 @@ class PostgresStore(EventStore):
                     raise translate(exc, self.url) from exc
             if expected_seq is not None:
                 return Conflict(expected_seq, await self.last_seq(stream))
-            if time.monotonic() >= deadline:
+            if deadline.passed():
                 raise StoreBusy(f"{self.url}: could not append to {stream!r}: {_one_line(lost)}")
         if rows[0]["out_position"] is None:
             assert expected_seq is not None
@@ -591,7 +585,7 @@ class PostgresStore(EventStore):
         self,
         stream: str,
         after_seq: int,
-        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        decide: DecideTail,
         *,
         timeout: float | None = None,
     ) -> list[Event]:
@@ -604,9 +598,9 @@ class PostgresStore(EventStore):
         lock for four round trips instead of one, so only retries use it.
         """
         wait = self.busy_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
-        async with self._connection(deadline - time.monotonic()) as conn:
-            lock_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        deadline = Deadline(wait)
+        async with self._connection(deadline.remaining()) as conn:
+            lock_ms = max(1, int(deadline.remaining() * 1000))
             try:
                 # One round trip; each statement gets its own snapshot, so the read
                 # below (a separate statement) sees every append committed before ours.
@@ -616,26 +610,13 @@ class PostgresStore(EventStore):
                     f" SELECT pg_advisory_xact_lock({_LOCK_CLASS},"
                     " 'boxoffice_events'::regclass::oid::integer)"
                 )
-                rows = await conn.fetch(
-                    f"SELECT {_COLUMNS} FROM boxoffice_events"
-                    " WHERE stream = $1 AND seq > $2 ORDER BY seq",
-                    stream,
-                    after_seq,
-                )
-                tail = [_event(r) for r in rows]
+                rows = await conn.fetch(self.queries.read, stream, after_seq)
+                tail = [decode(r, self.url) for r in rows]
                 events = list(decide(tail))
                 written: list[Event] = []
                 if events:
                     last = tail[-1].seq if tail else after_seq
-                    appended = await conn.fetch(
-                        _APPEND,
-                        stream,
-                        last,
-                        [e.type for e in events],
-                        [_dumps(e.data) for e in events],
-                        [_dumps(e.meta) for e in events],
-                        lock_ms,
-                    )
+                    appended = await conn.fetch(_APPEND, stream, last, *_columns(events), lock_ms)
                     if appended[0]["out_position"] is None:  # someone bypassed the lock
                         raise StoreError(
                             f"{self.url}: {stream!r} moved under the append lock "
@@ -648,8 +629,10 @@ class PostgresStore(EventStore):
                 await conn.execute("COMMIT")
                 return written
             except BaseException as exc:
-                if not conn.is_closed() and conn.is_in_transaction():
-                    with contextlib.suppress(Exception):
+                # a connection the server ended is already back in the pool, where
+                # even asking is_closed() raises: there is nothing to roll back then
+                with contextlib.suppress(Exception):
+                    if not conn.is_closed() and conn.is_in_transaction():
                         await conn.execute("ROLLBACK")
                 if isinstance(exc, pgx.LockNotAvailableError):
                     raise StoreBusy(
@@ -664,44 +647,9 @@ class PostgresStore(EventStore):
                     raise translate(exc, self.url) from exc
                 raise
 
-    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM boxoffice_events WHERE stream = $1 AND seq > $2 ORDER BY seq",
-            stream,
-            after_seq,
-        )
-        return [_event(r) for r in rows]
-
-    async def last_seq(self, stream: str) -> int:
-        rows = await self._fetch(
-            "SELECT COALESCE(MAX(seq), 0) FROM boxoffice_events WHERE stream = $1", stream
-        )
-        return int(rows[0][0])
-
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM boxoffice_events WHERE position > $1"
-            " ORDER BY position LIMIT $2",
-            after_position,
-            limit,
-        )
-        return [_event(r) for r in rows]
-
-    async def head_position(self) -> int:
-        rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM boxoffice_events")
-        return int(rows[0][0])
-
-    async def streams(self, prefix: str = "") -> list[str]:
-        rows = await self._fetch(
-            "SELECT stream FROM boxoffice_events"
-            " WHERE seq = 1 AND left(stream, length($1)) = $1 ORDER BY stream",
-            prefix,
-        )
-        return [r[0] for r in rows]
-
     async def server_now(self) -> datetime:
         """The server's clock (``clock_timestamp()``, not the transaction's start)."""
-        rows = await self._fetch("SELECT clock_timestamp()")
+        rows = await self._fetch("SELECT clock_timestamp()", ())
         moment: datetime = rows[0][0]
         return moment
 

@@ -1,12 +1,20 @@
-"""The embedded event store: one SQLite file in WAL mode, through aiosqlite.
+"""The embedded event store: one SQLite file in WAL mode, through aiosqlite's public API.
 
-Each transaction runs as one function on the connection's own thread, so the
-statements of two asyncio tasks can never interleave inside a transaction (the
-failure mode of sharing an aiosqlite connection, omnilib/aiosqlite#19), and a
-task cancelled mid-append leaves either a committed or an untouched stream.
-Writes take SQLite's write lock up front (``BEGIN IMMEDIATE``) and the
+An append is one statement: ``INSERT ... SELECT`` reads the stream's last seq,
+checks the writer's expectation and inserts the batch (``RETURNING`` the seqs
+and positions). A statement that writes takes SQLite's write lock before it
+reads, so one statement is one atomic, serialised transaction, and the
 ``UNIQUE(stream, seq)`` constraint lets the database itself refuse a second
-writer at the same seq.
+writer at the same seq. One statement is also one trip to aiosqlite's
+connection thread, which keeps a commit as cheap as it was when the whole
+transaction ran there as a private call.
+
+A decision made inside the write transaction (``append_decided``) needs several
+statements between ``BEGIN IMMEDIATE`` and ``COMMIT``. The statements of two
+asyncio tasks sharing a connection would interleave inside such a transaction
+(omnilib/aiosqlite#19), so every write on the connection holds an asyncio lock,
+and a transaction once begun runs to its end even if its caller is cancelled:
+a cancelled append leaves either a committed or an untouched stream.
 """
 
 from __future__ import annotations
@@ -16,16 +24,15 @@ import contextlib
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from store.eventstore.contract import EventStore
+from store.eventstore.contract import DecideTail
 from store.eventstore.errors import (
-    SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
     StoreError,
@@ -34,9 +41,18 @@ from store.eventstore.errors import (
     StoreReadOnly,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
-from store.eventstore.writegate import WriteTurn
-
-SCHEMA_VERSION = 1
+from store.eventstore.retry import Deadline
+from store.eventstore.sql import (
+    SCHEMA_VERSION,
+    Dialect,
+    Queries,
+    Row,
+    SQLEventStore,
+    check_schema_version,
+    decode,
+    encode,
+)
+from store.eventstore.writegate import WriteGate, write_gate
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS boxoffice_schema (version INTEGER NOT NULL)",
@@ -57,36 +73,24 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
 )
 
-_COLUMNS = "position, stream, seq, type, data, meta"
+#: The whole append: ?1 stream, ?2 expected seq (NULL: unconditional), ?3 the batch
+#: as a JSON array of [type, data, meta] (data and meta as their stored text).
+#: ORDER BY keeps positions in seq order within the batch.
+_APPEND = """
+INSERT INTO events (stream, seq, type, data, meta)
+SELECT ?1, head.last + batch.key + 1,
+       json_extract(batch.value, '$[0]'), json_extract(batch.value, '$[1]'),
+       json_extract(batch.value, '$[2]')
+FROM (SELECT COALESCE(MAX(seq), 0) AS last FROM events WHERE stream = ?1) AS head,
+     json_each(?3) AS batch
+WHERE ?2 IS NULL OR head.last = ?2
+ORDER BY batch.key
+RETURNING seq, position
+"""
+
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 T = TypeVar("T")
-
-
-def _event(row: tuple[Any, ...], path: str) -> Event:
-    position, stream, seq, type_, data, meta = row
-    try:
-        return Event(stream, seq, position, type_, json.loads(data), json.loads(meta))
-    except (TypeError, ValueError) as exc:  # bytes the JSON writer never produced
-        raise StoreCorrupt(
-            f"{path}: damaged: event at position {position} does not decode ({exc})"
-        ) from exc
-
-
-# One encoder for every event: ``json.dumps`` with options builds a new one per call.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _encode(events: Sequence[NewEvent]) -> list[tuple[str, str, str]]:
-    """``(type, data, meta)`` as stored; a batch's events share one meta, encoded once."""
-    rows = []
-    meta: dict[str, Any] | None = None
-    meta_text = ""
-    for event in events:
-        if event.meta is not meta:
-            meta, meta_text = event.meta, _dumps(event.meta)
-        rows.append((event.type, _dumps(event.data), meta_text))
-    return rows
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -126,34 +130,45 @@ def _unopenable(path: str, exc: BaseException) -> StoreError:
     return StoreNotFound(f"{path}: cannot open the database ({exc})")
 
 
-def _insert(
-    conn: sqlite3.Connection,
-    stream: str,
-    last: int,
-    events: Sequence[NewEvent],
-    rows: Sequence[tuple[str, str, str]],
-) -> list[Event]:
-    """Insert ``events`` (already encoded as ``rows``) after seq ``last``, inside a transaction.
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
-    Positions come from AUTOINCREMENT while this transaction holds the write lock,
-    so one batch's positions are consecutive and end at ``last_insert_rowid()``.
-    """
-    if not rows:
-        return []
-    conn.executemany(
-        "INSERT INTO events (stream, seq, type, data, meta) VALUES (?, ?, ?, ?, ?)",
-        [(stream, last + i, *row) for i, row in enumerate(rows, start=1)],
-    )
-    (end,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-    first = int(end) - len(rows) + 1
+
+def _batch(events: Sequence[NewEvent]) -> str:
+    """The batch as ``_APPEND``'s third parameter (refuses what JSON cannot hold first)."""
+    return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
+
+
+def _written(stream: str, events: Sequence[NewEvent], returned: Sequence[Row]) -> list[Event]:
+    """The appended events, from the ``(seq, position)`` rows ``RETURNING`` gave (any order)."""
+    ordered = sorted((int(seq), int(position)) for seq, position in returned)
     return [
-        Event(stream, last + i, first + i - 1, event.type, event.data, event.meta)
-        for i, event in enumerate(events, start=1)
+        Event(stream, seq, position, event.type, event.data, event.meta)
+        for (seq, position), event in zip(ordered, events, strict=True)
     ]
 
 
-class SQLiteStore(EventStore):
+def _busy_ms(remaining: float, most: float) -> int:
+    """SQLite's own busy wait for what is left of a deadline, in coarse steps.
+
+    A power of two of milliseconds, never more than ``remaining``: the setting is
+    one more statement, so it changes only when a step is crossed, and a wait cut
+    short is finished by the caller's retry loop.
+    """
+    budget = int(min(remaining, most) * 1000)
+    if budget < 1:
+        return 0
+    return 1 << (budget.bit_length() - 1)
+
+
+class SQLiteStore(SQLEventStore):
     """An event store in one SQLite file; open it with ``store.open_store``."""
+
+    queries = Queries.for_dialect(Dialect(table="events", placeholder="?{}", unlimited=-1))
 
     def __init__(
         self,
@@ -172,8 +187,15 @@ class SQLiteStore(EventStore):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._fair_lock = fair_lock
-        self._turn: WriteTurn | None = None
+        self._gate: WriteGate | None = None
+        #: one write (statement or transaction) at a time on the writer connection
+        self._writing = asyncio.Lock()
+        self._writer_busy_ms = 0
         self._facts: dict[str, Any] = {}
+        self.created: bool | None = False
+        #: (device, inode) of the file this store opened: a write checks the path still names it
+        self._identity: tuple[int, int] | None = None
+        self._wal_expected = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -184,32 +206,42 @@ class SQLiteStore(EventStore):
             )
         if create:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        if self._fair_lock:
-            self._turn = WriteTurn(self.path + ".lock")
         try:
+            self._facts = await self._retry_busy(
+                lambda: _on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
+            )
+            self._gate = write_gate(self.path + ".lock", self._fair_lock)
             self._writer = await self._connect()
-            await self._run(self._writer, lambda c: self._prepare(c, create))
+            self._identity = _identity(self.path)
+            self._writer_busy_ms = int(self.busy_timeout * 1000)
             self._reader = await self._connect()
-            self._facts = await self._run(self._reader, self._read_facts)
         except BaseException:
             await self.close()
             raise
         return self
 
+    def _new_connection(self) -> aiosqlite.Connection:
+        """``aiosqlite.connect`` called from a daemon thread, so its own thread is one too.
+
+        A thread inherits its creator's daemon flag (``threading.Thread``), and
+        aiosqlite creates its connection thread when the connection object is
+        made. A store left open by a cancelled task (a worker cut short when the
+        app quits) would otherwise keep the process alive for ever; as a daemon
+        the thread dies with the process, which is what a kill -9 does too, and
+        WAL makes that safe.
+        """
+        return aiosqlite.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout, cached_statements=256
+        )
+
     async def _connect(self) -> aiosqlite.Connection:
-        pending = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
-        # aiosqlite's connection thread is not a daemon: a store left open by a
-        # cancelled task (a worker cut short when the app quits) would keep the
-        # process alive forever. As a daemon it dies with the process, which is
-        # what a kill -9 does too, and WAL makes that safe.
-        pending._thread.daemon = True
+        pending = await _on_daemon_thread(self._new_connection)
         try:
             conn = await pending
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
         try:
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         except BaseException as exc:
             # also on cancellation: a half-opened connection must not outlive its store
             await asyncio.shield(conn.close())
@@ -218,100 +250,174 @@ class SQLiteStore(EventStore):
             raise
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection, create: bool) -> None:
-        """Check (or, with ``create``, lay down) the schema; runs on the writer's thread."""
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if "boxoffice_schema" not in tables:
-            if tables - {"sqlite_sequence"}:
-                raise StoreCorrupt(f"{self.path}: a SQLite file, but not a boxoffice database")
-            if not create:
-                raise StoreNotFound(
-                    f"{self.path}: not a boxoffice database yet "
-                    f"(create it with `boxoffice init --db {self.path}`)"
-                )
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            if conn.execute("SELECT COUNT(*) FROM boxoffice_schema").fetchone()[0] == 0:
-                conn.execute("INSERT INTO boxoffice_schema (version) VALUES (?)", (SCHEMA_VERSION,))
-            conn.execute("COMMIT")
-        else:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
+    def _prepare(self, create: bool) -> dict[str, Any]:
+        """Check (or, with ``create``, lay down) the schema; the facts for ``describe()``.
+
+        Runs once per open on a thread of its own, on a plain ``sqlite3`` connection
+        (opening is not the hot path; this keeps it one synchronous piece).
+        """
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+        try:
+            tables = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if "boxoffice_schema" not in tables:
+                if tables - {"sqlite_sequence"}:
+                    raise StoreCorrupt(f"{self.path}: a SQLite file, but not a boxoffice database")
+                if not create:
+                    raise StoreNotFound(
+                        f"{self.path}: not a boxoffice database yet "
+                        f"(create it with `boxoffice init --db {self.path}`)"
+                    )
                 conn.execute("PRAGMA journal_mode = WAL")
-        version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
-        if version is None or version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.path}: schema version {version} is newer than this boxoffice "
-                f"understands ({SCHEMA_VERSION}); upgrade boxoffice to open it"
-            )
-
-    def _read_facts(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        return {
-            "engine": "sqlite",
-            "sqlite_version": sqlite3.sqlite_version,
-            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
-            "synchronous": self.synchronous,
-            "schema_version": conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[
-                0
-            ],
-        }
-
-    def describe(self) -> dict[str, Any]:
-        return {"url": self.url, **self._facts}
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                # decided under the write lock: of concurrent inits, exactly one lays it down
+                if conn.execute("SELECT COUNT(*) FROM boxoffice_schema").fetchone()[0] == 0:
+                    conn.execute(
+                        "INSERT INTO boxoffice_schema (version) VALUES (?)", (SCHEMA_VERSION,)
+                    )
+                    self.created = True
+                conn.execute("COMMIT")
+            else:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+            version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
+            check_schema_version(version, self.path)
+            return {
+                "engine": "sqlite",
+                "sqlite_version": sqlite3.sqlite_version,
+                "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+                "synchronous": self.synchronous,
+                "schema_version": version,
+            }
+        finally:
+            conn.close()
 
     async def close(self) -> None:
         conns = [c for c in (self._writer, self._reader) if c is not None]
-        turn = self._turn
+        gate = self._gate
         self._writer = self._reader = None
-        self._turn = None
+        self._gate = None
 
         async def close_all() -> None:
-            for conn in conns:
-                # closing a broken connection must not mask the error that broke it
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            if turn is not None:  # after the writer: a transaction in flight keeps its turn
-                turn.close()
+            async with self._writing:  # a transaction in flight finishes first
+                for conn in conns:
+                    # closing a broken connection must not mask the error that broke it
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+                if gate is not None:  # after the writer: a transaction in flight keeps its turn
+                    gate.close()
 
         # shielded: a close cut short by cancellation still finishes, so no
         # connection thread is left behind
         await asyncio.shield(close_all())
 
-    # -- running work on a connection's thread -----------------------------------
+    # -- waiting out a busy file -------------------------------------------------
 
-    async def _run(
-        self,
-        conn: aiosqlite.Connection | None,
-        fn: Callable[[sqlite3.Connection], T],
-        timeout: float | None = None,
-    ) -> T:
-        """Run ``fn(sqlite3_connection)`` on the connection's thread, waiting out busy errors."""
-        if conn is None:
-            raise StoreError(f"{self.path}: the store is closed")
-        wait = self.busy_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
-        delay = 0.005
+    async def _retry_busy(self, attempt: Callable[[], Awaitable[T]], wait: float) -> T:
+        """``attempt()`` until it is not refused as busy, within ``wait`` seconds."""
+        deadline = Deadline(wait)
         while True:
             try:
-                # aiosqlite's worker thread owns the sqlite3 connection; running the
-                # whole transaction there keeps it atomic with respect to other tasks.
-                return await conn._execute(fn, conn._conn)
+                return await attempt()
+            except ValueError as exc:
+                if type(exc) is ValueError and "closed" in str(exc).lower():  # aiosqlite's
+                    raise StoreError(f"{self.path}: the store is closed") from exc
+                raise
             except sqlite3.Error as exc:
-                if _is_busy(exc) and time.monotonic() < deadline:
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.1)
-                    continue
-                if _is_busy(exc):
+                if not _is_busy(exc):
+                    raise _translate(exc, self.path) from exc
+                if deadline.passed():
                     raise StoreBusy(
                         f"{self.path}: locked by another process for over {wait:g} s"
                     ) from exc
-                raise _translate(exc, self.path) from exc
+                await deadline.pause()
 
-    # -- the contract ----------------------------------------------------------
+    # -- writing -----------------------------------------------------------------
+
+    async def _write(
+        self,
+        section: Callable[[aiosqlite.Connection], Awaitable[T]],
+        timeout: float | None,
+        *,
+        transaction: bool,
+    ) -> T:
+        """Run ``section`` on the writer, holding the connection and the write turn.
+
+        A ``transaction`` section (several statements) runs to its end even if the
+        caller is cancelled; a one-statement section needs no such care, since
+        aiosqlite runs a queued statement whether or not anyone awaits it.
+        """
+        wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
+        deadline = Deadline(wait)
+
+        async def attempt() -> T:
+            conn, gate = self._writer, self._gate
+            if conn is None or gate is None:
+                raise StoreError(f"{self.path}: the store is closed")
+            await self._writing.acquire()
+            try:
+                if not await gate.acquire(deadline.remaining()):
+                    raise StoreBusy(
+                        f"{self.path}: another process has held the write turn for {wait:g} s"
+                    )
+                try:
+                    self._check_same_file()
+                except BaseException:
+                    gate.release()
+                    raise
+            except BaseException:
+                self._writing.release()
+                raise
+            work = self._section(conn, gate, section, deadline)
+            if not transaction:
+                return await work
+            task = asyncio.ensure_future(work)
+            task.add_done_callback(_retrieve)
+            return await asyncio.shield(task)
+
+        return await self._retry_busy(attempt, wait)
+
+    async def _section(
+        self,
+        conn: aiosqlite.Connection,
+        gate: WriteGate,
+        section: Callable[[aiosqlite.Connection], Awaitable[T]],
+        deadline: Deadline,
+    ) -> T:
+        try:
+            busy_ms = _busy_ms(deadline.remaining(), self.busy_timeout)
+            if busy_ms != self._writer_busy_ms:  # bound SQLite's own wait by the deadline
+                await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                self._writer_busy_ms = busy_ms
+            result = await section(conn)
+            self._wal_expected = True  # a write leaves the WAL in place while we are open
+            return result
+        finally:
+            gate.release()
+            self._writing.release()
+
+    def _check_same_file(self) -> None:
+        """Refuse to write unless the path still names the file this store opened.
+
+        A database removed or replaced (a restore, a careless ``mv``) under a
+        running terminal would otherwise go on taking writes into the old inode,
+        or into a WAL no other terminal sees: acknowledged bookings lost.
+        """
+        if self._identity is None:
+            return
+        same = _identity(self.path) == self._identity
+        if same and self._wal_expected:
+            same = os.path.exists(self.path + "-wal")
+        if not same:
+            raise StoreError(
+                f"{self.path}: the database file was replaced or removed; "
+                "nothing was written (reopen it to go on)"
+            )
 
     async def append_many(
         self,
@@ -321,27 +427,24 @@ class SQLiteStore(EventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event] | Conflict:
-        rows = _encode(events)
-        if not rows:
+        if not events:
             raise ValueError("append_many: no events")
-        wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
+        batch = _batch(events)
 
-        def body(conn: sqlite3.Connection) -> list[Event] | Conflict:
-            (last,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
-            ).fetchone()
-            if expected_seq is not None and last != expected_seq:
-                conn.execute("ROLLBACK")
-                return Conflict(expected_seq, last)
-            return _insert(conn, stream, last, events, rows)
+        async def append(conn: aiosqlite.Connection) -> list[Event] | Conflict:
+            returned = list(await conn.execute_fetchall(_APPEND, (stream, expected_seq, batch)))
+            if not returned:
+                assert expected_seq is not None
+                return Conflict(expected_seq, await self.last_seq(stream))
+            return _written(stream, events, returned)
 
-        return await self._run(self._writer, self._write_transaction(body, wait), wait)
+        return await self._write(append, timeout, transaction=False)
 
     async def append_decided(
         self,
         stream: str,
         after_seq: int,
-        decide: Callable[[list[Event]], Sequence[NewEvent]],
+        decide: DecideTail,
         *,
         timeout: float | None = None,
     ) -> list[Event]:
@@ -349,99 +452,89 @@ class SQLiteStore(EventStore):
         ``after_seq``, read under the write lock, and what it returns is appended.
 
         No writer can move the stream between that read and the append, so this
-        never conflicts. The ledger uses it for a command's retry after a lost
-        race: a command then loses at most once to the writers that share this
-        file, and a writer that keeps winning cannot starve the others (the
-        first attempt stays optimistic). ``decide`` runs on the writer's thread
-        and may run again if the transaction is retried after a busy error.
+        never conflicts. ``decide`` runs on the event loop between the
+        transaction's statements (the transaction holds the writer connection
+        throughout) and may run again if the transaction is retried after a busy
+        error.
         """
-        wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
 
-        def body(conn: sqlite3.Connection) -> list[Event]:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND seq > ? ORDER BY seq",
-                (stream, after_seq),
-            ).fetchall()
-            tail = [_event(r, self.path) for r in rows]
-            events = list(decide(tail))
-            last = tail[-1].seq if tail else after_seq
-            return _insert(conn, stream, last, events, _encode(events))
-
-        return await self._run(self._writer, self._write_transaction(body, wait), wait)
-
-    def _write_transaction(
-        self, body: Callable[[sqlite3.Connection], T], wait: float
-    ) -> Callable[[sqlite3.Connection], T]:
-        """``body`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, holding the write turn.
-
-        Runs on the writer's thread; ``body`` may end the transaction itself with
-        ``ROLLBACK`` (a conflict), and any exception rolls it back.
-        """
-        turn = self._turn
-        deadline = time.monotonic() + wait
-
-        def transaction(conn: sqlite3.Connection) -> T:
-            left = deadline - time.monotonic()
-            if turn is not None and not turn.acquire(left):
-                raise sqlite3.OperationalError("database is locked (write turn)")
+        async def transaction(conn: aiosqlite.Connection) -> list[Event]:
+            await conn.execute("BEGIN IMMEDIATE")
             try:
-                # bound SQLite's own wait for its lock by what is left of the deadline
-                left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-                conn.execute(f"PRAGMA busy_timeout = {left_ms}")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = body(conn)
-                    if conn.in_transaction:
-                        conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            finally:
-                if turn is not None:
-                    turn.release()
-            return result
+                rows = await conn.execute_fetchall(self.queries.read, (stream, after_seq))
+                tail = [decode(r, self.path) for r in rows]
+                events = list(decide(tail))
+                written: list[Event] = []
+                if events:
+                    last = tail[-1].seq if tail else after_seq
+                    returned = list(
+                        await conn.execute_fetchall(_APPEND, (stream, last, _batch(events)))
+                    )
+                    written = _written(stream, events, returned)
+                await conn.execute("COMMIT")
+                return written
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                    await conn.execute("ROLLBACK")
+                raise
 
-        return transaction
+        return await self._write(transaction, timeout, transaction=True)
 
-    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND seq > ? ORDER BY seq",
-            (stream, after_seq),
-        )
-        return [_event(r, self.path) for r in rows]
+    # -- reading -----------------------------------------------------------------
 
-    async def last_seq(self, stream: str) -> int:
-        rows = await self._fetch(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
-        )
-        return int(rows[0][0])
+    async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
+        async def query() -> Sequence[Row]:
+            reader = self._reader
+            if reader is None:
+                raise StoreError(f"{self.path}: the store is closed")
+            return list(await reader.execute_fetchall(sql, params))
 
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
-            (after_position, -1 if limit is None else limit),
-        )
-        return [_event(r, self.path) for r in rows]
-
-    async def head_position(self) -> int:
-        rows = await self._fetch("SELECT COALESCE(MAX(position), 0) FROM events", ())
-        return int(rows[0][0])
-
-    async def streams(self, prefix: str = "") -> list[str]:
-        rows = await self._fetch(
-            "SELECT stream FROM events WHERE seq = 1 AND substr(stream, 1, ?) = ? ORDER BY stream",
-            (len(prefix), prefix),
-        )
-        return [r[0] for r in rows]
+        return await self._retry_busy(query, self.busy_timeout)
 
     async def integrity_check(self) -> list[str]:
         """``PRAGMA integrity_check``: ``["ok"]`` for a healthy file."""
         rows = await self._fetch("PRAGMA integrity_check", ())
         return [str(r[0]) for r in rows]
 
-    async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        def query(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-            return conn.execute(sql, params).fetchall()
+    async def writer_pragma(self, pragma: str) -> list[Row]:
+        """Run ``PRAGMA <pragma>`` on the writing connection (fault tests cap its pages)."""
 
-        return await self._run(self._reader, query)
+        async def run(conn: aiosqlite.Connection) -> list[Row]:
+            return list(await conn.execute_fetchall(f"PRAGMA {pragma}"))
+
+        return await self._write(run, None, transaction=False)
+
+
+async def _on_daemon_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a short-lived daemon thread, awaited without blocking the loop.
+
+    Not ``asyncio.to_thread``: its executor's threads are not daemons, and its
+    lazily imported module may be unreadable to a process that dropped privileges.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="boxoffice-sqlite-open", daemon=True).start()
+    return await done
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A transaction whose caller was cancelled: its error has no one to go to."""
+    if not task.cancelled():
+        task.exception()

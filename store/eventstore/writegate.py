@@ -13,120 +13,202 @@ a CPU, asks again long before a woken waiter is scheduled (measured: one of 4
 racing processes took 84% of the seats). So a writer passes a gate first and
 holds it while it waits for the turn: the releasing writer, wanting the turn
 again, must pass the gate, held by the waiter, and the turn goes to the waiter.
+
+The gate is pluggable (``WriteGate``): ``FairTurn`` is the above, ``OpenGate``
+lets every writer straight through to SQLite's own lock (``fair_lock=False``, a
+baseline for the benchmarks). An uncontended turn is two non-blocking ``flock``
+calls on the event loop; a contended one is waited for by one long-lived thread
+per turn, so an abandoned wait (a timeout, a cancelled task) costs no thread.
 """
 
 from __future__ import annotations
 
+import abc
+import asyncio
+import contextlib
 import fcntl
 import os
+import queue
 import threading
-import time
+from dataclasses import dataclass, field
 
 
-class _Waiter:
-    """A blocking ``flock`` on its own file description, which its caller may abandon.
+class WriteGate(abc.ABC):
+    """Who may write next; held around each write transaction."""
 
-    ``flock`` has no timeout, so the blocking call runs on a thread of its own; a
-    caller that gives up marks it abandoned, and the waiter lets go at once when
-    it finally gets the lock.
+    @abc.abstractmethod
+    async def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the turn; False if it stayed taken.
+
+        Cancellation while waiting leaves the turn not taken.
+        """
+
+    @abc.abstractmethod
+    def release(self) -> None:
+        """Give the turn back (only after an ``acquire`` that returned True)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release everything; a wait still in the kernel lets go when it is granted."""
+
+
+class OpenGate(WriteGate):
+    """No turn: every writer goes straight to SQLite's own (unfair) lock."""
+
+    async def acquire(self, timeout: float) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(eq=False)
+class _Request:
+    """One blocking wait for the turn, run by the waiter thread.
+
+    ``mutex`` settles the race between the thread being granted the turn and the
+    event loop giving up on it: exactly one of ``granted`` and ``abandoned`` wins.
     """
 
-    def __init__(self, path: str) -> None:
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        self.got_it = threading.Event()
-        self._mutex = threading.Lock()
-        self._abandoned = False
-
-    def run(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        with self._mutex:
-            if self._abandoned:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-                os.close(self.fd)
-                return
-            self.got_it.set()
-
-    def claim(self, timeout: float) -> bool:
-        """Wait up to ``timeout``; True if the lock is now ours."""
-        self.got_it.wait(timeout)
-        with self._mutex:
-            if self.got_it.is_set():
-                return True
-            self._abandoned = True
-            return False
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+    gate_held: bool  # the loop already holds the gate (its turn try failed)
+    mutex: threading.Lock = field(default_factory=threading.Lock)
+    granted: bool = False
+    abandoned: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
 
 
-class _Lock:
-    """One exclusive ``flock`` on one file, waited for without polling, within a timeout."""
+class FairTurn(WriteGate):
+    """The turn (``path``) behind a gate (``path.gate``), two ``flock``s on sidecar files."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        self.held: int | None = None
-
-    def acquire(self, timeout: float) -> bool:
+        self._turn_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.held = self.fd
+            self._gate_fd = os.open(path + ".gate", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            os.close(self._turn_fd)
+            raise
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._waiter: threading.Thread | None = None
+        #: the latest request handed to the waiter; until it is done, the waiter
+        #: thread may hold (or be about to hold) our locks, so no fast path
+        self._last: _Request | None = None
+        self._closed = False
+
+    async def acquire(self, timeout: float) -> bool:
+        if self._closed:
+            raise RuntimeError(f"{self.path}: the write turn is closed")
+        gate_held = False
+        if self._last is None or self._last.done.is_set():
+            self._last = None
+            if _try_lock(self._gate_fd):
+                if _try_lock(self._turn_fd):
+                    fcntl.flock(self._gate_fd, fcntl.LOCK_UN)
+                    return True
+                gate_held = True  # held while we wait for the turn: see the module's docstring
+        return await self._wait(gate_held, timeout)
+
+    async def _wait(self, gate_held: bool, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        request = _Request(loop, loop.create_future(), gate_held)
+        self._last = request
+        if self._waiter is None:
+            self._waiter = threading.Thread(
+                target=self._serve, name=f"boxoffice-write-turn:{self.path}", daemon=True
+            )
+            self._waiter.start()
+        self._requests.put(request)
+        try:
+            await asyncio.wait_for(asyncio.shield(request.future), max(timeout, 0.0))
             return True
-        except BlockingIOError:
-            pass
-        waiter = _Waiter(self.path)
-        threading.Thread(target=waiter.run, name="boxoffice-write-turn", daemon=True).start()
-        if waiter.claim(max(timeout, 0.0)):
-            self.held = waiter.fd
-            return True
+        except TimeoutError:
+            with request.mutex:
+                if request.granted:
+                    return True
+                request.abandoned = True
+            return False
+        except asyncio.CancelledError:
+            with request.mutex:
+                granted = request.granted
+                request.abandoned = True
+            if granted:
+                self.release()
+            raise
+
+    def _serve(self) -> None:
+        """The waiter thread: takes each request's locks in turn, blocking in the kernel."""
+        while True:
+            request = self._requests.get()
+            if request is None:
+                self._close_files()
+                return
+            try:
+                if not request.gate_held:
+                    fcntl.flock(self._gate_fd, fcntl.LOCK_EX)
+                fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+                fcntl.flock(self._gate_fd, fcntl.LOCK_UN)  # the next waiter may queue now
+                with request.mutex:
+                    if not request.abandoned:
+                        try:
+                            request.loop.call_soon_threadsafe(_grant, request.future)
+                            request.granted = True
+                        except RuntimeError:  # the loop is gone
+                            request.abandoned = True
+                    if request.abandoned:
+                        fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+            except OSError:  # the files were closed under us: the store is closing
+                with request.mutex:
+                    request.abandoned = True
+            finally:
+                request.done.set()
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.release()
+        last = self._last
+        if last is not None:
+            with last.mutex:
+                last.abandoned = True  # a wait still in the kernel lets go when granted
+        if self._waiter is None:
+            self._close_files()
+        else:
+            self._requests.put(None)  # the waiter closes the files once its waits are done
+
+    def _close_files(self) -> None:
+        os.close(self._turn_fd)
+        os.close(self._gate_fd)
+
+
+def _grant(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
         return False
 
-    def release(self) -> None:
-        held, self.held = self.held, None
-        if held is None:
-            return
-        fcntl.flock(held, fcntl.LOCK_UN)
-        if held != self.fd:
-            os.close(held)
 
-    def close(self) -> None:
-        self.release()
-        os.close(self.fd)
-
-
-class WriteTurn:
-    """The turn (``path``) behind a gate (``path.gate``); a no-op if they can't exist."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._turn: _Lock | None = None
-        self._gate: _Lock | None = None
-        try:
-            self._turn = _Lock(path)
-            self._gate = _Lock(path + ".gate")
-        except OSError:
-            # A read-only directory: writes will fail anyway, with SQLite's clearer error.
-            self.close()
-
-    def acquire(self, timeout: float) -> bool:
-        """Take the turn within ``timeout`` seconds; called on a worker thread, never the loop.
-
-        Returns False when the turn stayed taken (a writer stopped mid-transaction).
-        """
-        turn, gate = self._turn, self._gate
-        if turn is None or gate is None:
-            return True
-        deadline = time.monotonic() + timeout
-        if not gate.acquire(timeout):
-            return False
-        try:
-            return turn.acquire(deadline - time.monotonic())
-        finally:
-            gate.release()  # the turn is ours (or lost): the next waiter may queue for it
-
-    def release(self) -> None:
-        if self._turn is not None:
-            self._turn.release()
-
-    def close(self) -> None:
-        for lock in (self._turn, self._gate):
-            if lock is not None:
-                lock.close()
-        self._turn = self._gate = None
+def write_gate(path: str, fair: bool) -> WriteGate:
+    """The gate for a SQLite file's writers; open if the sidecars cannot exist."""
+    if not fair:
+        return OpenGate()
+    try:
+        return FairTurn(path)
+    except OSError:
+        # A read-only directory: writes will fail anyway, with SQLite's clearer error.
+        return OpenGate()

@@ -23,7 +23,7 @@ from store.ledger import rules as v
 from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
-from store.ledger.lanes import DecidesInTransaction, Lanes, at_instant
+from store.ledger.lanes import Lanes, at_instant
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
 from store.ledger.provenance import default_operator, event_meta
 from store.ledger.rules import InvalidInput
@@ -40,7 +40,6 @@ from store.ledger.views import seat_records as _seat_records
 
 __all__ = [
     "Changes",
-    "DecidesInTransaction",
     "InvalidInput",
     "Ledger",
     "OccurrenceRecord",

@@ -15,10 +15,10 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy
@@ -29,20 +29,6 @@ from store.ledger.outcomes import Outcome, Status
 from store.ledger.provenance import event_meta
 
 T = TypeVar("T")
-
-
-@runtime_checkable
-class DecidesInTransaction(Protocol):
-    """A store that can run a decision inside its write transaction (SQLite does)."""
-
-    async def append_decided(
-        self,
-        stream: str,
-        after_seq: int,
-        decide: Callable[[list[Event]], Sequence[NewEvent]],
-        *,
-        timeout: float | None = None,
-    ) -> list[Event]: ...
 
 
 @dataclass(slots=True)
@@ -155,8 +141,8 @@ class Lanes:
             written: list[Event] | Conflict | None
             try:
                 async with lane.lock:
-                    if round_ and isinstance(self.store, DecidesInTransaction):
-                        decided, written = await self._decide_in_transaction(self.store, key, batch)
+                    if round_:
+                        decided, written = await self._decide_in_transaction(key, batch)
                     else:
                         decided, written = await self._decide_and_append(key, batch)
             except StoreBusy:
@@ -236,7 +222,7 @@ class Lanes:
         return decided, new
 
     async def _decide_in_transaction(
-        self, store: DecidesInTransaction, key: str, batch: list[_Pending]
+        self, key: str, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Any]], list[Event]]:
         """A retry after a lost race, decided inside the append's own transaction.
 
@@ -254,7 +240,7 @@ class Lanes:
         began = False
 
         def decide(tail: list[Event]) -> list[NewEvent]:
-            # runs on the store's writer thread while this task holds the lane lock
+            # runs inside the store's write transaction while this task holds the lane lock
             nonlocal decided, began
             if began:  # the transaction is being run again after a busy error
                 state.rollback()
@@ -268,15 +254,16 @@ class Lanes:
             return new
 
         try:
-            written = await store.append_decided(
+            written = await self.store.append_decided(
                 state.stream,
                 state.seq,
                 decide,
                 timeout=min(p.deadline for p in batch) - time.monotonic(),
             )
         except asyncio.CancelledError:
-            # the transaction may still be running on the writer thread and touching
-            # this state: forget it, and the next command refolds from the log
+            # the transaction may still be running (a backend finishes a transaction
+            # it began) and touching this state: forget it, and the next command
+            # refolds from the log
             if self._states.get(key) is state:
                 del self._states[key]
             raise

@@ -14,6 +14,7 @@ from typing import Any
 
 from store.booking import SeatRecord, UnknownOccurrence
 from store.eventstore.contract import EventStore
+from store.eventstore.errors import StoreBusy, StoreUnreachable
 from store.eventstore.events import Event
 from store.ledger.fold import stream_of
 from store.ledger.rules import occurrence_key
@@ -21,6 +22,7 @@ from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
 from tui.cli.commands.outcomes import seat_range
 from tui.cli.durations import format_duration
 from tui.cli.output import cell, dumps, emit_json, line, record, table, write_csv
+from tui.cli.safe_text import printable
 
 #: The SPEC §2 columns first, so a script that reads them by place keeps working.
 ROSTER_HEADERS = (
@@ -49,6 +51,8 @@ EXPORT_HEADERS = (
 )
 #: how long one wait for a new event lasts before ``--follow`` waits again
 FOLLOW_POLL_S = 1.0
+#: how long ``--follow`` waits between attempts to reach a server that went away
+RECONNECT_PAUSE_S = 0.5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -229,11 +233,25 @@ async def _log(opts: Options, key: str, follow: bool) -> None:
         events = await _read_stream(store, key)
         _print_events(opts, events)
         last_seq = events[-1].seq
+        lost = False  # said once per outage, on stderr, so stdout stays the log alone
         while follow:
-            if not await store.wait_for_append(head, FOLLOW_POLL_S):
+            try:
+                if not await store.wait_for_append(head, FOLLOW_POLL_S):
+                    lost = False
+                    continue
+                head = await store.head_position()
+                events = await store.read(stream, after_seq=last_seq)
+            except (StoreUnreachable, StoreBusy) as exc:
+                # a restarting server: the follower waits it out and resumes after
+                # ``last_seq``, so nothing is printed twice and nothing is skipped
+                if not lost:
+                    lost = True
+                    text = (str(exc).splitlines() or [type(exc).__name__])[0]
+                    print(f"boxoffice: {printable(text)}; still following, reconnecting",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                await asyncio.sleep(RECONNECT_PAUSE_S)
                 continue
-            head = await store.head_position()
-            events = await store.read(stream, after_seq=last_seq)
+            lost = False
             _print_events(opts, events)
             if events:
                 last_seq = events[-1].seq

@@ -34,7 +34,10 @@ def init(opts: Options, args: argparse.Namespace) -> int:
             return store.describe(), store.created
 
     facts, laid_down = run(create())
-    created = laid_down if path is None else not existed
+    # the store decides under its write lock (of concurrent inits exactly one created
+    # it; a 0-byte file is created, not "already a database"); the file's existence
+    # before is only a fallback for a backend that cannot tell
+    created = laid_down if laid_down is not None else not existed
     shown = str(facts.get("url", opts.db))  # the store's spelling: no password
     if opts.json:
         version = facts.get("schema_version")

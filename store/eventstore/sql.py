@@ -1,0 +1,184 @@
+"""What both SQL backends share: the read queries, the event codec and the schema check.
+
+SQLite and PostgreSQL store events in the same shape (position, stream, seq,
+type, data and meta as JSON text) and differ only in spelling: the table's name,
+how a parameter is written, how "no limit" is said. A ``Dialect`` holds those
+differences; ``SQLEventStore`` writes each read once, on top of the one query
+primitive a backend provides (``_fetch``), so a fix to a read, to decoding or to
+the schema message lands in both at once.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from store.eventstore.contract import EventStore
+from store.eventstore.errors import SchemaTooNew, StoreCorrupt
+from store.eventstore.events import Event, NewEvent
+
+#: The schema this boxoffice writes and understands; an older one is opened as is,
+#: a newer one refused (``check_schema_version``).
+SCHEMA_VERSION = 1
+
+COLUMNS = "position, stream, seq, type, data, meta"
+
+Row = Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one database spells the shared queries."""
+
+    table: str
+    #: placeholder for the n-th parameter (1-based): ``?1`` or ``$1``
+    placeholder: str
+    #: the LIMIT value that means "every row"
+    unlimited: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Queries:
+    """The five reads, in one dialect; each takes its parameters in the order named."""
+
+    read: str  # (stream, after_seq)
+    last_seq: str  # (stream,)
+    read_all: str  # (after_position, limit)
+    head_position: str  # ()
+    streams: str  # (prefix,)
+    unlimited: int | None  # read_all's limit when the caller gives none
+
+    @classmethod
+    def for_dialect(cls, d: Dialect) -> Queries:
+        def p(n: int) -> str:
+            return d.placeholder.format(n)
+
+        return cls(
+            read=f"SELECT {COLUMNS} FROM {d.table} WHERE stream = {p(1)} AND seq > {p(2)}"
+            " ORDER BY seq",
+            last_seq=f"SELECT COALESCE(MAX(seq), 0) FROM {d.table} WHERE stream = {p(1)}",
+            read_all=f"SELECT {COLUMNS} FROM {d.table} WHERE position > {p(1)}"
+            f" ORDER BY position LIMIT {p(2)}",
+            head_position=f"SELECT COALESCE(MAX(position), 0) FROM {d.table}",
+            # every stream has exactly one seq 1, and an index on it
+            streams=f"SELECT stream FROM {d.table} WHERE seq = 1"
+            f" AND substr(stream, 1, length({p(1)})) = {p(1)} ORDER BY stream",
+            unlimited=d.unlimited,
+        )
+
+
+class UnstorableValue(ValueError):
+    """Event data or meta that is not JSON (NaN, Infinity): refused before anything is written."""
+
+
+# One encoder for every event: ``json.dumps`` with options builds a new one per call.
+# ``allow_nan=False``: NaN and Infinity are not JSON, and PostgreSQL's json type
+# refuses them; SQLite would store them. Both backends refuse them here, the same way.
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dumps(value: dict[str, Any], field: str = "data") -> str:
+    """``value`` as stored JSON text; ``UnstorableValue`` names what JSON cannot hold."""
+    try:
+        return _encoder.encode(value)
+    except ValueError as exc:
+        found = _unstorable(value, field)
+        raise UnstorableValue(f"event {found or f'{field}: {exc}'}") from exc
+    except TypeError as exc:
+        raise UnstorableValue(f"event {field}: {exc}") from exc
+
+
+def _unstorable(value: Any, path: str) -> str | None:
+    """Where in ``value`` a float JSON cannot represent sits, for the error message."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value!r}, which JSON cannot represent; nothing was written"
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _unstorable(item, f"{path}[{key!r}]")
+        if found:
+            return found
+    return None
+
+
+def encode(events: Sequence[NewEvent]) -> list[tuple[str, str, str]]:
+    """``(type, data, meta)`` as stored; a batch's events share one meta, encoded once."""
+    rows = []
+    meta: dict[str, Any] | None = None
+    meta_text = ""
+    for event in events:
+        if event.meta is not meta:
+            meta, meta_text = event.meta, dumps(event.meta, "meta")
+        rows.append((event.type, dumps(event.data), meta_text))
+    return rows
+
+
+def decode(row: Row, where: str) -> Event:
+    """One stored row as an ``Event``; bytes the encoder never wrote are ``StoreCorrupt``.
+
+    Lenient where it can be: a NaN an older boxoffice let into SQLite still reads.
+    """
+    position, stream, seq, type_, data, meta = row
+    try:
+        return Event(stream, seq, position, type_, json.loads(data), json.loads(meta))
+    except (TypeError, ValueError) as exc:
+        raise StoreCorrupt(
+            f"{where}: damaged: event at position {position} does not decode ({exc})"
+        ) from exc
+
+
+def check_schema_version(version: int | None, where: str) -> None:
+    """Refuse a database this boxoffice cannot safely read or write."""
+    if version is None:
+        raise StoreCorrupt(f"{where}: the boxoffice schema table is empty")
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{where}: schema version {version} is newer than this boxoffice "
+            f"understands ({SCHEMA_VERSION}); upgrade boxoffice to open it"
+        )
+
+
+class SQLEventStore(EventStore):
+    """The reads and ``describe()`` of a backend that stores events in one SQL table."""
+
+    #: the dialect's queries (a class attribute of each backend)
+    queries: Queries
+    #: facts read at open, for ``describe()`` (engine, versions, settings)
+    _facts: dict[str, Any]
+
+    @abc.abstractmethod
+    async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
+        """Run one read and return its rows; driver errors leave as store errors."""
+
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        rows = await self._fetch(self.queries.read, (stream, after_seq))
+        return [decode(r, self.url) for r in rows]
+
+    async def last_seq(self, stream: str) -> int:
+        rows = await self._fetch(self.queries.last_seq, (stream,))
+        return int(rows[0][0])
+
+    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[Event]:
+        if limit is None:
+            limit = self.queries.unlimited
+        rows = await self._fetch(self.queries.read_all, (after_position, limit))
+        return [decode(r, self.url) for r in rows]
+
+    async def head_position(self) -> int:
+        rows = await self._fetch(self.queries.head_position, ())
+        return int(rows[0][0])
+
+    async def streams(self, prefix: str = "") -> list[str]:
+        rows = await self._fetch(self.queries.streams, (prefix,))
+        return [r[0] for r in rows]
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, **self._facts}
