@@ -24,7 +24,8 @@ from store.demo import seed_demo
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.cli.safe_text import printable
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.forms import ActorForm, CapacityForm, HoldForm, NewOccurrenceForm
+from tui.screens.forms import ActorForm, CapacityForm, NewOccurrenceForm
+from tui.screens.party_forms import PartyForm, PartyHoldForm
 
 Result = Outcome | list[Outcome] | str
 
@@ -188,17 +189,21 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "book",
-            (lambda aim, _: ActorForm(aim.heading("Book a seat"), "Book"),),
-            lambda ledger, aim, actor: ledger.book(_key(aim), actor),
+            (lambda aim, _: PartyForm(aim.heading("Book seats")),),
+            lambda ledger, aim, party: ledger.book(
+                _key(aim), party.actor, seats=party.seats, note=party.note
+            ),
         ),
         Command(
             "hold",
             (
-                lambda aim, _: HoldForm(
-                    aim.heading("Hold a seat"), aim.record.hold_ttl if aim.record else None
+                lambda aim, _: PartyHoldForm(
+                    aim.heading("Hold seats"), aim.record.hold_ttl if aim.record else None
                 ),
             ),
-            lambda ledger, aim, request: ledger.hold(_key(aim), request.actor, request.ttl),
+            lambda ledger, aim, party: ledger.hold(
+                _key(aim), party.actor, party.ttl, seats=party.seats, note=party.note
+            ),
         ),
         Command(
             "confirm",

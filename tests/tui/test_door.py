@@ -154,3 +154,17 @@ async def test_hostile_names_at_the_door(
         assert "IN: [@click=app.quit]x #" in text_of(screen.said)
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "[@click=app.quit]x" in svg.replace("&#160;", " ")
+
+
+def test_door_mode_snapshot(snap_compare: Any, house_db: str, make_app: Any) -> None:
+    """Door mode after bob came in: the counter, the list in words, what the door said."""
+
+    async def check_bob_in(pilot: Pilot[Any]) -> None:
+        await opened(pilot)
+        screen = await door(pilot)
+        await answered(pilot, screen, "bob", "IN:")
+        await until(pilot, lambda: text_of(screen.count) == "1 of 2 seats in", "the counter")
+        screen.find.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(make_app(house_db), terminal_size=(80, 24), run_before=check_bob_in)

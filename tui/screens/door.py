@@ -55,6 +55,13 @@ def door_rows(view: OccurrenceView) -> list[SeatRecord]:
     return sorted(seated, key=lambda r: (r.actor.casefold(), r.ref))
 
 
+def door_state(row: SeatRecord) -> str:
+    """In words and a glyph: in, paid (may come in), or not paid yet."""
+    if row.checked_in_at is not None:
+        return "✔ in"
+    return "· paid" if row.state == "confirmed" else "◷ not paid"
+
+
 def counter(view: OccurrenceView) -> Content:
     """``312 of 400 seats in``: checked-in seats of the confirmed (paid) seats."""
     show = view.record
@@ -145,10 +152,8 @@ class DoorScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.parties.add_column("name", key="name")
-        self.parties.add_column("ref", key="ref")
-        self.parties.add_column("seats", key="seats")
-        self.parties.add_column("state", key="state")
+        for label, width in (("name", 32), ("ref", 7), ("seats", 8), ("state", 16)):
+            self.parties.add_column(label, key=label, width=width)
         self.parties.can_focus = False  # the type-ahead keeps the keys
         self.find.focus()
         self.read()
@@ -180,7 +185,7 @@ class DoorScreen(Screen[None]):
         table = self.parties
         table.clear()
         for row in self.shown:
-            state = "in" if row.checked_in_at is not None else row.state
+            state = door_state(row)
             table.add_row(
                 Content(printable(row.actor)),
                 Content(f"#{row.ref}"),

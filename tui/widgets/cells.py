@@ -45,7 +45,7 @@ class SeatCell:
 
     __slots__ = ("actor", "order", "seats")
 
-    def __init__(self, actor: str, order: int, seats: Mapping[str, int | None]) -> None:
+    def __init__(self, actor: str, order: int, seats: Mapping[str, int | str | None]) -> None:
         self.actor = actor
         self.order = order  # join order: how rows re-sort after a refold
         self.seats = seats

@@ -48,7 +48,15 @@ def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
         and row.ref == before.ref
         and row.joined_at == before.joined_at
         and row.operator == before.operator
+        and row.note == before.note
     )
+
+
+def block(row: SeatRecord) -> str | None:
+    """The seats a party sits in as people read them: ``5-8``, ``5`` for one (None: no seat)."""
+    if row.seat is None:
+        return None
+    return f"{row.seat}-{row.seat + row.seats - 1}" if row.seats > 1 else str(row.seat)
 
 
 def next_expiry(rows: Iterable[SeatRecord]) -> datetime | None:
@@ -72,11 +80,13 @@ def badge(row: SeatRecord, now: datetime | None) -> Text:
 
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("seat", "Seat", 4),
+    ("seat", "Seat", 7),  # a party's block: ``5-8``
     ("state", "State", 14),  # second, so an 80-column terminal always shows it
     ("actor", "Actor", 20),
+    ("ref", "Ref", 6),
     ("joined", "Joined", 12),
     ("operator", "Operator", 12),
+    ("note", "Note", 20),
 )
 
 
@@ -98,7 +108,7 @@ class RosterTable(DataTable[Any]):
         self._rows: dict[str, SeatRecord] = {}  # every target row, by actor
         self._shown: list[str] = []  # the actors the table holds, in row order
         self._texts: dict[str, tuple[str, ...]] = {}  # what each held row's cells say
-        self._seats: dict[str, int | None] = {}  # read by every SeatCell as it is drawn
+        self._seats: dict[str, str | None] = {}  # read by every SeatCell as it is drawn
         self._pending: list[SeatRecord] = []  # target rows still to be added
         self._chunked = False  # the rows of this update came over several frames
         self._resort = False  # a row's join order changed: re-check the table's order
@@ -202,7 +212,7 @@ class RosterTable(DataTable[Any]):
         return local(now, self.tz).date() if now is not None else None
 
     def _cells(self, row: SeatRecord, now: datetime | None, today: date | None) -> list[Any]:
-        """The row's cells after the seat: badge, actor, joined at, operator."""
+        """The row's cells after the seat: badge, actor, ref, joined at, operator, note."""
         joined = "—"
         if row.joined_at is not None:
             shown = local(row.joined_at, self.tz)
@@ -213,10 +223,12 @@ class RosterTable(DataTable[Any]):
         return [
             state,
             FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
+            FixedCell(Text(f"#{row.ref}", style="dim")),
             FixedCell(Text(joined)),
             FixedCell(
                 Text(printable(row.operator or "—"), no_wrap=True, overflow="ellipsis", style="dim")
             ),
+            FixedCell(Text(printable(row.note or ""), no_wrap=True, overflow="ellipsis")),
         ]
 
     def _badge_now(self, row: SeatRecord) -> Text:
@@ -230,7 +242,7 @@ class RosterTable(DataTable[Any]):
         self._pending = []
         with self.app.batch_update():
             self._seats.clear()
-            self._seats.update((r.actor, r.seat) for r in target)
+            self._seats.update((r.actor, block(r)) for r in target)
             if not self._shown or len(gone) * len(self._shown) > _REBUILD_RATIO * len(target):
                 self.clear()
                 self._shown, self._texts = [], {}
