@@ -9,40 +9,26 @@ association list becomes an insertion-ordered dict with the same semantics (set
 keeps an actor's place, delete then set joins at the end); that only makes the
 seed faster than the original, never slower.
 
-It runs on boxoffice's own ``SQLiteStore`` (same file format, WAL,
+The fold is ``store.racers.seed.fold_states``, the one the racers'
+``--algorithm seed`` uses. It runs on boxoffice's own ``SQLiteStore`` (same file format, WAL,
 ``synchronous``, ``BEGIN IMMEDIATE``), so the comparison is of algorithms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from store.eventstore.contract import EventStore
-from store.eventstore.events import Conflict, Event
+from store.eventstore.events import Conflict
+from store.racers.seed import fold_states
 
 
 def booking_stream(key: str) -> str:
     return "booking:" + key
 
 
-def fold_states(events: Iterable[Event]) -> dict[str, str]:
-    """``ev-fold-states``: per-actor seat states in join order; unknown types are ignored."""
-    states: dict[str, str] = {}
-    for event in events:
-        actor = event.data.get("actor")
-        kind = event.type
-        if kind == "booking":
-            states[actor] = "confirmed"
-        elif kind == "hold":
-            states[actor] = "held"
-        elif kind == "confirm":
-            if actor in states:
-                states[actor] = "confirmed"
-        elif kind in ("cancel", "release"):
-            states.pop(actor, None)
-    return states
+__all__ = ["SeedBooking", "SeedResult", "booking_stream", "fold_states"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -402,3 +402,76 @@ async def test_a_stopped_run_allows_a_churn_cut_short_but_a_settled_one_does_not
     assert verify(events, told, start_seq=1, settled=False).ok
     settled = verify(events, told, start_seq=1)
     assert [i.name for i in settled.invariants if not i.ok] == ["final roster agrees"]
+
+
+# -- the seed's algorithm beside ours, recordings, cleanup ----------------------------------------
+
+
+def test_the_seeds_algorithm_is_caught_overselling_and_ours_never(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli.main import main
+
+    assert main(["init", "--db", db_path]) == 0
+    size = ["--db", db_path, "--racers", "800", "--processes", "4", "--capacity", "200"]
+    seed_runs, ours = [], []
+    for _ in range(3):
+        capsys.readouterr()
+        seed_runs.append(
+            (
+                main(["race", *size, "--algorithm", "seed", "--json"]),
+                json.loads(capsys.readouterr().out),
+            )
+        )
+        ours.append((main(["race", *size, "--json"]), json.loads(capsys.readouterr().out)))
+    oversold = [out for code, out in seed_runs if code == 1]
+    assert oversold, "the seed's algorithm never oversold in 3 races"
+    for out in oversold:
+        assert out["invariants"]["oversold_seqs"] and out["algorithm"] == "seed"
+    assert all(code == 0 and out["invariants"]["oversold"] == 0 for code, out in ours)
+
+
+def test_a_recorded_run_plays_back_to_its_recorded_summary(
+    db_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli.main import main
+
+    assert main(["init", "--db", db_path]) == 0
+    record = str(tmp_path / "run.jsonl")
+    argv = ["race", "--db", db_path, "--racers", "30", "--processes", "2", "--capacity", "8"]
+    capsys.readouterr()
+    assert main([*argv, "--churn", "--record", record, "--json"]) == 0
+    recorded = json.loads(capsys.readouterr().out)
+    assert main(["race", "--play", record, "--json"]) == 0
+    played = json.loads(capsys.readouterr().out)
+    assert played["totals"] == recorded["totals"] | {"last_hold_s": played["totals"]["last_hold_s"]}
+    assert played["racers"] == recorded["racers"]
+    assert played["invariants"] == recorded["invariants"]
+    # --replay reruns the same plan (seed, size, churn) on a fresh demo occurrence
+    assert main(["race", "--db", db_path, "--replay", record, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["seed"], again["racer_count"], again["churn"]) == (recorded["seed"], 30, True)
+    assert again["occurrence"] != recorded["occurrence"]
+    assert [r["actor"] for r in again["racers"]] == [r["actor"] for r in recorded["racers"]]
+
+
+def test_cleanup_archives_every_demo_and_no_real_show(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli.main import main
+
+    async def setup() -> str:
+        async with open_store(db_path, create=True) as store:
+            await Ledger(store).create_occurrence("real", capacity=5)
+        return (await fresh_demo(db_path, 3)).key
+
+    demo = asyncio.run(setup())
+    capsys.readouterr()
+    assert main(["race", "--db", db_path, "--cleanup", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"archived": [demo]}
+
+    async def left() -> list[str]:
+        async with open_store(db_path) as store:
+            return [r.key for r in await Ledger(store).occurrences()]
+
+    assert asyncio.run(left()) == ["real"]

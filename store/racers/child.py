@@ -117,7 +117,8 @@ async def _run(
     threading.Thread(target=listen, name="racer-control", daemon=True).start()
     outbox = _Outbox(events, index)
     async with contextlib.AsyncExitStack() as stack:
-        count = _connection_budget(len(racers))
+        # As processes, the racers share one ledger (its group commit batches them).
+        count = 1 if plan.shape == "processes" else _connection_budget(len(racers))
         stores = []
         for _ in range(count):
             if stopping.is_set():
@@ -133,10 +134,15 @@ async def _run(
         flusher = asyncio.ensure_future(outbox.run())
         # churn commands retry inside the ledger; give them the racers' own patience
         ledger_options: dict[str, Any] = {"operator": plan.operator, "deadline": plan.deadline}
+        shared = Ledger(stores[0], **ledger_options)
+
+        def ledger_for(n: int) -> Ledger:
+            if plan.shape == "processes":
+                return shared
+            return Ledger(stores[n % count], **ledger_options)
+
         tasks = [
-            asyncio.ensure_future(
-                run_racer(plan, Ledger(stores[n % count], **ledger_options), i, index, outbox.emit)
-            )
+            asyncio.ensure_future(run_racer(plan, ledger_for(n), i, index, outbox.emit))
             for n, i in enumerate(racers)
         ]
         everyone: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))

@@ -29,6 +29,7 @@ from store.racers.errors import RaceError
 from store.racers.events import RacerEvent
 from store.racers.pipes import send
 from store.racers.plan import RacePlan
+from store.racers.recording import Recorder
 from store.racers.summary import RaceSummary
 from store.racers.tally import Tally
 
@@ -59,7 +60,10 @@ class Race:
         self.tally = Tally.for_plan(plan)
         self.start_timeout = start_timeout
         self.start_seq = 0
+        self.capacity = 0
+        self.demo = False
         self.roster_before: list[str] = []
+        self.phase = "not started"  # what a watcher shows while the processes come up
         self.stores = 0
         self.errors: list[str] = []
         self.started_at: float | None = None
@@ -95,9 +99,24 @@ class Race:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @property
+    def ready(self) -> int:
+        """Processes that have opened their stores and wait for the start signal."""
+        return sum(1 for c in self._children if c.ready)
+
     async def start(self) -> None:
         """Read where the stream stands, start the processes, and fire once all are ready."""
+        await self.launch()
+        self.release()
+
+    async def launch(self) -> None:
+        """Read where the stream stands, start the processes and wait until all are ready.
+
+        Separate from ``release`` so that two races (the side-by-side demo) can
+        be released at the same instant.
+        """
         plan = self.plan
+        self.phase = "reading the occurrence"
         async with open_store(plan.store_url) as store:
             ledger = Ledger(store, operator=plan.operator)
             try:
@@ -105,10 +124,18 @@ class Race:
             except UnknownOccurrence:
                 raise RaceError(f"no occurrence {plan.occurrence!r}") from None
             self.start_seq = record.seq
+            self.capacity = record.capacity
+            self.demo = record.demo
             self.roster_before = await ledger.roster(plan.occurrence)
+        if plan.algorithm == "seed" and not self.demo:
+            raise RaceError(
+                f"occurrence {plan.occurrence!r} is not a demo: the seed's algorithm oversells, "
+                "so it races on demo occurrences only"
+            )
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")
         self._wake_r, self._wake_w = context.Pipe(duplex=False)
+        self.phase = f"spawning {plan.workers} racer processes"
         with _stderr_for_spawn():
             self._spawn(context)
         self._reader = threading.Thread(
@@ -116,7 +143,11 @@ class Race:
         )
         self._reader.start()
         await asyncio.wait_for(self._await_ready(), self.start_timeout)
+
+    def release(self) -> None:
+        """Let every racer go at once (all processes are ready)."""
         self.started_at = time.monotonic()
+        self.phase = "racing"
         for child in self._children:
             send(child.control, "go")
 
@@ -161,6 +192,7 @@ class Race:
         if kind == "ready":
             child.ready = True
             self.stores += message[2]
+            self.phase = f"{self.ready} of {self.plan.workers} processes ready"
         elif kind == "finished":
             child.finished = True
         elif kind == "error":
@@ -314,9 +346,15 @@ def _read_children(race: Race, loop: asyncio.AbstractEventLoop) -> None:
                 return
 
 
-async def run_race(plan: RacePlan) -> RaceSummary:
-    """Run a whole race headless and verify it."""
+async def run_race(plan: RacePlan, recorder: Recorder | None = None) -> RaceSummary:
+    """Run a whole race headless and verify it (written to ``recorder`` as it goes)."""
     async with Race(plan) as race:
-        async for _ in race.batches():
-            pass
-    return await race.summary()
+        if recorder is not None:
+            recorder.start(0, plan, race.started_at or 0.0, race.capacity)
+        async for batch in race.batches():
+            if recorder is not None:
+                recorder.events(0, batch)
+    summary = await race.summary()
+    if recorder is not None:
+        recorder.finish(0, summary)
+    return summary

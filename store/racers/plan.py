@@ -16,6 +16,15 @@ from store.ledger.rules import text as _valid_text
 
 MAX_RACERS = 10_000
 MAX_PROCESSES = 64
+#: "ours": boxoffice's one-snapshot decision; "seed": the seed's two reads (UNSAFE, demo only).
+ALGORITHMS = ("ours", "seed")
+#: "terminals": each racer its own store and ledger; "processes": one ledger per process,
+#: shared by its racers (the ledger's group commit batches their holds).
+SHAPES = ("terminals", "processes")
+#: The slow-motion paces offered (1 is full speed; 1/16 lets a room follow 200 racers).
+PACES = (1.0, 0.25, 0.0625)
+#: At pace p a racer thinks uniform(0, THINK_S * (1/p - 1)) seconds before each attempt.
+THINK_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class RacePlan:
     operator: str = "racer"
     deadline: float = 60.0  # a racer still conflicting after this long gives up
     hold_ttl_s: float = 600.0  # every racer hold lapses after this long (never a forever hold)
+    algorithm: str = "ours"
+    shape: str = "terminals"
+    pace: float = 1.0  # 1 full speed; below 1, racers think between attempts (slow motion)
 
     def __post_init__(self) -> None:
         _valid_key(self.occurrence, "occurrence")
@@ -45,6 +57,14 @@ class RacePlan:
             raise InvalidInput("seed", f"must be a whole number, 0 or more (got {self.seed!r})")
         if not self.deadline > 0:
             raise InvalidInput("deadline", "must be a positive number of seconds")
+        if self.algorithm not in ALGORITHMS:
+            raise InvalidInput("algorithm", f"must be one of {', '.join(ALGORITHMS)}")
+        if self.shape not in SHAPES:
+            raise InvalidInput("shape", f"must be one of {', '.join(SHAPES)}")
+        if self.algorithm == "seed" and self.shape != "terminals":
+            raise InvalidInput("shape", "the seed's algorithm races as terminals only")
+        if not 1 / 64 <= self.pace <= 1:
+            raise InvalidInput("pace", "must be from 1/64 (slowest) to 1 (full speed)")
         if not 0 < self.hold_ttl_s <= 86_400:
             raise InvalidInput("hold_ttl", "must be a positive number of seconds, at most a day")
 
@@ -62,6 +82,11 @@ class RacePlan:
         order = list(range(self.racers))
         random.Random(f"{self.seed}:order").shuffle(order)
         return [order[p :: self.workers] for p in range(self.workers)]
+
+    @property
+    def think_s(self) -> float:
+        """The most a racer thinks before each attempt: 0 at full speed, more as pace slows."""
+        return THINK_S * (1 / self.pace - 1)
 
     def churn_choice(self, racer: int) -> str | None:
         """``"confirm"`` or ``"release"`` for a winner under churn, else None."""

@@ -40,11 +40,21 @@ class RaceSummary:
             return None
         return max(0.0, self.tally.last_hold_at - self.started_at)
 
+    @property
+    def oversold_seqs(self) -> list[int]:
+        """The seqs of the acquisitions that found the house already full."""
+        report = self.verdict.report
+        return [v.seq for v in report.violations if v.problem.startswith("oversold")]
+
     def to_json(self) -> dict[str, Any]:
         t = self.tally
         return {
             "occurrence": self.plan.occurrence,
             "seed": self.plan.seed,
+            "algorithm": self.plan.algorithm,
+            "shape": self.plan.shape,
+            "pace": self.plan.pace,
+            "start_seq": self.start_seq,
             "racer_count": self.plan.racers,
             "processes": self.plan.workers,
             "stores": self.stores,
@@ -76,6 +86,7 @@ class RaceSummary:
                 "occupied": self.verdict.occupied,
                 "oversold": self.verdict.oversold,
                 "first_offending_seq": self.verdict.first_seq,
+                "oversold_seqs": self.oversold_seqs,
                 "checks": [asdict(i) for i in self.verdict.invariants],
             },
             "racers": [

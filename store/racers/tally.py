@@ -5,7 +5,7 @@ A live view redraws from these counts as the events arrive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from store.racers.events import Kind, RacerEvent
 from store.racers.plan import RacePlan
@@ -27,6 +27,17 @@ class RacerRecord:
     churn: str | None = None  # "confirmed", "released" or the ledger's other answer
     churn_attempts: int = 0
     detail: str | None = None
+    tries: list[Try] = field(default_factory=list)  # every attempt, as the racer saw it
+
+
+@dataclass(slots=True)
+class Try:
+    """One attempt of one racer: the seq it decided on, and what became of it."""
+
+    attempt: int
+    expected: int | None  # the seq its snapshot had
+    outcome: str = "pending"  # conflict, held, full, already, ...
+    actual: int | None = None  # the stream's seq when a conflict refused it
 
 
 @dataclass(slots=True)
@@ -47,6 +58,7 @@ class Tally:
     churn_retries: int = 0
     busy: int = 0  # retries because the database stayed locked past its busy timeout
     last_hold_at: float | None = None  # RacerEvent.at of the latest hold
+    last_conflict: RacerEvent | None = None  # for a caption of what a conflict is
 
     @classmethod
     def for_plan(cls, plan: RacePlan) -> Tally:
@@ -70,9 +82,14 @@ class Tally:
         if kind is Kind.ATTEMPT:
             self.attempts += 1
             record.attempts = event.attempt
+            record.tries.append(Try(event.attempt, event.expected))
         elif kind is Kind.CONFLICT:
             self.conflicts += 1
             record.conflicts += 1
+            if record.tries:
+                record.tries[-1].outcome, record.tries[-1].actual = "conflict", event.actual
+            if event.expected is not None:
+                self.last_conflict = event
         elif kind is Kind.RETRY:
             self.retries += 1
             record.retries += 1
@@ -96,6 +113,8 @@ class Tally:
                 self.errors += 1
                 record.detail = event.detail
         else:
+            if record.tries and record.tries[-1].outcome == "pending":
+                record.tries[-1].outcome = str(kind)
             record.state = str(kind)
             record.seat = event.seat
             record.seq = event.seq

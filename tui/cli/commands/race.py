@@ -14,12 +14,21 @@ creates KEY (as a demo) when it is missing. An existing KEY with another
 capacity is refused (exit 2) rather than changed: a race must never rewrite a
 real show's capacity. An existing KEY that is not a demo is raced on only with
 ``--yes`` (else exit 2). Every racer hold lapses after ``--hold-for`` (10m).
+
+``--algorithm seed`` races the seed's own algorithm (two separate reads:
+UNSAFE, demo occurrences only) with the same racers; it exits 1 naming the
+oversold seqs when it oversells. ``--record FILE`` writes the run as it goes;
+``--replay FILE`` reruns its plan (same seed) on a fresh demo occurrence;
+``--play FILE`` prints the summary re-derived from the recording, without a
+database. ``--cleanup`` archives
+every demo occurrence in one step.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 from typing import Any
 
 from store.ledger.provenance import default_operator
@@ -37,6 +46,8 @@ from store.racers import (
     prepare_occurrence,
     run_race,
 )
+from store.racers.plan import ALGORITHMS, SHAPES
+from store.racers.recording import Recorder, load, replay_summaries
 from tui.cli import arguments
 from tui.cli.commands.common import (
     EXIT_OK,
@@ -49,6 +60,20 @@ from tui.cli.commands.common import (
 from tui.cli.output import cell, emit_json, line, table
 
 DEMO_CAPACITY = 40
+UNSAFE = "the seed's algorithm: UNSAFE (roster and seq in two separate reads), demo only"
+
+
+def pace(text: str) -> float:
+    """``1``, ``1/4``, ``1/16`` or ``0.25``: the slow-motion factor, 1/64 to 1."""
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"must be 1, 1/4, 1/16 or a fraction (got {text!r})"
+        ) from None
+    if not 1 / 64 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 1/64 to 1 (got {text!r})")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,78 +83,101 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "key",
-        metavar="OCCURRENCE",
-        nargs="?",
-        help="the occurrence to race on (default: a fresh demo occurrence)",
-    )
-    parser.add_argument(
-        "--racers",
-        type=arguments.whole_number,
-        default=100,
-        metavar="N",
-        help=f"racers, 1 to {MAX_RACERS:,} (default 100)",
-    )
-    parser.add_argument(
+    add = parser.add_argument
+    add("key", metavar="OCCURRENCE", nargs="?", help="default: a fresh demo occurrence")
+    add("--racers", type=arguments.whole_number, metavar="N", help=f"1 to {MAX_RACERS:,} (100)")
+    add(
         "--processes",
         type=arguments.whole_number,
-        default=4,
         metavar="P",
         help=f"OS processes to spread them over, 1 to {MAX_PROCESSES} (default 4)",
     )
-    parser.add_argument(
+    add(
         "--capacity",
         type=arguments.whole_number,
         metavar="C",
-        help="create the occurrence (a demo) with this capacity if it is missing "
-        f"(default {DEMO_CAPACITY} for a fresh demo occurrence)",
+        help=f"create the occurrence (a demo) if missing (default {DEMO_CAPACITY} when no key)",
     )
-    parser.add_argument(
-        "--yes",
-        action="store_true",
-        help="race on an existing occurrence even if it is a real show (not a demo)",
-    )
-    parser.add_argument(
+    add("--yes", action="store_true", help="race on an existing real show (not a demo) anyway")
+    add(
         "--hold-for",
         type=arguments.duration,
-        default=HOLD_TTL,
         metavar="DURATION",
         help="every racer hold lapses after this long (default 10m)",
     )
-    parser.add_argument(
-        "--churn", action="store_true", help="each winner then confirms or releases its hold"
+    add("--churn", action="store_true", help="each winner then confirms or releases its hold")
+    add("--seed", type=arguments.whole_number, metavar="S", help="default: random, printed")
+    add("--algorithm", choices=ALGORITHMS, help="ours (default), or seed: UNSAFE, demo only")
+    add(
+        "--shape",
+        choices=SHAPES,
+        help="terminals: a store per racer (default); processes: "
+        "one ledger per process, its racers batched by the group commit",
     )
-    parser.add_argument(
-        "--seed",
-        type=arguments.whole_number,
-        metavar="S",
-        help="fixes actors, placement, order and churn choices (default: random, printed)",
-    )
-    parser.add_argument(
-        "--deadline",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="a racer still conflicting after this long gives up (default 60)",
-    )
+    add("--pace", type=pace, metavar="P", help="slow motion: 1 (default), 1/4, 1/16")
+    add("--deadline", type=float, metavar="SECONDS", help="a losing racer gives up (60)")
+    add("--record", metavar="FILE", help="write the run to FILE as it goes")
+    add("--replay", metavar="FILE", help="rerun the plan recorded in FILE (same seed)")
+    add("--play", metavar="FILE", help="summarise FILE again from its events, no database needed")
+    add("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1)")
+    add("--cleanup", action="store_true", help="archive every demo occurrence, then stop")
     parser.set_defaults(handler=race)
 
 
+def _plan(opts: Options, args: argparse.Namespace) -> tuple[RacePlan, int | None]:
+    """The plan asked for (or recorded, with ``--replay``) and the capacity to create with."""
+    recorded: dict[str, Any] = {}
+    capacity = args.capacity
+    if args.replay:
+        try:
+            first = load(args.replay)[0]
+        except RaceError as exc:
+            raise CommandError(EXIT_USAGE, str(exc)) from None
+        recorded = {
+            name: getattr(first.plan, name)
+            for name in ("racers", "processes", "seed", "churn", "deadline", "hold_ttl_s")
+        }
+        recorded |= {n: getattr(first.plan, n) for n in ("algorithm", "shape", "pace")}
+        capacity = capacity or first.capacity
+    asked = {
+        "racers": args.racers,
+        "processes": args.processes,
+        "seed": args.seed,
+        "churn": args.churn or None,
+        "deadline": args.deadline,
+        "hold_ttl_s": args.hold_for.total_seconds() if args.hold_for else None,
+        "algorithm": args.algorithm,
+        "shape": args.shape,
+        "pace": args.pace,
+    }
+    defaults: dict[str, Any] = {
+        "racers": 100,
+        "processes": 4,
+        "seed": new_seed(),
+        "churn": False,
+        "deadline": 60.0,
+        "hold_ttl_s": HOLD_TTL.total_seconds(),
+        "algorithm": "ours",
+        "shape": "terminals",
+        "pace": 1.0,
+    }
+    chosen = {k: v if v is not None else recorded.get(k, defaults[k]) for k, v in asked.items()}
+    if args.key is None and capacity is None:
+        capacity = DEMO_CAPACITY
+    label = "seed-demo" if chosen["algorithm"] == "seed" else "race-demo"
+    key = args.key if args.key is not None else demo_key(label)
+    operator = opts.operator or default_operator()
+    return RacePlan(opts.db, key, operator=operator, **chosen), capacity
+
+
 def race(opts: Options, args: argparse.Namespace) -> int:
-    key = args.key if args.key is not None else demo_key()
-    plan = RacePlan(
-        opts.db,
-        key,
-        racers=args.racers,
-        processes=args.processes,
-        seed=args.seed if args.seed is not None else new_seed(),
-        churn=args.churn,
-        operator=opts.operator or default_operator(),
-        deadline=args.deadline,
-        hold_ttl_s=args.hold_for.total_seconds(),
-    )
-    capacity = args.capacity if args.key is not None or args.capacity else DEMO_CAPACITY
+    if args.play:
+        return _play(opts, args)
+    if args.cleanup:
+        return _cleanup(opts)
+    plan, capacity = _plan(opts, args)
+    if plan.algorithm == "seed" and args.yes:
+        raise CommandError(EXIT_USAGE, "algorithm: the seed's algorithm oversells; no --yes")
 
     async def go() -> RaceSummary:
         try:
@@ -145,30 +193,71 @@ def race(opts: Options, args: argparse.Namespace) -> int:
         except RaceError as exc:
             raise CommandError(EXIT_REFUSED, str(exc)) from None
         if not opts.json:
+            unsafe = f" with {UNSAFE}" if plan.algorithm == "seed" else ""
             print(
                 f"racing {plan.racers} racers over {plan.workers} processes on "
-                f"{plan.occurrence} (seed {plan.seed})...",
+                f"{plan.occurrence} (seed {plan.seed}){unsafe}...",
                 file=sys.stderr,
                 flush=True,
             )
-        return await run_race(plan)
+        recorder = Recorder(args.record) if args.record else None
+        try:
+            return await run_race(plan, recorder)
+        except RaceError as exc:
+            raise CommandError(EXIT_REFUSED, str(exc)) from None
+        finally:
+            if recorder is not None:
+                recorder.close()
 
     summary = run(go())
     if opts.json:
         emit_json(summary.to_json())
     else:
-        _print_summary(summary)
+        print_summary(summary)
     return EXIT_OK if summary.ok else EXIT_REFUSED
 
 
-def _print_summary(summary: RaceSummary) -> None:
+def _play(opts: Options, args: argparse.Namespace) -> int:
+    try:
+        runs = load(args.play)
+    except RaceError as exc:
+        raise CommandError(EXIT_USAGE, str(exc)) from None
+    summaries = run(replay_summaries(runs))
+    if opts.json:
+        emit_json(
+            summaries[0].to_json() if len(summaries) == 1 else [s.to_json() for s in summaries]
+        )
+    else:
+        for summary in summaries:
+            print_summary(summary)
+    return EXIT_OK if all(s.ok for s in summaries) else EXIT_REFUSED
+
+
+def _cleanup(opts: Options) -> int:
+    from store.racers.cleanup import archive_demos
+
+    archived = run(archive_demos(opts.db, operator=opts.operator or default_operator()))
+    if opts.json:
+        emit_json({"archived": archived})
+    else:
+        line(f"archived {len(archived)} demo occurrence{'s' if len(archived) != 1 else ''}")
+        for key in archived:
+            line(f"  {cell(key)}")
+    return EXIT_OK
+
+
+def print_summary(summary: RaceSummary) -> None:
     plan, tally = summary.plan, summary.tally
     mode = "churn (confirm or release)" if plan.churn else "hold only"
     last = summary.last_hold_s
     last_hold = f" · last hold at {last:.2f} s" if last is not None else ""
+    if plan.algorithm == "seed":
+        line(f"algorithm: {UNSAFE}")
+    shape = "" if plan.shape == "terminals" else f", as {plan.shape} (one ledger each)"
+    paced = "" if plan.pace == 1 else f", pace {Fraction(plan.pace).limit_denominator(64)}x"
     line(
         f"race on {cell(plan.occurrence)}: {plan.racers} racers over {plan.workers} processes "
-        f"({summary.stores} stores), {mode}, seed {plan.seed}"
+        f"({summary.stores} stores{shape}), {mode}{paced}, seed {plan.seed}"
     )
     line(
         f"{summary.elapsed:.2f} s · {tally.attempts} attempts · {tally.conflicts} conflicts · "
@@ -223,4 +312,14 @@ def _print_summary(summary: RaceSummary) -> None:
     for invariant in summary.verdict.invariants:
         mark = "✓" if invariant.ok else "✗"
         line(f"{mark} {invariant.name}: {cell(invariant.detail)}")
+    seqs = summary.oversold_seqs
+    if seqs:
+        shown = ", ".join(str(s) for s in seqs[:20]) + (" …" if len(seqs) > 20 else "")
+        line(f"OVER CAPACITY +{len(seqs)}: oversold at seq {shown}")
     line(cell(summary.verdict.line()))
+    line(
+        f"replay this plan: boxoffice race --seed {plan.seed} --racers {plan.racers} "
+        f"--processes {plan.processes}"
+        + (" --churn" if plan.churn else "")
+        + ("" if plan.algorithm == "ours" else f" --algorithm {plan.algorithm}")
+    )
