@@ -18,7 +18,9 @@ from typing import Any, Final, Literal
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Conflict, Event
 from store.ledger import decide as d
+from store.ledger import party_input as p
 from store.ledger import rules as v
+from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
 from store.ledger.lanes import DecidesInTransaction, Lanes
@@ -89,6 +91,7 @@ class Ledger:
         self.max_batch = max_batch
         self._clock = clock
         self._lanes = Lanes(store, self.now, self.operator, deadline, max_batch)
+        self._catalog = Catalog(store)
 
     # -- time ------------------------------------------------------------------
 
@@ -164,14 +167,30 @@ class Ledger:
         key = v.occurrence_key(key)
         return await self._lanes.command(key, None, d.restore(key))
 
-    async def book(self, key: str, actor: str) -> Outcome:
+    async def book(
+        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+    ) -> Outcome:
+        """Confirmed seats for a party of ``seats`` (1-100), with an optional ``note``."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.acquire(key, actor, "booking", None))
+        seats, note = p.party_size(seats), p.optional_note(note)
+        decide = d.acquire(key, actor, "booking", None, seats, note)
+        return await self._lanes.command(key, actor, decide)
 
-    async def hold(self, key: str, actor: str, ttl: timedelta | None = None) -> Outcome:
+    async def hold(
+        self,
+        key: str,
+        actor: str,
+        ttl: timedelta | None = None,
+        *,
+        seats: int = 1,
+        note: str | None = None,
+    ) -> Outcome:
+        """Held seats for a party, lapsing after ``ttl`` (else the occurrence's hold ttl)."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         ttl = v.ttl(ttl) if ttl is not None else None
-        return await self._lanes.command(key, actor, d.acquire(key, actor, "hold", ttl))
+        seats, note = p.party_size(seats), p.optional_note(note)
+        decide = d.acquire(key, actor, "hold", ttl, seats, note)
+        return await self._lanes.command(key, actor, decide)
 
     async def confirm(self, key: str, actor: str) -> Outcome:
         key, actor = v.occurrence_key(key), v.actor(actor)
@@ -181,9 +200,21 @@ class Ledger:
         key, actor = v.occurrence_key(key), v.actor(actor)
         return await self._lanes.command(key, actor, d.release(key, actor))
 
-    async def cancel(self, key: str, actor: str) -> Outcome:
+    async def cancel(self, key: str, actor: str, *, seats: int | None = None) -> Outcome:
+        """The whole party leaves; with ``seats`` fewer than its size, it shrinks in place."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.cancel(key, actor))
+        seats = p.optional_party_size(seats)
+        return await self._lanes.command(key, actor, d.cancel(key, actor, seats))
+
+    async def check_in(self, key: str, actor: str) -> Outcome:
+        """At the door: `checked-in` once for a confirmed party (SPEC §4.3)."""
+        key, actor = v.occurrence_key(key), v.actor(actor)
+        return await self._lanes.command(key, actor, d.check_in(key, actor))
+
+    async def annotate(self, key: str, actor: str, note: str) -> Outcome:
+        """Replace the note kept with a seated party (`noted`); an empty note clears it."""
+        key, actor, note = v.occurrence_key(key), v.actor(actor), p.note(note)
+        return await self._lanes.command(key, actor, d.annotate(key, actor, note))
 
     async def expire_holds(self, key: str) -> list[Outcome]:
         """Write one `expire` event per lapse not yet recorded, in join order."""
@@ -194,53 +225,73 @@ class Ledger:
     # -- single attempts against a caller's snapshot (test and demo seams) ----------------
 
     async def book_with_observed(
-        self, key: str, actor: str, observed_roster: Sequence[str], expected_seq: int
+        self,
+        key: str,
+        actor: str,
+        observed_roster: Sequence[str | SeatRecord],
+        expected_seq: int,
+        *,
+        seats: int = 1,
     ) -> Outcome:
-        return await self._observed(key, actor, observed_roster, expected_seq, "booking", None)
+        return await self._observed(
+            key, actor, observed_roster, expected_seq, "booking", None, seats
+        )
 
     async def hold_with_observed(
         self,
         key: str,
         actor: str,
-        observed_roster: Sequence[str],
+        observed_roster: Sequence[str | SeatRecord],
         expected_seq: int,
         ttl: timedelta | None = None,
+        *,
+        seats: int = 1,
     ) -> Outcome:
-        return await self._observed(key, actor, observed_roster, expected_seq, "hold", ttl)
+        return await self._observed(key, actor, observed_roster, expected_seq, "hold", ttl, seats)
 
     async def _observed(
         self,
         key: str,
         actor: str,
-        observed_roster: Sequence[str],
+        observed_roster: Sequence[str | SeatRecord],
         expected_seq: int,
         kind: str,
         ttl: timedelta | None,
+        seats: int,
     ) -> Outcome:
+        """One attempt judged on the caller's roster: names are one seat, records their seats."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         ttl = v.ttl(ttl) if ttl is not None else None
+        seats = p.party_size(seats)
         if type(expected_seq) is not int or expected_seq < 0:
             raise InvalidInput("expected_seq", "must be a whole number, 0 or more")
-        observed = list(observed_roster)
         if await self._lanes.read(key, lambda s, now: s.archived):
             return d.closed(actor)
+        observed = [(r, 1) if isinstance(r, str) else (r.actor, r.seats) for r in observed_roster]
         capacity, hold_ttl_s, now = await self._lanes.read(
             key, lambda s, now: (s.capacity, s.hold_ttl_s, now)
         )
-        if actor in observed:
-            return Outcome(Status.ALREADY, actor, seat=observed.index(actor) + 1)
-        if len(observed) >= capacity:
-            return Outcome(Status.FULL, actor, capacity=capacity)
+        first = 1
+        for name, size in observed:
+            if name == actor:
+                return Outcome(Status.ALREADY, actor, seat=first, seats=size)
+            first += size
+        occupied = first - 1
+        if occupied + seats > capacity:
+            left = max(0, capacity - occupied)
+            return Outcome(Status.FULL, actor, capacity=capacity, seats_left=left)
         expires = d.expiry(now, ttl, hold_ttl_s) if kind == "hold" else None
         data: dict[str, Any] = {"actor": actor}
         if kind == "hold":
             data["expires_at"] = expires.isoformat() if expires else None
+        if seats > 1:
+            data["seats"] = seats
         meta = event_meta(self.operator, now) if now is not None else {}
         written = await self.store.append_expect(stream_of(key), expected_seq, kind, data, meta)
         if isinstance(written, Conflict):
             return Outcome(Status.CONFLICT, actor, actual=written.actual)
         status = Status.HELD if kind == "hold" else Status.BOOKED
-        return Outcome(status, actor, seat=len(observed) + 1, expires_at=expires)
+        return Outcome(status, actor, seat=first, seats=seats, ref=written.seq, expires_at=expires)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -276,6 +327,29 @@ class Ledger:
         """Every occurrence by key; archived ones only with ``include_archived=True``."""
         records = [view.record for view in await self.views(rows=False)]
         return [r for r in records if include_archived or not r.archived]
+
+    async def find(
+        self, text: str, *, include_archived: bool = False
+    ) -> list[tuple[str, SeatRecord]]:
+        """Every seated party whose actor contains ``text`` or whose ref is ``text`` (SPEC §4.2).
+
+        Soonest occurrence first (none with no start time before the dated ones), each
+        occurrence's parties in roster order; it reads only what was committed since the
+        last search (``store.ledger.catalog``), so it does not grow with the history.
+        """
+        needle = Needle(v.text(text, "text"))
+        await self._catalog.catch_up()
+        clock = await self.now()
+        found: list[tuple[str, SeatRecord]] = []
+        for key, state in self._catalog.occurrences(include_archived=include_archived):
+            now = state.at(clock)
+            if not needle.seated(state, now):
+                continue
+            for row in _seat_records(state, now):
+                member = state.members[row.actor]
+                if needle.matches(member):
+                    found.append((key, row))
+        return found
 
     # -- the read boundary: frozen views and the change feed --------------------------------
 

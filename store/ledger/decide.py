@@ -8,6 +8,7 @@ undoes them if the append loses a race), so each one is testable without a store
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,27 +83,55 @@ def set_capacity(key: str, capacity: int) -> Decide:
     return decide
 
 
-def acquire(key: str, actor: str, kind: str, ttl: timedelta | None) -> Decide:
-    """A booking or hold: `already` if seated, `full` if no seat is free at ``now``."""
+def seated(
+    status: Status, state: OccurrenceState, actor: str, now: datetime | None, **extra: Any
+) -> Outcome:
+    """An answer for an actor who holds seats after the command: seat, seats, ref (SPEC §4.2)."""
+    member = state.members[actor]
+    return Outcome(
+        status,
+        actor,
+        seat=state.seat_at(actor, now),
+        seats=member.seats,
+        ref=member.ref,
+        expires_at=member.expires_at if member.state is SeatState.HELD else None,
+        **extra,
+    )
+
+
+def acquire(
+    key: str,
+    actor: str,
+    kind: str,
+    ttl: timedelta | None,
+    seats: int = 1,
+    note: str | None = None,
+) -> Decide:
+    """A booking or hold: `already` if seated, `full` if the party does not fit at ``now``."""
 
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         require(state, key)
         if state.archived:
             return closed(actor), []
-        seat_state = state.state_at(actor, now)
-        if seat_state in (SeatState.HELD, SeatState.CONFIRMED):
-            member = state.members[actor]
-            return Outcome(
-                Status.ALREADY, actor, seat=state.seat_at(actor, now), expires_at=member.expires_at
-            ), []
+        if state.state_at(actor, now) in (SeatState.HELD, SeatState.CONFIRMED):
+            return seated(Status.ALREADY, state, actor, now), []
         occupied = state.occupied_at(now)
-        if occupied >= state.capacity:
-            return Outcome(Status.FULL, actor, capacity=state.capacity), []
-        if kind == "booking":
-            return Outcome(Status.BOOKED, actor, seat=occupied + 1), [("booking", {"actor": actor})]
-        expires = expiry(now, ttl, state.hold_ttl_s)
-        data = {"actor": actor, "expires_at": expires.isoformat() if expires else None}
-        return Outcome(Status.HELD, actor, seat=occupied + 1, expires_at=expires), [("hold", data)]
+        if occupied + seats > state.capacity:
+            left = max(0, state.capacity - occupied)
+            return Outcome(Status.FULL, actor, capacity=state.capacity, seats_left=left), []
+        data: dict[str, Any] = {"actor": actor}
+        expires = expiry(now, ttl, state.hold_ttl_s) if kind == "hold" else None
+        if kind == "hold":
+            data["expires_at"] = expires.isoformat() if expires else None
+        if seats > 1:
+            data["seats"] = seats  # a party of one writes exactly the SPEC §2 shape
+        if note is not None:
+            data["note"] = note
+        status = Status.BOOKED if kind == "booking" else Status.HELD
+        outcome = Outcome(
+            status, actor, seat=occupied + 1, seats=seats, ref=state.seq + 1, expires_at=expires
+        )
+        return outcome, [(kind, data)]
 
     return decide
 
@@ -113,10 +142,10 @@ def confirm(key: str, actor: str) -> Decide:
         seat_state = state.state_at(actor, now)
         member = state.members.get(actor)
         if seat_state is SeatState.HELD:
-            seat = state.seat_at(actor, now)
-            return Outcome(Status.CONFIRMED, actor, seat=seat), [("confirm", {"actor": actor})]
+            outcome = replace(seated(Status.CONFIRMED, state, actor, now), expires_at=None)
+            return outcome, [("confirm", {"actor": actor})]
         if seat_state is SeatState.CONFIRMED:
-            return Outcome(Status.ALREADY_CONFIRMED, actor, seat=state.seat_at(actor, now)), []
+            return seated(Status.ALREADY_CONFIRMED, state, actor, now), []
         if seat_state is SeatState.LAPSED and member is not None:
             outcome = Outcome(Status.EXPIRED, actor, expires_at=member.expires_at)
             if member.state is SeatState.LAPSED and member.lapse_recorded:
@@ -133,19 +162,56 @@ def release(key: str, actor: str) -> Decide:
         seat_state = state.state_at(actor, now)
         if seat_state is SeatState.HELD:
             return Outcome(Status.RELEASED, actor), [("release", {"actor": actor})]
-        # a confirmed actor keeps its seat (it gives it up with cancel), and says so
-        seat = state.seat_at(actor, now) if seat_state is SeatState.CONFIRMED else None
-        return Outcome(Status.NOT_HELD, actor, seat=seat), []
+        if seat_state is SeatState.CONFIRMED:
+            # a confirmed party keeps its seats (it gives them up with cancel), and says so
+            return seated(Status.NOT_HELD, state, actor, now), []
+        return Outcome(Status.NOT_HELD, actor), []
 
     return decide
 
 
-def cancel(key: str, actor: str) -> Decide:
+def cancel(key: str, actor: str, seats: int | None = None) -> Decide:
+    """The whole party leaves, or with 1 <= seats < its size it shrinks in place (SPEC §4.1)."""
+
     def decide(state: OccurrenceState, now: datetime | None) -> Decision:
         require(state, key)
-        if state.state_at(actor, now) in (SeatState.HELD, SeatState.CONFIRMED):
+        if state.state_at(actor, now) not in (SeatState.HELD, SeatState.CONFIRMED):
+            return Outcome(Status.NOT_BOOKED, actor), []
+        member = state.members[actor]
+        if seats is None or seats >= member.seats:
             return Outcome(Status.CANCELLED, actor), [("cancel", {"actor": actor})]
+        outcome = replace(seated(Status.CANCELLED, state, actor, now), seats=member.seats - seats)
+        return outcome, [("cancel", {"actor": actor, "seats": seats})]
+
+    return decide
+
+
+def check_in(key: str, actor: str) -> Decide:
+    """At the door: a confirmed party once; a held one must pay (confirm) first."""
+
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        seat_state = state.state_at(actor, now)
+        if seat_state is SeatState.CONFIRMED:
+            if state.members[actor].checked_in_at is not None:
+                return seated(Status.ALREADY_CHECKED_IN, state, actor, now), []
+            return seated(Status.CHECKED_IN, state, actor, now), [("checkin", {"actor": actor})]
+        if seat_state is SeatState.HELD:
+            return seated(Status.NOT_CONFIRMED, state, actor, now), []
         return Outcome(Status.NOT_BOOKED, actor), []
+
+    return decide
+
+
+def annotate(key: str, actor: str, note: str) -> Decide:
+    """Replace a seated party's note (an empty note clears it)."""
+
+    def decide(state: OccurrenceState, now: datetime | None) -> Decision:
+        require(state, key)
+        if state.state_at(actor, now) not in (SeatState.HELD, SeatState.CONFIRMED):
+            return Outcome(Status.NOT_BOOKED, actor), []
+        outcome = seated(Status.NOTED, state, actor, now)
+        return outcome, [("note", {"actor": actor, "note": note})]
 
     return decide
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from store.eventstore.events import Event
+from store.ledger.seat_index import SeatIndex
 
 STREAM_PREFIX = "booking:"
 #: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
@@ -51,6 +52,9 @@ class Member:
     operator: str | None
     lapse_recorded: bool = False  # an `expire` event is in the log for this lapse
     ref: int = 0  # the seq of the event it joined by (SPEC §4.2): never renumbered
+    seats: int = 1  # the party's size (SPEC §4.1): a log without `seats` means 1
+    note: str | None = None  # the latest note kept with the party (SPEC §4.2)
+    checked_in_at: datetime | None = None  # the `checkin` event's recorded_at (SPEC §4.3)
 
 
 _EARLIEST_START = datetime(1900, 1, 1, tzinfo=UTC)
@@ -111,56 +115,13 @@ def _whole(value: Any) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-class _Fenwick:
-    """Counts occupying members by join index, so a seat number costs O(log n)."""
+def _party(value: Any) -> int:
+    """A party's size from the log: a missing or malformed `seats` is one seat."""
+    return value if type(value) is int and value >= 1 else 1
 
-    def __init__(self) -> None:
-        self.tree = [0] * 64
 
-    def add(self, index: int, delta: int) -> None:
-        i = index + 1
-        if i >= len(self.tree):
-            self._grow(i)
-        tree = self.tree
-        while i < len(tree):
-            tree[i] += delta
-            i += i & -i
-
-    def prefix(self, index: int) -> int:
-        """How many occupied join indices are <= ``index``."""
-        i = min(index + 1, len(self.tree) - 1)
-        total = 0
-        tree = self.tree
-        while i > 0:
-            total += tree[i]
-            i -= i & -i
-        return total
-
-    def _grow(self, needed: int) -> None:
-        size = len(self.tree)
-        while size <= needed:
-            size *= 2
-        counts = [0] * size
-        old = self.tree
-        # recover point counts from the old tree, then rebuild in O(n)
-        for i in range(1, len(old)):
-            counts[i] = self._point(old, i)
-        tree = counts[:]
-        for i in range(1, size):
-            parent = i + (i & -i)
-            if parent < size:
-                tree[parent] += tree[i]
-        self.tree = tree
-
-    @staticmethod
-    def _point(tree: list[int], i: int) -> int:
-        value = tree[i]
-        stop = i - (i & -i)
-        j = i - 1
-        while j > stop:
-            value -= tree[j]
-            j -= j & -j
-        return value
+def _note(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 class OccurrenceState:
@@ -185,9 +146,10 @@ class OccurrenceState:
         self.archived = False
         self.members: dict[str, Member] = {}
         self._next_join = 0
-        self.held = 0  # held members not lapsed at high_water
-        self.confirmed = 0
-        self._seats = _Fenwick()
+        self.held = 0  # seats of held members not lapsed at high_water
+        self.confirmed = 0  # seats of confirmed members
+        self.checked_in = 0  # seats of confirmed members checked in at the door
+        self._seats = SeatIndex()
         self._expiry: list[tuple[datetime, int, str]] = []  # heap; stale entries are skipped
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
@@ -207,6 +169,7 @@ class OccurrenceState:
         "archived",
         "held",
         "confirmed",
+        "checked_in",
     )
 
     def begin(self) -> None:
@@ -305,6 +268,7 @@ class OccurrenceState:
             self._next_join += 1
             operator = event.meta.get("operator")
             expires = parse_time(data.get("expires_at")) if kind == "hold" else None
+            seats = _party(data.get("seats"))
             self._set(
                 actor,
                 Member(
@@ -315,30 +279,39 @@ class OccurrenceState:
                     expires,
                     operator if isinstance(operator, str) else None,
                     ref=event.seq,
+                    seats=seats,
+                    note=_note(data.get("note")),
                 ),
             )
-            self._seat(join, 1)
+            self._seat(join, seats)
             if kind == "hold":
-                self.held += 1
+                self.held += seats
                 if expires is not None:
                     heapq.heappush(self._expiry, (expires, join, actor))
             else:
-                self.confirmed += 1
+                self.confirmed += seats
         elif kind == "confirm":
             if member is not None and state is SeatState.HELD:
                 self._set(actor, replace(member, state=SeatState.CONFIRMED, expires_at=None))
-                self.held -= 1
-                self.confirmed += 1
-        elif kind in ("release", "cancel"):
-            if member is not None and (
-                state is SeatState.HELD or (kind == "cancel" and state is SeatState.CONFIRMED)
-            ):
-                self._set(actor, None)
-                self._seat(member.join, -1)
-                if state is SeatState.HELD:
-                    self.held -= 1
+                self.held -= member.seats
+                self.confirmed += member.seats
+        elif kind == "release":
+            if member is not None and state is SeatState.HELD:
+                self._leave(member)
+        elif kind == "cancel":
+            if member is not None and state in (SeatState.HELD, SeatState.CONFIRMED):
+                fewer = data.get("seats")
+                if type(fewer) is int and 1 <= fewer < member.seats:
+                    self._shrink(member, fewer)
                 else:
-                    self.confirmed -= 1
+                    self._leave(member)
+        elif kind == "checkin":
+            if member is not None and state is SeatState.CONFIRMED and member.checked_in_at is None:
+                self._set(actor, replace(member, checked_in_at=recorded or self.high_water))
+                self.checked_in += member.seats
+        elif kind == "note":
+            if member is not None and state in (SeatState.HELD, SeatState.CONFIRMED):
+                self._set(actor, replace(member, note=_note(data.get("note"))))
         elif kind == "expire":
             if member is not None and state is SeatState.HELD:
                 self._leave_lapsed(member, recorded=True)
@@ -366,8 +339,30 @@ class OccurrenceState:
 
     def _leave_lapsed(self, member: Member, *, recorded: bool) -> None:
         self._set(member.actor, replace(member, state=SeatState.LAPSED, lapse_recorded=recorded))
-        self._seat(member.join, -1)
-        self.held -= 1
+        self._seat(member.join, -member.seats)
+        self.held -= member.seats
+
+    def _leave(self, member: Member) -> None:
+        """A held or confirmed party gives up every seat (release or cancel)."""
+        self._set(member.actor, None)
+        self._seat(member.join, -member.seats)
+        if member.state is SeatState.HELD:
+            self.held -= member.seats
+        else:
+            self.confirmed -= member.seats
+            if member.checked_in_at is not None:
+                self.checked_in -= member.seats
+
+    def _shrink(self, member: Member, fewer: int) -> None:
+        """A partial cancel: the party keeps its place with ``fewer`` seats less."""
+        self._set(member.actor, replace(member, seats=member.seats - fewer))
+        self._seat(member.join, -fewer)
+        if member.state is SeatState.HELD:
+            self.held -= fewer
+        else:
+            self.confirmed -= fewer
+            if member.checked_in_at is not None:
+                self.checked_in -= fewer
 
     def _is_live_entry(self, entry: tuple[datetime, int, str]) -> Member | None:
         member = self.members.get(entry[2])
@@ -444,16 +439,17 @@ class OccurrenceState:
         return member.state
 
     def occupied_at(self, now: datetime | None) -> int:
-        return self.held + self.confirmed - len(self.lapsing(now))
+        """Seats occupied at ``now``: the held and confirmed parties' seats, less lapses."""
+        return self.held + self.confirmed - sum(m.seats for m in self.lapsing(now))
 
     def seat_at(self, actor: str, now: datetime | None) -> int | None:
-        """The actor's 1-based place on the roster at ``now``, or None."""
+        """The first seat of the actor's block at ``now`` (1 + every seat before it), or None."""
         member = self.members.get(actor)
         state = self.state_at(actor, now)
         if member is None or state not in (SeatState.HELD, SeatState.CONFIRMED):
             return None
-        earlier_lapses = sum(1 for m in self.lapsing(now) if m.join < member.join)
-        return self._seats.prefix(member.join) - earlier_lapses
+        earlier_lapses = sum(m.seats for m in self.lapsing(now) if m.join < member.join)
+        return self._seats.prefix(member.join) - member.seats + 1 - earlier_lapses
 
     def roster_at(self, now: datetime | None) -> list[Member]:
         """Occupying members in join order."""
@@ -493,8 +489,12 @@ class OccurrenceState:
             self.archived,
             self.held,
             self.confirmed,
+            self.checked_in,
             tuple(
-                (m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator, m.lapse_recorded)
+                (
+                    *(m.actor, m.state, m.ref, m.joined_at, m.expires_at, m.operator),
+                    *(m.lapse_recorded, m.seats, m.note, m.checked_in_at),
+                )
                 for m in members
                 if m.state is not SeatState.LAPSED
             ),

@@ -32,6 +32,11 @@ class Status(StrEnum):
     RESTORED = "restored"
     NOT_ARCHIVED = "not-archived"
     CLOSED = "closed"
+    # parties, notes and the door (SPEC §4.2, §4.3)
+    CHECKED_IN = "checked-in"
+    ALREADY_CHECKED_IN = "already-checked-in"
+    NOT_CONFIRMED = "not-confirmed"
+    NOTED = "noted"
 
 
 #: Statuses that wrote (or, for `expired` from confirm, may have written) an event.
@@ -47,6 +52,8 @@ SUCCESSES = frozenset(
         Status.UPDATED,
         Status.ARCHIVED,
         Status.RESTORED,
+        Status.CHECKED_IN,
+        Status.NOTED,
     }
 )
 
@@ -55,8 +62,10 @@ SUCCESSES = frozenset(
 class Outcome:
     """One command's answer.
 
-    ``seat`` is set whenever the actor holds a seat after the command;
-    ``attempts`` counts tries, so retries = attempts - 1.
+    ``seat`` is set whenever the actor holds a seat after the command (the first
+    seat of its party's block), and then ``seats`` (the party's size) and ``ref``
+    (the seq it joined by) are too; ``attempts`` counts tries, so retries =
+    attempts - 1.
     """
 
     status: Status
@@ -66,6 +75,10 @@ class Outcome:
     expires_at: datetime | None = None
     actual: int | None = None
     attempts: int = 1
+    seats: int | None = None
+    ref: int | None = None
+    position: int | None = None
+    seats_left: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,6 +96,10 @@ class SeatRecord:
     expires_at: datetime | None
     operator: str | None
     ref: int = 0  # the seq of the event the actor joined by: never renumbered (SPEC §4.2)
+    seats: int = 1  # the party's size; ``seat`` is the first seat of its block
+    note: str | None = None
+    checked_in_at: datetime | None = None
+    offered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +119,6 @@ class OccurrenceRecord:
     demo: bool = False  # made for a demonstration (SPEC §4.4): racers aim here, not at a show
     archived: bool = False  # left out of occurrences() and find(); book and hold answer closed
     offer_ttl: timedelta | None = None  # how long a waiting-list offer lasts (None: hold_ttl)
+    checked_in: int = 0  # seats, like occupied, held and confirmed
+    waiting: int = 0
+    waiting_seats: int = 0

@@ -62,16 +62,23 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
         member.expires_at,
         member.operator,
         member.ref,
+        member.seats,
+        member.note,
+        member.checked_in_at,
     )
 
 
 def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecord]:
-    """The roster at ``now``, seat by seat."""
-    return [_row(i, m, str(m.state)) for i, m in enumerate(state.roster_at(now), start=1)]
+    """The roster at ``now``, party by party; each row's seat is the first of its block."""
+    rows, first = [], 1
+    for member in state.roster_at(now):
+        rows.append(_row(first, member, str(member.state)))
+        first += member.seats
+    return rows
 
 
 def record(key: str, state: OccurrenceState, now: datetime | None) -> OccurrenceRecord:
-    lapsing = len(state.lapsing(now))
+    lapsing = sum(m.seats for m in state.lapsing(now))
     held = state.held - lapsing
     occupied = held + state.confirmed
     return OccurrenceRecord(
@@ -88,6 +95,7 @@ def record(key: str, state: OccurrenceState, now: datetime | None) -> Occurrence
         demo=state.demo,
         archived=state.archived,
         offer_ttl=timedelta(seconds=state.offer_ttl_s) if state.offer_ttl_s is not None else None,
+        checked_in=state.checked_in,
     )
 
 
