@@ -132,3 +132,15 @@ def test_archive_restore_and_occurrences_all(
     assert capsys.readouterr().out.splitlines() == ["restored k", "not-archived k"]
     assert main(["book", "k", "ada"]) == 0
     assert [t for t, _ in events(house)][-3:] == ["archived", "restored", "booking"]
+
+
+@pytest.mark.parametrize("typed", ["１２s", "١٢m", "12ｓ", "１２"])
+def test_durations_take_ascii_digits_only_like_capacity(
+    house: str, capsys: pytest.CaptureFixture[str], typed: str
+) -> None:
+    """Issue 12 row 4: ``--ttl '１２s'`` was taken as 12 s while capacity refused ``３``."""
+    before = events(house)
+    assert main(["hold", "k", "ada", "--ttl", typed]) == 2
+    err = capsys.readouterr().err
+    assert "--ttl" in err and "ASCII" in err and err.count("\n") == 1
+    assert events(house) == before

@@ -200,3 +200,15 @@ async def test_archive_of_an_unknown_occurrence_raises(ledger: Ledger) -> None:
         await ledger.archive("nowhere")
     with pytest.raises(UnknownOccurrence):
         await ledger.restore("nowhere")
+
+
+async def test_find_leaves_archived_occurrences_out_unless_asked(ledger: Ledger) -> None:
+    await ledger.create_occurrence("a", capacity=2)
+    await ledger.create_occurrence("b", capacity=2)
+    await ledger.book("a", "ada lovelace")
+    await ledger.book("b", "ada byron")
+    await ledger.archive("a")
+    assert [key for key, _ in await ledger.find("ada")] == ["b"]
+    assert sorted(key for key, _ in await ledger.find("ada", include_archived=True)) == ["a", "b"]
+    await ledger.restore("a")
+    assert sorted(key for key, _ in await ledger.find("ada")) == ["a", "b"]

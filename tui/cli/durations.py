@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)\s*([smhd])")
+#: ASCII digits only, like a capacity: ``\d`` would take ``１２s`` as 12 s (issue 12 row 4).
+_PART = re.compile(r"([0-9]+)\s*([smhd])", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -16,6 +17,8 @@ def parse_duration(text: str) -> timedelta:
         ValueError: with a message an operator can act on.
     """
     value = text.strip().lower()
+    if not value.isascii():
+        raise ValueError(f"duration {text!r}: use ASCII digits with s, m, h or d (90s, 15m, 2h)")
     if value.isdigit():
         seconds = int(value)
         if seconds <= 0:
