@@ -444,7 +444,14 @@ def test_a_recorded_run_plays_back_to_its_recorded_summary(
     recorded = json.loads(capsys.readouterr().out)
     assert main(["race", "--play", record, "--json"]) == 0
     played = json.loads(capsys.readouterr().out)
-    assert played["totals"] == recorded["totals"] | {"last_hold_s": played["totals"]["last_hold_s"]}
+    # Counts must match exactly; the two figures derived from rounded clock readings
+    # (time of the last hold, holds per second) may differ in their last printed digit.
+    timed = ("last_hold_s", "holds_per_s")
+    assert {k: v for k, v in played["totals"].items() if k not in timed} == {
+        k: v for k, v in recorded["totals"].items() if k not in timed
+    }
+    for figure in timed:
+        assert played["totals"][figure] == pytest.approx(recorded["totals"][figure], rel=0.02)
     assert played["racers"] == recorded["racers"]
     assert played["invariants"] == recorded["invariants"]
     # --replay reruns the same plan (seed, size, churn) on a fresh demo occurrence
