@@ -11,10 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from store.ledger.fold import STREAM_PREFIX, Member, OccurrenceState, SeatState, parse_time
+from store.ledger.fold import (
+    STREAM_PREFIX,
+    Member,
+    OccurrenceState,
+    SeatState,
+    parse_time,
+    stream_of,
+)
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord, WaiterRecord
 
-__all__ = ["Changes", "OccurrenceView", "key_of", "occurrence_view", "parse_time", "record"]
+__all__ = [
+    "STREAM_PREFIX",
+    "Changes",
+    "OccurrenceView",
+    "key_of",
+    "occurrence_view",
+    "parse_time",
+    "record",
+    "stream_of",
+]
 
 LAPSED = str(SeatState.LAPSED)
 

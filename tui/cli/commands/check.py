@@ -18,8 +18,8 @@ from typing import Any
 from store.audit.check import StreamReport, check_stream
 from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.contract import EventStore
-from store.ledger.fold import STREAM_PREFIX, stream_of
 from store.ledger.rules import InvalidInput, occurrence_key
+from store.ledger.views import STREAM_PREFIX, stream_of
 from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options, open_db, run
 from tui.cli.output import cell, emit_json, line
 from tui.cli.safe_text import printable

@@ -16,8 +16,8 @@ from store.booking import SeatRecord, UnknownOccurrence
 from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy, StoreUnreachable
 from store.eventstore.events import Event
-from store.ledger.fold import stream_of
 from store.ledger.rules import occurrence_key
+from store.ledger.views import stream_of
 from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
 from tui.cli.commands.outcomes import seat_range
 from tui.cli.durations import format_duration
