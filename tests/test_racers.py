@@ -15,14 +15,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from wrapped_store import ForwardingStore
 
-from store import open_store
+from store import Event, EventStore, open_store
 from store.audit.check import check_stream
 from store.booking import Ledger
 from store.ledger.fold import stream_of
+from store.ledger.outcomes import Status
 from store.ledger.rules import InvalidInput
 from store.racers import (
     Kind,
@@ -37,6 +40,7 @@ from store.racers import (
     run_race,
     verify,
 )
+from store.racers.seed import seed_attempt
 
 pytestmark = pytest.mark.slow
 
@@ -407,28 +411,76 @@ async def test_a_stopped_run_allows_a_churn_cut_short_but_a_settled_one_does_not
 # -- the seed's algorithm beside ours, recordings, cleanup ----------------------------------------
 
 
-def test_the_seeds_algorithm_is_caught_overselling_and_ours_never(
+class _AppendBetweenTheReads(ForwardingStore):
+    """The seed's race window, made certain: another terminal takes a seat between its reads.
+
+    After the seed's first read (the roster) and before its second (the last
+    seq), ``other`` (a second store on the same file) holds the last free seat.
+    """
+
+    def __init__(self, inner: EventStore, other: Ledger, actor: str) -> None:
+        super().__init__(inner)
+        self.other, self.actor = other, actor
+        self.read_once = False
+
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        events = await self.inner.read(stream, after_seq)
+        if not self.read_once:
+            self.read_once = True
+            assert (await self.other.hold(KEY, self.actor)).status is Status.HELD
+        return events
+
+
+async def test_the_seeds_two_reads_oversell_when_a_write_lands_between_them(
+    db_path: str,
+) -> None:
+    """Why the seed oversells: a roster and a seq read apart; ours refuses the same stale write."""
+    async with open_store(db_path, create=True) as first, open_store(db_path) as second:
+        other = Ledger(second, operator="door")
+        await Ledger(first, operator="racer").create_occurrence(KEY, capacity=2, demo=True)
+        assert (await other.hold(KEY, "ada")).status is Status.HELD
+        seed_store = _AppendBetweenTheReads(first, other, "bob")
+        tried = await seed_attempt(seed_store, KEY, 2, "cy", ttl=timedelta(minutes=5))
+        # the seed decided on a roster of 1 and appended at the seq read after bob's hold
+        assert (tried.status, tried.observed, tried.seat) == ("held", 1, 2)
+        report = check_stream(await first.read(stream_of(KEY)), stream_of(KEY))
+        assert report.oversold == 1 and report.occupied == 3
+        # ours, given the same stale roster and the seq it was read at, is refused
+        ours = Ledger(first, operator="racer")
+        await ours.create_occurrence("fair", capacity=2, demo=True)
+        await other.hold("fair", "ada")
+        seen = await ours.view("fair")
+        assert (await other.hold("fair", "bob")).status is Status.HELD
+        refused = await ours.hold_with_observed(
+            "fair", "cy", [r.actor for r in seen.roster], seen.seq, timedelta(minutes=5)
+        )
+        assert refused.status is Status.CONFLICT
+        fair = check_stream(await first.read(stream_of("fair")), stream_of("fair"))
+        assert fair.oversold == 0 and fair.occupied == 2
+
+
+def test_the_seed_algorithm_race_is_verified_and_named_unsafe(
     db_path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A real seed race: whatever it oversold is named by seq, exit 1 iff it oversold; ours never.
+
+    Whether a given race oversells is timing (about one race in three here); the
+    certain oversell is the interleaving above, the odds are in ``bench/seed_contrast.py``.
+    """
     from tui.cli.main import main
 
     assert main(["init", "--db", db_path]) == 0
-    size = ["--db", db_path, "--racers", "800", "--processes", "4", "--capacity", "200"]
-    seed_runs, ours = [], []
-    for _ in range(3):
-        capsys.readouterr()
-        seed_runs.append(
-            (
-                main(["race", *size, "--algorithm", "seed", "--json"]),
-                json.loads(capsys.readouterr().out),
-            )
-        )
-        ours.append((main(["race", *size, "--json"]), json.loads(capsys.readouterr().out)))
-    oversold = [out for code, out in seed_runs if code == 1]
-    assert oversold, "the seed's algorithm never oversold in 3 races"
-    for out in oversold:
-        assert out["invariants"]["oversold_seqs"] and out["algorithm"] == "seed"
-    assert all(code == 0 and out["invariants"]["oversold"] == 0 for code, out in ours)
+    size = ["--db", db_path, "--racers", "400", "--processes", "4", "--capacity", "100"]
+    capsys.readouterr()
+    code = main(["race", *size, "--algorithm", "seed", "--json"])
+    seed_run = json.loads(capsys.readouterr().out)
+    assert seed_run["algorithm"] == "seed"
+    oversold = seed_run["invariants"]["oversold"]
+    assert code == (1 if oversold else 0)
+    assert len(seed_run["invariants"]["oversold_seqs"]) == oversold
+    code = main(["race", *size, "--json"])
+    ours = json.loads(capsys.readouterr().out)
+    assert code == 0 and ours["invariants"]["oversold"] == 0 and ours["algorithm"] == "ours"
 
 
 def test_a_recorded_run_plays_back_to_its_recorded_summary(

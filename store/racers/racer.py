@@ -127,7 +127,10 @@ async def _race_for_a_seat(
             if time.monotonic() >= give_up:
                 emit(Kind.GAVE_UP, attempt=attempt, detail=f"still losing after {attempt}")
                 return False
-            delay = jitter.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 20)))
+            if plan.algorithm == "seed":
+                delay = 0.0  # ``ev-acquire!`` recurses at once: the seed has no backoff
+            else:
+                delay = jitter.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 20)))
             delay /= plan.pace
             why = f"busy: {busy}" if busy is not None else None
             emit(Kind.RETRY, attempt=attempt, delay=delay, detail=why)
