@@ -195,10 +195,22 @@ class CheckThenAppendLedger(Ledger):
     test uses it.
     """
 
-    async def hold(self, key: str, actor: str, ttl: timedelta | None = None) -> Outcome:
+    async def hold(
+        self,
+        key: str,
+        actor: str,
+        ttl: timedelta | None = None,
+        *,
+        seats: int = 1,
+        note: str | None = None,
+    ) -> Outcome:
+        assert seats == 1 and note is None, "the broken ledger races single seats only"
         return await self._check_then_append(key, actor, "hold", ttl)
 
-    async def book(self, key: str, actor: str) -> Outcome:
+    async def book(
+        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+    ) -> Outcome:
+        assert seats == 1 and note is None, "the broken ledger races single seats only"
         return await self._check_then_append(key, actor, "booking", None)
 
     async def _check_then_append(

@@ -27,6 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -213,6 +214,10 @@ async def _verify_after_kill(
 
 
 @pytest.mark.slow
+def _reached(successes: int, reports: Reports) -> bool:
+    return reports.successes >= successes or reports.done
+
+
 def test_kill_9_mid_race_loses_nothing_acknowledged(db_path: str, tmp_path: Path) -> None:
     seed = int(os.environ.get("BOXOFFICE_KILL_SEED", random.randrange(2**32)))
     print(f"kill -9 seed {seed} (replay: BOXOFFICE_KILL_SEED={seed})")
@@ -233,7 +238,7 @@ def test_kill_9_mid_race_loses_nothing_acknowledged(db_path: str, tmp_path: Path
                 racer.wait_until(lambda r: r.ready)
             victim.go()
             rival.go()
-            victim.wait_until(lambda r, k=kill_after: r.successes >= k or r.done)
+            victim.wait_until(partial(_reached, kill_after))
             victim.kill()
             rival.wait_until(lambda r: r.done)
             rival.finish()

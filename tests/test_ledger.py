@@ -918,7 +918,11 @@ class _InterposingStore(ForwardingStore):
     checked for re-deciding on fresh state (not for its timing: the race suite does that).
     """
 
-    def __init__(self, inner: EventStore, intruder: list[tuple[str, str, dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        inner: EventStore,
+        intruder: list[tuple[str, str, dict[str, Any], dict[str, Any]]],
+    ) -> None:
         super().__init__(inner)
         self.intruder = intruder
 
@@ -965,9 +969,9 @@ async def test_concurrent_commands_in_one_ledger_never_oversell(ledger: Ledger) 
     outcomes = await asyncio.gather(*(ledger.hold(KEY, a) for a in actors))
     winners = [o for o in outcomes if o.status is Status.HELD]
     assert len(winners) == 5
-    assert sorted(o.seat for o in winners) == [1, 2, 3, 4, 5]
+    assert sorted(o.seat or 0 for o in winners) == [1, 2, 3, 4, 5]
     assert all(o.status is Status.FULL for o in outcomes if o not in winners)
-    assert await ledger.roster(KEY) == [o.actor for o in sorted(winners, key=lambda o: o.seat)]
+    assert await ledger.roster(KEY) == [o.actor for o in sorted(winners, key=lambda o: o.seat or 0)]
     assert await types(ledger) == ["created"] + ["hold"] * 5
     await consistent(ledger)
 

@@ -302,9 +302,11 @@ async def test_ledger_uses_the_servers_clock_not_the_terminals(
     async with open_store(pg_url, create=True) as store:
         ledger = Ledger(store, operator="skewed")  # no clock injected
         before = await store.server_now()
+        assert before is not None
         await ledger.create_occurrence("show", capacity=2)
         held = await ledger.hold("show", "ada", ttl=timedelta(minutes=10))
         after = await store.server_now()
+        assert after is not None
         assert held.status is Status.HELD
 
         hold_event = (await store.read("booking:show"))[-1]
@@ -327,7 +329,7 @@ async def test_server_now_is_the_servers_clock(pg_url: str) -> None:
             after = await raw.fetchval("SELECT clock_timestamp()")
         finally:
             await raw.close()
-    assert now.tzinfo is not None
+    assert now is not None and now.tzinfo is not None
     assert before <= now <= after
 
 

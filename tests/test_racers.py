@@ -247,8 +247,8 @@ async def test_verify_fails_when_a_winner_is_missing_or_doubled(db_path: str) ->
     )
 
     wrong_seq = verify(events[:2], [_told_held("bob", 0, 2)], start_seq=1)
-    failed = {i.name for i in wrong_seq.invariants if not i.ok}
-    assert "every success has its event" in failed and "final roster agrees" in failed
+    names = {i.name for i in wrong_seq.invariants if not i.ok}
+    assert "every success has its event" in names and "final roster agrees" in names
 
     lied = RacerRecord(1, "ann", 0, state="full", attempts=1)
     assert not verify(events[:2], [lied], start_seq=1).ok

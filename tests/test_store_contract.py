@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import workers
@@ -281,7 +281,7 @@ async def test_concurrent_batches_never_interleave(store: EventStore) -> None:
 
 async def test_a_losing_task_never_takes_a_winners_write(store: EventStore) -> None:
     """Conflicting and unconditional writers mixed: every success is in the stream."""
-    tasks = []
+    tasks: list[Coroutine[Any, Any, Event | Conflict]] = []
     for i in range(30):
         if i % 3 == 0:
             tasks.append(store.append("s", "t", {"i": i}))
@@ -451,9 +451,11 @@ async def test_a_batch_reports_the_positions_it_was_stored_at(
     await theirs.append("booking:other", "hold", {"actor": "x"})
     meta = {"operator": "us", "terminal": "t", "recorded_at": "2026-12-01T19:00:00+00:00"}
     batch = [NewEvent("hold", {"actor": f"fan-{i}"}, meta) for i in range(5)]
-    written = await ours.append_many("booking:gala", 0, batch)
+    first = await ours.append_many("booking:gala", 0, batch)
     await theirs.append("booking:other", "hold", {"actor": "y"})
-    written += await ours.append_many("booking:gala", 5, batch[:2])
+    then = await ours.append_many("booking:gala", 5, batch[:2])
+    assert not isinstance(first, Conflict) and not isinstance(then, Conflict)
+    written = first + then
 
     stored = await ours.read("booking:gala")
     assert isinstance(written, list)

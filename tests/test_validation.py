@@ -11,12 +11,13 @@ import asyncio
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from store import EventStore, open_store
-from store.booking import InvalidInput, Ledger, Status, UnknownOccurrence
+from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
 from store.ledger import decide
 
 KEY = "hamlet"
@@ -306,15 +307,19 @@ async def test_tiny_positive_ttl_is_a_ttl(house: Ledger) -> None:
     assert held.status is Status.HELD
 
 
+async def _hold_for(ttl: timedelta, ledger: Ledger) -> Outcome:
+    return await ledger.hold(KEY, "cy", ttl=ttl)
+
+
+async def _create_with_hold_ttl(ttl: timedelta, ledger: Ledger) -> Outcome:
+    return await ledger.create_occurrence("other", capacity=1, hold_ttl=ttl)
+
+
 async def test_absurd_ttl_is_refused(any_house: Ledger) -> None:
     """A ttl past the calendar's end is bad input, not an OverflowError."""
     for ttl in (timedelta.max, timedelta(days=10**6)):
-        await refused(any_house, lambda L, t=ttl: L.hold(KEY, "cy", ttl=t), "ttl")
-        await refused(
-            any_house,
-            lambda L, t=ttl: L.create_occurrence("other", capacity=1, hold_ttl=t),
-            "hold_ttl",
-        )
+        await refused(any_house, partial(_hold_for, ttl), "ttl")
+        await refused(any_house, partial(_create_with_hold_ttl, ttl), "hold_ttl")
     held = await any_house.hold(KEY, "cy", ttl=timedelta(days=3650))
     assert held.status is Status.HELD
 
