@@ -1,4 +1,4 @@
-"""Soak: the fault suite's runs (tests/faultrun.py) for as long as asked, then a table.
+"""Soak: the fault suite's runs (tests/support/faultrun.py) for as long as asked, then a table.
 
     .venv/bin/python bench/soak.py --minutes 10            # races and kill -9 runs, mixed
     .venv/bin/python bench/soak.py --minutes 5 --kill-every 1   # every run kills a racer
@@ -31,11 +31,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+if __package__ in (None, ""):  # run as a script: make `tests.support` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# tests/ is not a package: the harness is imported by path, as the racers import it
-import faultrun
-from faultrun import RacerPool, RunResult
+from tests.support import faultrun
+from tests.support.faultrun import RacerPool, RunResult
 
 COLUMNS = (
     "kind",

@@ -11,12 +11,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from support.clock import ManualClock
 
 from store import EventStore, open_store
 from store.booking import Ledger
@@ -29,20 +29,6 @@ PG_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:54
 PG_REQUIRED = os.environ.get("BOXOFFICE_REQUIRE_PG", "") not in ("", "0")
 
 T = TypeVar("T")
-
-
-class ManualClock:
-    """A clock tests move by hand: expiry is decided by it, never by sleeping."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Each run is small (two or three spawned racer processes, a handful of commands
 each, a random capacity) so that many fit in CI: what a run checks is in
-``tests/faultrun.py``. The base seed is printed; ``BOXOFFICE_FAULT_SEED=<seed>``
+``tests/support/faultrun.py``. The base seed is printed; ``BOXOFFICE_FAULT_SEED=<seed>``
 replays the whole suite's plans, and a failing run prints the command that
 replays it alone (``bench/soak.py --seed <run seed>``).
 """
@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import faultrun
 import pytest
-from faultrun import RacerPool, RunResult
+from support import faultrun
+from support.faultrun import RacerPool, RunResult
 
 RACE_RUNS = 100
 KILL_RUNS = 50

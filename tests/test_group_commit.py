@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from wrapped_store import Appends
+from support.wrapped_store import Appends
 
 from store import open_store
 from store.audit.check import check_stream

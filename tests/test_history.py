@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import faultrun
 import pytest
-from faultrun import EPOCH, TICK, Command
+from support import faultrun
+from support.faultrun import EPOCH, TICK, Command
 
 from store import open_store
 from store.audit.history import Op, Recorder, Verdict, audit_stream, check_history, load

@@ -1,6 +1,6 @@
 """``kill -9`` in the middle of a racing run, repeated on one database file.
 
-Two child processes (``tests/workers.py kill-racers``), the victim and its
+Two child processes (``tests/support/workers.py kill-racers``), the victim and its
 rival, race holds and confirms on one occurrence over several connections each,
 and write a line for each answer only after the ledger returned it. The parent
 waits for a random number of the victim's success lines (not for time), sends
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-import workers
+from support import workers
 
 from store import open_store
 from store.audit.check import check_stream

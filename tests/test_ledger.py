@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from wrapped_store import ForwardingStore
+from support.wrapped_store import ForwardingStore
 
 from store import Event, EventStore
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
 from store.ledger.rules import occurrence_key as valid_key
 
 if TYPE_CHECKING:
-    from conftest import ManualClock
+    from support.clock import ManualClock
 
 KEY = "hamlet-2026-12-01"
 STREAM = "booking:" + KEY

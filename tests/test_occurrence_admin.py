@@ -11,7 +11,7 @@ from store.booking import InvalidInput, Ledger, Status, UnknownOccurrence
 from store.ledger.fold import stream_of
 
 if TYPE_CHECKING:
-    from conftest import ManualClock as Clock
+    from support.clock import ManualClock as Clock
 
 KEY = "hamlet"
 HOUR = timedelta(hours=1)

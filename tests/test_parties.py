@@ -18,7 +18,7 @@ from store.booking import InvalidInput, Ledger, Status
 from store.ledger.outcomes import SeatRecord
 
 if TYPE_CHECKING:
-    from conftest import ManualClock
+    from support.clock import ManualClock
 
 KEY = "smiths-night"
 STREAM = "booking:" + KEY

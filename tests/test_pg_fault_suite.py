@@ -1,10 +1,10 @@
-"""The fault suite on PostgreSQL: the same harness (``tests/faultrun.py``) as on SQLite.
+"""The fault suite on PostgreSQL: the same harness (``tests/support/faultrun.py``) as on SQLite.
 
 - Races: spawned racer processes, each run its own schema on the shared server.
 - ``kill -9`` of a racer mid-command.
 - Connection kills: ``pg_terminate_backend`` of this run's own connections (found
   by an ``application_name`` unique to the run) at a random command.
-- Server restarts: a cluster of the suite's own (``tests/pgcluster.py``, its own
+- Server restarts: a cluster of the suite's own (``tests/support/pgcluster.py``, its own
   port) restarted mid-run; the ``main`` cluster is never touched.
 
 Every run: oversold 0, no acknowledged write lost, nothing unexplained, every
@@ -23,11 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
-import faultrun
-import pgcluster
 import pytest
 from conftest import PG_REQUIRED, PG_URL
-from faultrun import RacerPool, RunResult
+from support import faultrun, pgcluster
+from support.faultrun import RacerPool, RunResult
 
 from store.eventstore.postgres import split_url
 

@@ -104,14 +104,14 @@ async def test_a_connection_killed_during_the_append_may_or_may_not_have_written
 
 async def test_a_connection_killed_inside_append_decided_is_a_store_error(pg_url: str) -> None:
     """The ended connection is already back in the pool: the cleanup must not trip on it."""
-    from store.eventstore.postgres import _LOCK_CLASS
+    from store.eventstore.postgres.schema import LOCK_CLASS
 
     tag = f"bo_t_{uuid.uuid4().hex[:12]}"
     async with open_store(f"{pg_url}&application_name={tag}", create=True) as store:
         raw = await _raw(pg_url)
         try:
             table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
-            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, table)
             decided = asyncio.ensure_future(
                 store.append_decided("s", 0, lambda tail: [NewEvent("t", {})])
             )

@@ -3,7 +3,7 @@
 - ``boxoffice log KEY --follow`` rides out the outage: one line on stderr while
   the server is gone, then it resumes, printing every event once and none twice.
 
-The cluster (``tests/pgcluster.py``) is created for this module on its own port
+The cluster (``tests/support/pgcluster.py``) is created for this module on its own port
 and dropped afterwards; the machine's ``main`` cluster is never touched.
 """
 
@@ -15,10 +15,10 @@ import signal
 import sys
 from collections.abc import Iterator
 
-import pgcluster
 import pytest
 from conftest import PG_REQUIRED
-from pgcluster import Cluster
+from support import pgcluster
+from support.pgcluster import Cluster
 
 from store import open_store
 from store.booking import Ledger

@@ -221,20 +221,20 @@ async def test_unique_violation_on_unconditional_append_retries(pg_url: str) -> 
 
 async def test_a_writer_holding_the_append_lock_makes_appends_busy_not_hung(pg_url: str) -> None:
     """Another session sits on the append lock: StoreBusy by the timeout, nothing written."""
-    from store.eventstore.postgres import _LOCK_CLASS
+    from store.eventstore.postgres.schema import LOCK_CLASS
 
     async with open_store(pg_url, create=True) as store:
         await store.append("s", "t", {})
         raw = await _raw(pg_url)
         try:
             table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
-            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, table)
             for expected in (1, None):
                 with pytest.raises(StoreBusy, match="append lock"):
                     await store.append_many("s", expected, [NewEvent("t", {})], timeout=0.3)
             # a stale expectation is answered before queueing for the lock
             assert await store.append_expect("s", 0, "t", {}) == Conflict(0, 1)
-            await raw.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, table)
+            await raw.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, table)
         finally:
             await raw.close()
         assert [e.seq for e in await store.read("s")] == [1]
@@ -246,7 +246,7 @@ async def test_a_held_append_lock_makes_the_ledger_answer_conflict_by_its_deadli
 ) -> None:
     """SPEC §1/§3 on PostgreSQL: waited out until the deadline, then `conflict`, nothing written."""
     from store.booking import Ledger, Status
-    from store.eventstore.postgres import _LOCK_CLASS
+    from store.eventstore.postgres.schema import LOCK_CLASS
 
     async with open_store(pg_url, create=True) as store:
         ledger = Ledger(store, operator="blocked", deadline=0.5)
@@ -254,9 +254,9 @@ async def test_a_held_append_lock_makes_the_ledger_answer_conflict_by_its_deadli
         raw = await _raw(pg_url)
         try:
             table = await raw.fetchval("SELECT 'boxoffice_events'::regclass::oid::integer")
-            await raw.execute("SELECT pg_advisory_lock($1, $2)", _LOCK_CLASS, table)
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, table)
             answer = await asyncio.wait_for(ledger.hold("stuck", "ada"), 30)
-            await raw.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, table)
+            await raw.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, table)
         finally:
             await raw.close()
         assert answer.status is Status.CONFLICT
@@ -505,7 +505,7 @@ async def test_describe_reports_the_server(pg_url: str) -> None:
 
 
 async def test_stores_on_one_loop_share_a_pool_and_close_independently(pg_url: str) -> None:
-    from store.eventstore.postgres import _POOLS
+    from store.eventstore.postgres.pools import POOLS
 
     async with open_store(pg_url, create=True) as first:
         async with open_store(pg_url) as second:
@@ -514,7 +514,7 @@ async def test_stores_on_one_loop_share_a_pool_and_close_independently(pg_url: s
         assert await first.last_seq("s") == 1  # closing one store left the pool to the other
         with pytest.raises(StoreError, match="closed"):
             await second.read("s")
-    assert not [key for key in _POOLS if pg_url.split("schema=")[1] in str(key)]
+    assert not [key for key in POOLS if pg_url.split("schema=")[1] in str(key)]
 
 
 # -- CI: required means fail, not skip ---------------------------------------------------------

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from wrapped_store import ForwardingStore
+from support.wrapped_store import ForwardingStore
 
 from store import Event, EventStore, open_store
 from store.audit.check import check_stream

@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-import workers
-from workers import Reply
-from wrapped_store import ForwardingStore
+from support import workers
+from support.workers import Reply
+from support.wrapped_store import ForwardingStore
 
 from store import EventStore, open_store
 from store.audit.check import check_stream

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import workers
-from wrapped_store import Appends
+from support import workers
+from support.wrapped_store import Appends
 
 from store import (
     Conflict,
@@ -37,7 +37,7 @@ from store.eventstore.sql import UnstorableValue
 from store.ledger.fold import stream_of
 
 if TYPE_CHECKING:
-    from conftest import ManualClock
+    from support.clock import ManualClock
 
 
 def _seqs(events: list[Event]) -> list[int]:

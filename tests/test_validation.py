@@ -23,7 +23,7 @@ from store.ledger import decide
 KEY = "hamlet"
 STREAM = "booking:" + KEY
 if TYPE_CHECKING:
-    from conftest import ManualClock
+    from support.clock import ManualClock
 
 Call = Callable[[Ledger], Awaitable[Any]]
 

@@ -20,7 +20,7 @@ from store.ledger.outcomes import SeatRecord
 from store.ledger.waiting import Waiter, WaitingList
 
 if TYPE_CHECKING:
-    from conftest import ManualClock
+    from support.clock import ManualClock
 
 KEY = "sold-out"
 MIN = timedelta(minutes=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import Answers, seed_house
+from support.pilot import Answers, seed_house
 
 from tui.app import BoxOfficeApp
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pilot_helpers import CAPACITY, SHOW, Answers, opened, say_yes, until
+from support.pilot import CAPACITY, SHOW, Answers, opened, say_yes, until
 from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from pilot_helpers import SHOW, Answers, opened, say_yes, until
+from support.pilot import SHOW, Answers, opened, say_yes, until
 from textual.widgets import Input
 
 from store import open_store

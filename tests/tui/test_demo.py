@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pilot_helpers import Answers, say_yes, until
+from support.pilot import Answers, say_yes, until
 
 from store import open_store
 from store.booking import Ledger

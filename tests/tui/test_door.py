@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import SHOW, opened, until
+from support.pilot import SHOW, opened, until
 from test_hostile_text import ESCAPES, KEY, MARKUP, TITLE, hostile_db, shown, text_of
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import Answers, say_yes, until
+from support.pilot import Answers, say_yes, until
 from textual.content import Content
 from textual.widgets import Input, Static
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pilot_helpers import SHOW, opened, until
+from support.pilot import SHOW, opened, until
 from textual.message import Message
 
 from tui.app import BoxOfficeApp

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from pilot_helpers import SHOW, seed_house
+from support.pilot import SHOW, seed_house
 
 from store import open_store
 from store.booking import Ledger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pilot_helpers import SHOW, Answers, until
+from support.pilot import SHOW, Answers, until
 from test_actions import cell, error_of, fill, last_seq, on_the_house
 
 from tui.app import BoxOfficeApp

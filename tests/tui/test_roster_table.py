@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pilot_helpers import until
+from support.pilot import until
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message

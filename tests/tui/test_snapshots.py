@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import until
+from support.pilot import until
 from textual.pilot import Pilot
 from textual.widgets import Input
 

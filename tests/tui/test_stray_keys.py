@@ -13,7 +13,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from pilot_helpers import opened, until
+from support.pilot import opened, until
 from textual.pilot import Pilot
 from textual.screen import Screen
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pilot_helpers import SHOW, Answers, opened, until
+from support.pilot import SHOW, Answers, opened, until
 from test_live import other_terminal
 from textual.widgets import Static
 

@@ -1,4 +1,4 @@
-"""The shared event store: PostgreSQL through asyncpg, for terminals on several machines.
+"""``PostgresStore``: the shared event store, for terminals on several machines.
 
 Three problems a server brings that one SQLite file does not, and how each is met:
 
@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import urllib.parse
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,13 +41,29 @@ from store.eventstore.errors import (
     StoreBusy,
     StoreCorrupt,
     StoreError,
-    StoreFull,
     StoreNotFound,
-    StoreReadOnly,
-    StoreUnreachable,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
-from store.eventstore.opening import shown_url
+from store.eventstore.postgres.errors import (
+    CONNECTION_LOST,
+    LOST_RACE,
+    TRANSIENT,
+    one_line,
+    translate,
+)
+from store.eventstore.postgres.pools import (
+    borrow_pool,
+    release_connection,
+    return_pool,
+)
+from store.eventstore.postgres.schema import (
+    APPEND,
+    INIT_LOCK_CLASS,
+    LOCK_CLASS,
+    SCHEMA,
+    columns,
+)
+from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
@@ -59,252 +73,7 @@ from store.eventstore.sql import (
     SQLEventStore,
     check_schema_version,
     decode,
-    encode,
 )
-
-#: First half of every advisory lock key boxoffice takes ("boxo"); the second half
-#: names the table (appends) or the schema (``init``), so box offices in other
-#: schemas or databases never wait for each other.
-_LOCK_CLASS = 0x626F786F
-_INIT_LOCK_CLASS = 0x626F7869
-
-#: Lower case only: PostgreSQL folds an unquoted name to lower case, so ``RT_B`` in
-#: the search path and a quoted ``"RT_B"`` schema are two different places.
-_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-_APPEND_FUNCTION = f"""
-CREATE FUNCTION boxoffice_append(
-    p_stream text, p_expected bigint, p_types text[], p_data text[], p_meta text[],
-    p_lock_timeout_ms integer
-) RETURNS TABLE (out_seq bigint, out_position bigint)
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    v_last bigint;
-BEGIN
-    -- A stale expectation fails here, before queueing for the lock.
-    IF p_expected IS NOT NULL THEN
-        SELECT COALESCE(MAX(seq), 0) INTO v_last FROM boxoffice_events WHERE stream = p_stream;
-        IF v_last <> p_expected THEN
-            out_seq := v_last; out_position := NULL; RETURN NEXT; RETURN;
-        END IF;
-    END IF;
-    -- One appender at a time from here to commit: positions are taken in commit
-    -- order. Each statement below gets a fresh snapshot (READ COMMITTED), so the
-    -- seq read after the lock sees the previous holder's commit. A wait past the
-    -- caller's timeout fails the whole call (lock_not_available): nothing is written.
-    PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
-    PERFORM pg_advisory_xact_lock({_LOCK_CLASS}, 'boxoffice_events'::regclass::oid::integer);
-    SELECT COALESCE(MAX(seq), 0) INTO v_last FROM boxoffice_events WHERE stream = p_stream;
-    IF p_expected IS NOT NULL AND v_last <> p_expected THEN
-        out_seq := v_last; out_position := NULL; RETURN NEXT; RETURN;
-    END IF;
-    FOR i IN 1 .. cardinality(p_types) LOOP
-        INSERT INTO boxoffice_events (stream, seq, type, data, meta)
-        VALUES (p_stream, v_last + i, p_types[i], p_data[i]::json, p_meta[i]::json)
-        RETURNING seq, position INTO out_seq, out_position;
-        RETURN NEXT;
-    END LOOP;
-    PERFORM pg_notify('boxoffice_' || md5(current_schema()), out_position::text);
-END
-$$"""
-
-_SCHEMA = (
-    "CREATE TABLE boxoffice_schema (version integer NOT NULL)",
-    """CREATE TABLE boxoffice_events (
-        position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        stream   text COLLATE "C" NOT NULL,
-        seq      bigint NOT NULL CHECK (seq >= 1),
-        type     text NOT NULL,
-        data     json NOT NULL,
-        meta     json NOT NULL,
-        UNIQUE (stream, seq)
-    )""",
-    # Every stream has exactly one seq 1: a small index that lists the streams.
-    "CREATE INDEX boxoffice_events_stream_heads ON boxoffice_events (stream) WHERE seq = 1",
-    """CREATE FUNCTION boxoffice_refuse_change() RETURNS trigger
-       LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$""",
-    """CREATE TRIGGER boxoffice_events_append_only BEFORE UPDATE OR DELETE ON boxoffice_events
-       FOR EACH ROW EXECUTE FUNCTION boxoffice_refuse_change()""",
-    """CREATE TRIGGER boxoffice_events_no_truncate BEFORE TRUNCATE ON boxoffice_events
-       FOR EACH STATEMENT EXECUTE FUNCTION boxoffice_refuse_change()""",
-    _APPEND_FUNCTION,
-)
-
-_APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6)"
-
-#: Errors that mean "not now": waited out and retried until the busy timeout.
-_TRANSIENT = (pgx.TooManyConnectionsError, pgx.CannotConnectNowError)
-#: The server closed the connection (restart, failover, an administrator): a read
-#: is simply asked again on another connection.
-_CONNECTION_LOST = (
-    pgx.PostgresConnectionError,
-    pgx.AdminShutdownError,
-    pgx.CrashShutdownError,
-    pgx.InternalClientError,  # asyncpg caught mid-operation by the server's goodbye
-    ConnectionError,
-)
-#: Errors with which the database refuses a second writer at one seq.
-_LOST_RACE = (pgx.UniqueViolationError, pgx.SerializationError, pgx.DeadlockDetectedError)
-
-
-def _columns(events: Sequence[NewEvent]) -> tuple[list[str], list[str], list[str]]:
-    """The append function's three arrays: types, data and meta as stored JSON text."""
-    rows = encode(events)
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
-def split_url(url: str) -> tuple[str, str | None, str]:
-    """``(dsn for asyncpg, schema or None, url safe to show)``.
-
-    ``schema`` is boxoffice's own query parameter; every other parameter goes
-    to asyncpg (which passes unknown ones to the server as settings). The shown
-    URL hides the password, in the user part or as ``?password=``.
-    """
-    shown = shown_url(url)
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError as exc:
-        raise ValueError(f"database: {shown}: not a usable URL ({_one_line(exc)})") from None
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port is not None and port < 1:
-        raise ValueError(f"port: {shown}: the port must be a number from 1 to 65535")
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for key, value in query if key == "schema"]
-    if len(schemas) > 1:
-        # which one would win is a guess; a guess of "public" puts a box office
-        # in the shared schema without a word
-        raise ValueError(
-            f"schema: given {len(schemas)} times ({', '.join(map(ascii, schemas))}); give it once"
-        )
-    schema = schemas[0] if schemas else None
-    if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
-        raise ValueError(
-            f"schema: {ascii(schema)[:70]} is not a schema name boxoffice accepts: 1-63 "
-            "lower-case ASCII letters, digits and _, not starting with a digit"
-            + (
-                f" (did you mean {schema.lower()}?)"
-                if _SCHEMA_NAME.fullmatch(schema.lower())
-                else ""
-            )
-        )
-    rest = urllib.parse.urlencode([(k, v) for k, v in query if k != "schema"])
-    dsn = urllib.parse.urlunsplit(parts._replace(query=rest))
-    return dsn, schema, shown
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-def translate(exc: BaseException, where: str) -> BaseException:
-    """Map a driver or network exception to the store's own error types."""
-    if isinstance(exc, StoreError):
-        return exc
-    init_hint = f"(create it with `boxoffice init --db {where}`)"
-    if isinstance(exc, pgx.InvalidCatalogNameError):
-        return StoreNotFound(f"{where}: no such database {init_hint}")
-    if isinstance(exc, (pgx.UndefinedTableError, pgx.UndefinedFunctionError)):
-        return StoreNotFound(f"{where}: the boxoffice tables are gone {init_hint}")
-    if isinstance(exc, pgx.InvalidSchemaNameError):
-        return StoreError(
-            f"{where}: no schema to put the boxoffice tables in (the server's search_path "
-            "names none that exists); name one with ?schema=name"
-        )
-    if isinstance(exc, pgx.InvalidAuthorizationSpecificationError):
-        return StoreError(f"{where}: the server refused the login ({_one_line(exc)})")
-    if isinstance(exc, pgx.DiskFullError):
-        return StoreFull(f"{where}: the server's disk is full; the write did not happen")
-    if isinstance(exc, pgx.ReadOnlySQLTransactionError):
-        return StoreReadOnly(f"{where}: the server is read-only (a standby?)")
-    if isinstance(exc, pgx.InsufficientPrivilegeError):
-        return StoreReadOnly(f"{where}: permission denied ({_one_line(exc)})")
-    if isinstance(exc, _TRANSIENT):
-        return StoreBusy(f"{where}: the server is not accepting connections ({_one_line(exc)})")
-    if isinstance(exc, ConnectionRefusedError) or (
-        isinstance(exc, OSError) and "refused" in str(exc).lower()
-    ):
-        return StoreUnreachable(
-            f"{where}: cannot connect to the PostgreSQL server (connection refused); is it running?"
-        )
-    if isinstance(exc, TimeoutError):
-        return StoreUnreachable(f"{where}: the PostgreSQL server did not answer in time")
-    if isinstance(exc, OSError):
-        return StoreUnreachable(f"{where}: cannot reach the PostgreSQL server ({_one_line(exc)})")
-    if isinstance(exc, (*_CONNECTION_LOST, pgx.InterfaceError)):
-        return StoreUnreachable(f"{where}: lost the connection to the server ({_one_line(exc)})")
-    if isinstance(exc, pgx.PostgresError):
-        return StoreError(f"{where}: {_one_line(exc)}")
-    return exc
-
-
-@dataclass(slots=True)
-class _SharedPool:
-    pool: asyncio.Future[asyncpg.Pool]
-    users: int = 0
-
-
-#: Stores on one event loop with one URL share a pool: a terminal (or a racer
-#: process) that opens many stores then needs a handful of server connections,
-#: not one or more per store, and stays well inside the server's max_connections.
-_POOLS: dict[tuple[Any, ...], _SharedPool] = {}
-
-
-async def _borrow_pool(
-    key: tuple[Any, ...], create: Callable[[], Awaitable[asyncpg.Pool]]
-) -> asyncpg.Pool:
-    shared = _POOLS.get(key)
-    if shared is None:
-        shared = _POOLS[key] = _SharedPool(asyncio.ensure_future(create()))
-    shared.users += 1
-    try:
-        return await asyncio.shield(shared.pool)
-    except BaseException:
-        shared.users -= 1
-        if _POOLS.get(key) is shared and (shared.pool.done() or shared.users == 0):
-            del _POOLS[key]  # a failed pool is not kept: the next open tries again
-            shared.pool.add_done_callback(_terminate_orphan)
-        raise
-
-
-def _terminate_orphan(future: asyncio.Future[asyncpg.Pool]) -> None:
-    """A pool that finished opening after everyone waiting for it gave up."""
-    if not future.cancelled() and future.exception() is None:
-        future.result().terminate()
-
-
-async def _return_pool(key: tuple[Any, ...]) -> None:
-    shared = _POOLS.get(key)
-    if shared is None:
-        return
-    shared.users -= 1
-    if shared.users > 0:
-        return
-    del _POOLS[key]
-    if not shared.pool.done() or shared.pool.exception() is not None:
-        return
-    pool = shared.pool.result()
-    try:
-        await asyncio.wait_for(pool.close(), timeout=5)
-    except Exception:
-        # a connection stuck mid-call must not keep close() waiting for ever
-        pool.terminate()
-
-
-async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
-    """Give a connection back to the pool; a failure to do so is contained.
-
-    The pool resets a released connection with a round trip of its own, after the
-    caller's statement has returned (an append has committed by then). A server
-    that ends the session at that moment (a restart, ``pg_terminate_backend``)
-    makes the reset fail; the pool then discards the connection itself, and the
-    caller's answer stands: a committed append is never reported as failed.
-    """
-    with contextlib.suppress(Exception):
-        await pool.release(conn)
 
 
 class PostgresStore(SQLEventStore):
@@ -369,12 +138,12 @@ class PostgresStore(SQLEventStore):
         try:
             self._pool_key_ = self._pool_key()
             try:
-                self._pool = await _borrow_pool(self._pool_key_, self._create_pool)
+                self._pool = await borrow_pool(self._pool_key_, self._create_pool)
             except pgx.InvalidCatalogNameError:
                 if not create:
                     raise
                 await self._create_database()
-                self._pool = await _borrow_pool(self._pool_key_, self._create_pool)
+                self._pool = await borrow_pool(self._pool_key_, self._create_pool)
             async with self._connection() as conn:
                 await self._prepare(conn, create)
                 self._facts = await self._read_facts(conn)
@@ -405,9 +174,9 @@ class PostgresStore(SQLEventStore):
                 )
                 opened = [await pool.acquire() for _ in range(self.pool_min)]
                 for conn in opened:
-                    await _release(pool, conn)
+                    await release_connection(pool, conn)
                 return pool
-            except _TRANSIENT:
+            except TRANSIENT:
                 if deadline.passed():
                     raise
                 await deadline.pause()
@@ -431,7 +200,7 @@ class PostgresStore(SQLEventStore):
             if create:
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                    _INIT_LOCK_CLASS,
+                    INIT_LOCK_CLASS,
                     self.schema or "",
                 )
                 if self.schema is not None:
@@ -447,7 +216,7 @@ class PostgresStore(SQLEventStore):
                     raise StoreCorrupt(
                         f"{self.url}: a boxoffice_events table without boxoffice's schema table"
                     )
-                for statement in _SCHEMA:
+                for statement in SCHEMA:
                     await conn.execute(statement)
                 self.created = True
                 await conn.execute(
@@ -481,7 +250,7 @@ class PostgresStore(SQLEventStore):
                 await listener.close(timeout=2)
         pool, self._pool = self._pool, None
         if pool is not None:
-            await _return_pool(self._pool_key_)
+            await return_pool(self._pool_key_)
         self._wake.set()
 
     # -- connections -------------------------------------------------------------
@@ -502,11 +271,11 @@ class PostgresStore(SQLEventStore):
                 raise StoreBusy(
                     f"{self.url}: no free connection to the server within {wait:g} s"
                 ) from exc
-            except _TRANSIENT as exc:
+            except TRANSIENT as exc:
                 if deadline.passed():
                     raise StoreBusy(
                         f"{self.url}: the server turned connections away for over "
-                        f"{wait:g} s ({_one_line(exc)})"
+                        f"{wait:g} s ({one_line(exc)})"
                     ) from exc
                 await deadline.pause()
             except Exception as exc:
@@ -516,7 +285,7 @@ class PostgresStore(SQLEventStore):
         try:
             yield conn
         finally:
-            await _release(pool, conn)
+            await release_connection(pool, conn)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """Run a read; one lost connection (the server restarted) is retried on another."""
@@ -525,7 +294,7 @@ class PostgresStore(SQLEventStore):
                 try:
                     rows: list[Row] = await conn.fetch(sql, *params)
                     return rows
-                except _CONNECTION_LOST as exc:
+                except CONNECTION_LOST as exc:
                     if attempt == 2 or self._closed:
                         raise translate(exc, self.url) from exc
                 except Exception as exc:
@@ -544,7 +313,7 @@ class PostgresStore(SQLEventStore):
     ) -> list[Event] | Conflict:
         if not events:
             raise ValueError("append_many: no events")
-        types, data, meta = _columns(events)
+        types, data, meta = columns(events)
         wait = self.busy_timeout if timeout is None else timeout
         deadline = Deadline(wait)
         while True:
@@ -552,16 +321,16 @@ class PostgresStore(SQLEventStore):
                 lock_ms = max(1, int(deadline.remaining() * 1000))
                 try:
                     rows = await conn.fetch(
-                        _APPEND, stream, expected_seq, types, data, meta, lock_ms
+                        APPEND, stream, expected_seq, types, data, meta, lock_ms
                     )
                     break
-                except _LOST_RACE as exc:
+                except LOST_RACE as exc:
                     # Only a writer that bypasses the append lock gets here.
                     lost: BaseException = exc
-                except _CONNECTION_LOST as exc:
+                except CONNECTION_LOST as exc:
                     raise StoreError(
                         f"{self.url}: lost the connection to the server during an append to "
-                        f"{stream!r}; it may or may not have been written ({_one_line(exc)})"
+                        f"{stream!r}; it may or may not have been written ({one_line(exc)})"
                     ) from exc
                 except pgx.LockNotAvailableError as exc:
                     raise StoreBusy(
@@ -572,7 +341,7 @@ class PostgresStore(SQLEventStore):
             if expected_seq is not None:
                 return Conflict(expected_seq, await self.last_seq(stream))
             if deadline.passed():
-                raise StoreBusy(f"{self.url}: could not append to {stream!r}: {_one_line(lost)}")
+                raise StoreBusy(f"{self.url}: could not append to {stream!r}: {one_line(lost)}")
         if rows[0]["out_position"] is None:
             assert expected_seq is not None
             return Conflict(expected_seq, rows[0]["out_seq"])
@@ -607,7 +376,7 @@ class PostgresStore(SQLEventStore):
                 await conn.execute(
                     "BEGIN ISOLATION LEVEL READ COMMITTED;"
                     f" SELECT set_config('lock_timeout', '{lock_ms}ms', true);"
-                    f" SELECT pg_advisory_xact_lock({_LOCK_CLASS},"
+                    f" SELECT pg_advisory_xact_lock({LOCK_CLASS},"
                     " 'boxoffice_events'::regclass::oid::integer)"
                 )
                 rows = await conn.fetch(self.queries.read, stream, after_seq)
@@ -616,7 +385,7 @@ class PostgresStore(SQLEventStore):
                 written: list[Event] = []
                 if events:
                     last = tail[-1].seq if tail else after_seq
-                    appended = await conn.fetch(_APPEND, stream, last, *_columns(events), lock_ms)
+                    appended = await conn.fetch(APPEND, stream, last, *columns(events), lock_ms)
                     if appended[0]["out_position"] is None:  # someone bypassed the lock
                         raise StoreError(
                             f"{self.url}: {stream!r} moved under the append lock "
@@ -638,10 +407,10 @@ class PostgresStore(SQLEventStore):
                     raise StoreBusy(
                         f"{self.url}: another writer held the append lock for over {wait:g} s"
                     ) from exc
-                if isinstance(exc, _CONNECTION_LOST):
+                if isinstance(exc, CONNECTION_LOST):
                     raise StoreError(
                         f"{self.url}: lost the connection to the server during an append to "
-                        f"{stream!r}; it may or may not have been written ({_one_line(exc)})"
+                        f"{stream!r}; it may or may not have been written ({one_line(exc)})"
                     ) from exc
                 if isinstance(exc, Exception):
                     raise translate(exc, self.url) from exc

@@ -1,0 +1,79 @@
+"""Connection pools shared by the stores of one event loop on one URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(slots=True)
+class SharedPool:
+    """One pool and how many open stores are using it."""
+
+    pool: asyncio.Future[asyncpg.Pool]
+    users: int = 0
+
+
+#: Stores on one event loop with one URL share a pool: a terminal (or a racer
+#: process) that opens many stores then needs a handful of server connections,
+#: not one or more per store, and stays well inside the server's max_connections.
+POOLS: dict[tuple[Any, ...], SharedPool] = {}
+
+
+async def borrow_pool(
+    key: tuple[Any, ...], create: Callable[[], Awaitable[asyncpg.Pool]]
+) -> asyncpg.Pool:
+    shared = POOLS.get(key)
+    if shared is None:
+        shared = POOLS[key] = SharedPool(asyncio.ensure_future(create()))
+    shared.users += 1
+    try:
+        return await asyncio.shield(shared.pool)
+    except BaseException:
+        shared.users -= 1
+        if POOLS.get(key) is shared and (shared.pool.done() or shared.users == 0):
+            del POOLS[key]  # a failed pool is not kept: the next open tries again
+            shared.pool.add_done_callback(terminate_orphan)
+        raise
+
+
+def terminate_orphan(future: asyncio.Future[asyncpg.Pool]) -> None:
+    """A pool that finished opening after everyone waiting for it gave up."""
+    if not future.cancelled() and future.exception() is None:
+        future.result().terminate()
+
+
+async def return_pool(key: tuple[Any, ...]) -> None:
+    shared = POOLS.get(key)
+    if shared is None:
+        return
+    shared.users -= 1
+    if shared.users > 0:
+        return
+    del POOLS[key]
+    if not shared.pool.done() or shared.pool.exception() is not None:
+        return
+    pool = shared.pool.result()
+    try:
+        await asyncio.wait_for(pool.close(), timeout=5)
+    except Exception:
+        # a connection stuck mid-call must not keep close() waiting for ever
+        pool.terminate()
+
+
+async def release_connection(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give a connection back to the pool; a failure to do so is contained.
+
+    The pool resets a released connection with a round trip of its own, after the
+    caller's statement has returned (an append has committed by then). A server
+    that ends the session at that moment (a restart, ``pg_terminate_backend``)
+    makes the reset fail; the pool then discards the connection itself, and the
+    caller's answer stands: a committed append is never reported as failed.
+    """
+    with contextlib.suppress(Exception):
+        await pool.release(conn)
