@@ -154,8 +154,8 @@ class RacerProcess:
         return self.stderr_path.read_text()[-2000:]
 
 
-async def _create(db: str, key: str, capacity: int) -> None:
-    async with open_store(db, create=True) as store:
+async def _create(db: str, key: str, capacity: int, *, create: bool = True) -> None:
+    async with open_store(db, create=create) as store:
         created = await Ledger(store, operator="setup").create_occurrence(key, capacity=capacity)
         assert created.status is Status.CREATED
 
@@ -170,8 +170,8 @@ async def _verify_after_kill(
     context: str,
 ) -> None:
     async with open_store(db) as store:
-        assert isinstance(store, SQLiteStore)
-        assert await store.integrity_check() == ["ok"], context
+        if isinstance(store, SQLiteStore):  # the file itself survived the kill
+            assert await store.integrity_check() == ["ok"], context
         events = await store.read(stream_of(key))
         report = check_stream(events)
         assert report.ok, (context, [str(v) for v in report.violations])
@@ -213,24 +213,28 @@ async def _verify_after_kill(
         assert check_stream(await store.read(stream_of(key))).ok, context
 
 
-@pytest.mark.slow
 def _reached(successes: int, reports: Reports) -> bool:
     return reports.successes >= successes or reports.done
 
 
-def test_kill_9_mid_race_loses_nothing_acknowledged(db_path: str, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_kill_9_mid_race_loses_nothing_acknowledged(store_url: str, tmp_path: Path) -> None:
+    """On both backends: SQLite's file, and PostgreSQL's server losing a client mid-transaction."""
+    db_path = store_url
     seed = int(os.environ.get("BOXOFFICE_KILL_SEED", random.randrange(2**32)))
     print(f"kill -9 seed {seed} (replay: BOXOFFICE_KILL_SEED={seed})")
     rng = random.Random(seed)
     figures = Figures()
-    for round_ in range(KILLS):
+    # PostgreSQL rounds cost more (a server connection per racer); half as many
+    rounds = max(4, KILLS // 2) if "://" in store_url else KILLS
+    for round_ in range(rounds):
         key = f"kill-{round_}"
         capacity = rng.randint(RACERS // 3, RACERS - 4)  # below the racers: some must lose
         # The victim wins about half the seats (and confirms half of those) against its
         # rival, so a kill after up to half the capacity of successes lands mid-run.
         kill_after = rng.randint(1, capacity // 2)
         context = f"seed {seed}, round {round_}, capacity {capacity}, kill after {kill_after}"
-        asyncio.run(_create(db_path, key, capacity))
+        asyncio.run(_create(db_path, key, capacity, create=round_ == 0))
         victim = RacerProcess(db_path, key, f"v{round_}", tmp_path / f"victim-{round_}.err")
         rival = RacerProcess(db_path, key, f"r{round_}", tmp_path / f"rival-{round_}.err")
         try:
@@ -251,7 +255,7 @@ def test_kill_9_mid_race_loses_nothing_acknowledged(db_path: str, tmp_path: Path
             )
         )
     # Guard against a vacuous run: kills must land while the victim's racers were writing.
-    assert figures.mid_run >= KILLS // 4, figures
+    assert figures.mid_run >= rounds // 4, figures
     print(f"kill -9: {figures}")
 
 
