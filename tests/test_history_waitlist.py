@@ -257,6 +257,6 @@ async def test_the_log_check_flags_a_fold_that_skips_a_fitting_earlier_waiter(
     report = check_stream(events)
     assert report.max_occupied <= report.capacity  # no oversell to give it away
     assert [(v.seq, v.problem.split(";")[0]) for v in report.violations] == [
-        (5, "offer to 'cy' (seq 5, from " + str(report.offers[0].at) + ")")
+        (5, "first fit: offer to 'cy' (seq 5, from " + str(report.offers[0].at) + ")")
     ]
-    assert "first fit offers 'bob'" in report.violations[0].problem
+    assert "the model offers 'bob'" in report.violations[0].problem

@@ -14,6 +14,8 @@ from store.eventstore.events import Event
 from store.ledger.fold import OccurrenceState, SeatState
 
 ACQUISITIONS = ("booking", "hold")
+#: How a violation of the waiting list's first fit starts (SPEC §4.5).
+FIRST_FIT = "first fit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +135,16 @@ def _offers_against_the_model(report: StreamReport, events: list[Event]) -> list
                 Violation(
                     report.stream,
                     seq,
-                    f"offer to {found.actor!r} (seq {found.seq}, from {found.at}); "
-                    f"first fit offers {wanted.actor!r} (seq {wanted.seq}, from {wanted.at})",
+                    f"{FIRST_FIT}: offer to {found.actor!r} (seq {found.seq}, from {found.at}); "
+                    f"the model offers {wanted.actor!r} (seq {wanted.seq}, from {wanted.at})",
                 )
             ]
     if len(made) > len(due):
         extra = made[len(due)]
-        problem = f"offer to {extra.actor!r} that first fit never makes"
+        problem = f"{FIRST_FIT}: offer to {extra.actor!r} that the model never makes"
         return [Violation(report.stream, extra.seq, problem)]
     if len(due) > len(made):
         missing = due[len(made)]
-        problem = f"no offer to {missing.actor!r}, whom first fit offers seats"
+        problem = f"{FIRST_FIT}: no offer to {missing.actor!r}, whom the model offers seats"
         return [Violation(report.stream, missing.seq, problem)]
     return []
