@@ -4,6 +4,7 @@
     .venv/bin/python bench/soak.py --minutes 5 --kill-every 1   # every run kills a racer
     .venv/bin/python bench/soak.py --seed 1234 [--kill] [--broken]  # replay one run's plan
     .venv/bin/python bench/soak.py --minutes 5 --backend postgres  # each run a fresh schema
+    .venv/bin/python bench/soak.py --minutes 5 --waitlist  # waiters too (SPEC §4.5)
 
 Each run is a fresh database file, two or three spawned racer processes firing a
 random hold/book/confirm/release/cancel/expire mix at one occurrence of random
@@ -11,7 +12,9 @@ capacity, on a stepped clock so holds lapse mid-run; a kill run SIGKILLs one
 racer at a random command. Every run is judged from the log and the replies
 alone: no oversell (``check_stream``), no acknowledged write missing and none
 unexplained (``audit_stream``), and every history linearizable
-(``check_history``). A failing run prints the command that replays its plan
+(``check_history``). With ``--waitlist`` clients also join and leave the waiting
+list, and the refold also holds every offer the fold derived against the
+checkers' own model of first fit. A failing run prints the command that replays its plan
 (the interleaving is the scheduler's) and keeps its files. Exit 1 on any failure.
 """
 
@@ -43,6 +46,7 @@ COLUMNS = (
     "commands",
     "unknown",
     "retried",
+    "offers",
     "histories",
     "oversold",
     "lost",
@@ -61,6 +65,7 @@ def _row(kind: str, results: list[RunResult]) -> list[str]:
         str(sum(r.ops for r in results)),
         str(sum(r.unknown for r in results)),
         str(sum(r.retried for r in results)),
+        str(sum(r.offers for r in results)),
         str(sum(r.histories for r in results)),
         str(sum(r.oversold for r in results)),
         str(sum(len(r.lost) for r in results)),
@@ -129,7 +134,7 @@ def _database(args: argparse.Namespace) -> Iterator[tuple[str | None, Callable[[
 
 def replay(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
     seed, kill, broken = args.seed, args.kill, args.broken
-    plan = faultrun.plan_run(seed, kill=kill, broken=broken)
+    plan = faultrun.plan_run(seed, kill=kill, broken=broken, waitlist=args.waitlist)
     print(plan.describe())
     with _database(args) as (db, _):
         result = faultrun.execute(pool, plan, workdir / "replay", db=db)
@@ -153,7 +158,7 @@ def soak(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
     n = 0
     while time.monotonic() < stop and (args.runs is None or n < args.runs):
         kill = args.kill_every > 0 and n % args.kill_every == args.kill_every - 1
-        plan = faultrun.plan_run(rng.randrange(2**32), kill=kill)
+        plan = faultrun.plan_run(rng.randrange(2**32), kill=kill, waitlist=args.waitlist)
         rundir = workdir / f"run{n}"
         # on PostgreSQL, every other kill run ends the run's connections instead
         cut = kill and args.backend == "postgres" and faults % 2 == 1
@@ -188,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="replay one run's plan, then stop")
     parser.add_argument("--kill", action="store_true", help="with --seed: a kill run")
     parser.add_argument("--broken", action="store_true", help="with --seed: the broken ledger")
+    parser.add_argument(
+        "--waitlist", action="store_true", help="clients also join and leave the waiting list"
+    )
     parser.add_argument("--report-every", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument(
         "--backend",

@@ -6,7 +6,9 @@ instant in order, holds and offers due together lapsing together, then one walk
 of the list, first fit in join order). A read at a clock ahead of the log plays
 time out on a copy, since a read writes nothing. Clock steps go backwards too.
 After every step the ledger's roster, waiting list and counts must be the model's,
-and its incremental state must equal a refold of the stream.
+its incremental state must equal a refold of the stream, and the refold check must
+pass, which replays the log through the checkers' own model (``store.audit.model``)
+and holds every offer the fold derived against it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from store import open_store
+from store.audit.check import check_stream
 from store.booking import Ledger, Status
 
 KEY = "wl"
@@ -243,6 +246,14 @@ class WaitlistMachine(RuleBasedStateMachine):
         house.capacity = capacity
         self.keep(house, t)
 
+    @rule()
+    def record_lapses(self) -> None:
+        """``expire_holds`` writes an event per unrecorded lapse: T moves, nothing else."""
+        written = self.run(self.ledger.expire_holds(KEY))
+        house, t = self.seen()
+        if written:
+            self.keep(house, t)
+
     @rule(minutes=steps)
     def move_clock(self, minutes: int) -> None:
         self.clock += minutes * MINUTE
@@ -265,6 +276,8 @@ class WaitlistMachine(RuleBasedStateMachine):
             sum(s for _, s in house.waiting),
         )
         assert self.run(self.ledger.matches_full_fold(KEY))
+        report = check_stream(self.run(self.store.read("booking:" + KEY)))
+        assert report.ok, report.violations
 
 
 WaitlistMachine.TestCase.settings = settings(

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from store.audit.model import Offer, offers_in_log
 from store.eventstore.events import Event
 from store.ledger.fold import OccurrenceState, SeatState
 
 ACQUISITIONS = ("booking", "hold")
+#: How a violation of the waiting list's first fit starts (SPEC §4.5).
+FIRST_FIT = "first fit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class StreamReport:
     max_occupied: int = 0
     violations: list[Violation] = field(default_factory=list)
     state: OccurrenceState | None = None
+    offers: list[Offer] = field(default_factory=list)  # as the fold derived them
 
     @property
     def ok(self) -> bool:
@@ -54,16 +58,21 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
 
     Each acquisition is judged at its own ``recorded_at`` (the fold's high-water
     mark), as the writer that decided it saw the house. Offers are written nowhere
-    (SPEC §4.5), so this check learns of them from the fold itself: it verifies
-    the house after each offer the fold derives, and cannot tell whether that
-    offer went to the right waiter (the history checker's own model does that).
+    (SPEC §4.5), so this check learns of them from the fold itself and verifies
+    the house after each; then, on a stream with a `wait` in it, it replays the
+    log through SPEC's own model (``store.audit.model``, no code shared with the
+    fold) and holds every offer the fold made against the model's: the same
+    waiter, during the same event, from the same instant. So an offer that skipped
+    a fitting earlier waiter is caught even when the house was never over capacity.
     """
+    events = list(events)
     report = StreamReport(stream or "")
     state: OccurrenceState | None = None
     current = 0  # the seq of the event being applied, for offers derived inside it
 
     def after_offer(actor: str) -> None:
         assert state is not None
+        report.offers.append(Offer(current, actor, state.members[actor].joined_at))
         occupied = state.held + state.confirmed
         report.max_occupied = max(report.max_occupied, occupied)
         if occupied > state.capacity:
@@ -107,8 +116,35 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
                     f"after {event.type} by {actor!r}",
                 )
             )
+    if report.ok and any(e.type == "wait" for e in events):
+        report.violations += _offers_against_the_model(report, events)
     if state is not None:
         report.capacity = state.capacity
         report.occupied = state.occupied_at(state.high_water)
         report.state = state
     return report
+
+
+def _offers_against_the_model(report: StreamReport, events: list[Event]) -> list[Violation]:
+    """The first offer where the fold and SPEC's model part ways, if they do."""
+    made, due = report.offers, offers_in_log(events)
+    for found, wanted in zip(made, due, strict=False):
+        if found != wanted:
+            seq = min(found.seq, wanted.seq)
+            return [
+                Violation(
+                    report.stream,
+                    seq,
+                    f"{FIRST_FIT}: offer to {found.actor!r} (seq {found.seq}, from {found.at}); "
+                    f"the model offers {wanted.actor!r} (seq {wanted.seq}, from {wanted.at})",
+                )
+            ]
+    if len(made) > len(due):
+        extra = made[len(due)]
+        problem = f"{FIRST_FIT}: offer to {extra.actor!r} that the model never makes"
+        return [Violation(report.stream, extra.seq, problem)]
+    if len(due) > len(made):
+        missing = due[len(made)]
+        problem = f"{FIRST_FIT}: no offer to {missing.actor!r}, whom the model offers seats"
+        return [Violation(report.stream, missing.seq, problem)]
+    return []

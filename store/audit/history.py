@@ -17,8 +17,11 @@ Two clocks, both recorded around each command:
   just after the reply; the command decided at some tick in that window. Ticks
   keep the search finite: a command is tried at each tick of its window.
 
-The sequential model below is written from SPEC §2 and shares no code with
-``store.ledger.fold``, so a bug in the fold cannot hide itself from this check. The
+The sequential model (``store.audit.model``) is written from SPEC §2 and §4.1-§4.5
+and shares no code with ``store.ledger.fold``, so a bug in the fold cannot hide
+itself from this check; it derives the waiting list's offers itself, so a reply
+that only a wrong offer explains (a confirm by a waiter who should not have been
+offered, an offer while seats were short) fits no order. The
 search is Wing & Gong's, with Lowe's memoisation on (commands linearized, model
 state), as in Porcupine.
 """
@@ -33,6 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from store.audit.model import UNKNOWN_OCCURRENCE, Model, step
+
 #: Replies that mean the command's own event was written.
 SUCCESS = frozenset(
     {
@@ -45,10 +50,11 @@ SUCCESS = frozenset(
         "cancelled",
         "checked-in",
         "noted",
+        "waiting",
+        "offered",
+        "left",
     }
 )
-#: A command's reply when the occurrence does not exist (UnknownOccurrence).
-UNKNOWN_OCCURRENCE = "unknown-occurrence"
 #: The widest ledger-clock window a command may have, in ticks.
 MAX_WINDOW = 10_000
 
@@ -63,7 +69,9 @@ class Op:
     ``value`` is the capacity for ``create``/``capacity``; ``ttl`` the hold ttl
     (for ``create``, the occurrence's default) in ticks. ``seats`` is the party's
     size for ``book``/``hold`` and the seats given back for ``cancel`` (None: all).
-    ``lapsed`` lists the actors an ``expire`` command answered ``expired`` for.
+    ``lapsed`` lists the actors an ``expire`` command answered ``expired`` for;
+    ``position`` is a waiter's place on the list (``waiting``, ``already``, ``noted``);
+    ``offer_ttl`` the occurrence's offer length for ``create``, in ticks.
     """
 
     id: str
@@ -74,6 +82,7 @@ class Op:
     value: int | None = None
     ttl: int | None = None
     seats: int | None = None
+    offer_ttl: int | None = None
     invoke: int = 0
     complete: int | None = None
     clock_lo: int = 0
@@ -82,6 +91,7 @@ class Op:
     seat: int | None = None
     expires_at: int | None = None
     lapsed: tuple[str, ...] = ()
+    position: int | None = None
     attempts: int = 1  # tries the ledger needed (retries = attempts - 1); not checked
 
     @property
@@ -93,7 +103,7 @@ class Op:
         return "ok" if wrote else "refused"
 
     def reply(self) -> tuple[Any, ...]:
-        return (self.status, self.seat, self.expires_at, self.lapsed)
+        return (self.status, self.seat, self.expires_at, self.lapsed, self.position)
 
 
 class Recorder:
@@ -120,12 +130,14 @@ class Recorder:
         value: int | None = None,
         ttl: int | None = None,
         seats: int | None = None,
+        offer_ttl: int | None = None,
     ) -> str:
         self._next += 1
         op_id = f"{self.client}/{self._next}"
         self._line(
             {"id": op_id, "terminal": self.terminal, "key": key, "kind": kind, "actor": actor,
-             "value": value, "ttl": ttl, "seats": seats, "invoke": time.time_ns(),
+             "value": value, "ttl": ttl, "seats": seats, "offer_ttl": offer_ttl,
+             "invoke": time.time_ns(),
              "clock_lo": clock}
         )  # fmt: skip
         return op_id
@@ -140,10 +152,12 @@ class Recorder:
         expires_at: int | None = None,
         lapsed: Sequence[str] = (),
         attempts: int = 1,
+        position: int | None = None,
     ) -> None:
         self._line(
             {"id": op_id, "complete": time.time_ns(), "clock_hi": clock, "status": status,
-             "seat": seat, "expires_at": expires_at, "lapsed": list(lapsed), "attempts": attempts}
+             "seat": seat, "expires_at": expires_at, "lapsed": list(lapsed), "attempts": attempts,
+             "position": position}
         )  # fmt: skip
 
     def _line(self, record: dict[str, Any]) -> None:
@@ -181,135 +195,11 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> list[Op]:
                 seat=reply.get("seat"),
                 expires_at=reply.get("expires_at"),
                 lapsed=tuple(reply.get("lapsed", ())),
+                position=reply.get("position"),
                 attempts=reply.get("attempts", 1),
             )
         )
     return sorted(ops, key=lambda op: op.invoke)
-
-
-# -- the sequential model (SPEC §2, §4.1-§4.3, at tick t) ---------------------------------------
-
-# A member is (actor, state, join, expires, lapse_recorded, seats, checked_in); state
-# is "held", "confirmed" or "lapsed"; seats is the party's size. Joins are renumbered
-# 0..n-1 after every write, so two runs that reach the same roster reach the same
-# (hashable, memoisable) state.
-Member = tuple[str, str, int, "int | None", bool, int, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Model:
-    created: bool = False
-    capacity: int = 0
-    hold_ttl: int | None = None
-    high_water: int | None = None  # T: the latest decision instant of a written event
-    members: tuple[Member, ...] = ()  # sorted by actor
-
-
-def _lapsed(member: Member, t: int) -> bool:
-    state, expires = member[1], member[3]
-    return state == "lapsed" or (state == "held" and expires is not None and expires <= t)
-
-
-def _roster(model: Model, t: int) -> list[Member]:
-    """Occupying members in join order."""
-    return sorted((m for m in model.members if not _lapsed(m, t)), key=lambda m: m[2])
-
-
-def _write(model: Model, t: int, members: dict[str, Member], **changes: Any) -> Model:
-    """The model after an event decided at ``t``: T moves up, lapses at T are settled."""
-    settled = [
-        (m[0], "lapsed", m[2], m[3], m[4], m[5], False) if _lapsed(m, t) else m
-        for m in members.values()
-    ]
-    # join order matters for the roster and for the order of unrecorded lapses
-    order = sorted((m for m in settled if not m[4]), key=lambda m: m[2])
-    rank = {m[0]: i for i, m in enumerate(order)}
-    renumbered = tuple(sorted((m[0], m[1], rank.get(m[0], -1), *m[3:]) for m in settled))
-    return replace(model, high_water=t, members=renumbered, **changes)
-
-
-def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
-    """What a sequential ledger answers to ``op`` at tick ``t``, and its state after."""
-    if op.kind == "create":
-        if model.created:
-            return ("exists", None, None, ()), model
-        created = _write(model, t, {}, created=True, capacity=op.value, hold_ttl=op.ttl)
-        return ("created", None, None, ()), created
-    if not model.created:
-        return (UNKNOWN_OCCURRENCE, None, None, ()), model
-    members = {m[0]: m for m in model.members}
-    roster = _roster(model, t)
-    seat, occupied = {}, 0  # a party's seat is the first of its block
-    for m in roster:
-        seat[m[0]] = occupied + 1
-        occupied += m[5]
-    actor = op.actor or ""
-    member = members.get(actor)
-    next_join = 1 + max((m[2] for m in model.members), default=-1)  # joins at the end
-    if op.kind == "capacity":
-        return ("capacity-set", None, None, ()), _write(model, t, members, capacity=op.value)
-    if op.kind in ("book", "hold"):
-        party = op.seats if op.seats is not None else 1
-        if actor in seat:
-            assert member is not None
-            return ("already", seat[actor], member[3], ()), model
-        if occupied + party > model.capacity:
-            return ("full", None, None, ()), model
-        if op.kind == "book":
-            members[actor] = (actor, "confirmed", next_join, None, False, party, False)
-            return ("booked", occupied + 1, None, ()), _write(model, t, members)
-        ttl = op.ttl if op.ttl is not None else model.hold_ttl
-        expires = t + ttl if ttl is not None else None
-        members[actor] = (actor, "held", next_join, expires, False, party, False)
-        return ("held", occupied + 1, expires, ()), _write(model, t, members)
-    if op.kind == "checkin":
-        if member is None or actor not in seat:
-            return ("not-booked", None, None, ()), model
-        if member[1] == "held":
-            return ("not-confirmed", seat[actor], member[3], ()), model
-        if member[6]:
-            return ("already-checked-in", seat[actor], None, ()), model
-        members[actor] = (*member[:6], True)
-        return ("checked-in", seat[actor], None, ()), _write(model, t, members)
-    if op.kind == "note":
-        if member is None or actor not in seat:
-            return ("not-booked", None, None, ()), model
-        return ("noted", seat[actor], member[3], ()), _write(model, t, members)
-    if op.kind == "confirm":
-        if member is None:
-            return ("not-held", None, None, ()), model
-        if _lapsed(member, t):
-            reply = ("expired", None, member[3], ())
-            if member[4]:
-                return reply, model
-            members[actor] = (actor, "lapsed", -1, member[3], True, member[5], False)
-            return reply, _write(model, t, members)
-        if member[1] == "confirmed":
-            return ("already-confirmed", seat[actor], None, ()), model
-        members[actor] = (actor, "confirmed", member[2], None, False, member[5], False)
-        return ("confirmed", seat[actor], None, ()), _write(model, t, members)
-    if op.kind in ("release", "cancel"):
-        refusal = "not-held" if op.kind == "release" else "not-booked"
-        if member is None or _lapsed(member, t):
-            return (refusal, None, None, ()), model
-        if op.kind == "release" and member[1] != "held":
-            return (refusal, seat[actor], None, ()), model  # confirmed: keeps its seat
-        if op.kind == "cancel" and op.seats is not None and op.seats < member[5]:
-            members[actor] = (*member[:5], member[5] - op.seats, member[6])  # shrinks in place
-            return ("cancelled", seat[actor], member[3], ()), _write(model, t, members)
-        del members[actor]
-        word = "released" if op.kind == "release" else "cancelled"
-        return (word, None, None, ()), _write(model, t, members)
-    if op.kind == "expire":
-        lapses = sorted(
-            (m for m in model.members if _lapsed(m, t) and not m[4]), key=lambda m: m[2]
-        )
-        if not lapses:
-            return ("expired", None, None, ()), model
-        for m in lapses:
-            members[m[0]] = (m[0], "lapsed", -1, m[3], True, m[5], False)
-        return ("expired", None, None, tuple(m[0] for m in lapses)), _write(model, t, members)
-    raise ValueError(f"unknown command kind {op.kind!r}")
 
 
 # -- the search --------------------------------------------------------------------------------
@@ -453,6 +343,7 @@ from store.audit.replies import StreamAudit, audit_stream  # noqa: E402
 
 __all__ = [
     "SUCCESS",
+    "UNKNOWN_OCCURRENCE",
     "Op",
     "Recorder",
     "StreamAudit",

@@ -25,6 +25,8 @@ EVENT_OF = {
     "cancel": "cancel",
     "checkin": "checkin",
     "note": "note",
+    "wait": "wait",
+    "unwait": "unwait",
 }
 
 

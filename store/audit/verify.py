@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from store.audit.check import ACQUISITIONS, StreamReport, check_stream
+from store.audit.check import ACQUISITIONS, FIRST_FIT, StreamReport, check_stream
 from store.eventstore.events import Event
 from store.ledger.fold import OccurrenceState, SeatState
 
-#: What a racer was told when it won a seat (later confirmed or released under churn).
-_WON = ("held", "confirmed", "released")
+#: What a racer was told when it won a seat (later confirmed, released or cancelled).
+_WON = ("held", "confirmed", "released", "cancelled")
+#: What a winner's churn writes, by what it was told.
+_CHURN = {"confirmed": "confirm", "released": "release", "cancelled": "cancel"}
 
 
 class RacerRecord(Protocol):
@@ -27,6 +29,10 @@ class RacerRecord(Protocol):
     def state(self) -> str: ...
     @property
     def seq(self) -> int | None: ...
+    @property
+    def waited(self) -> bool: ...  # told full, it joined the waiting list
+    @property
+    def offered(self) -> bool: ...  # the fold offered it seats; ``seq`` is its `wait`'s
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,10 @@ def verify(
       is by anyone but a racer;
     - every success has its event: the seq a racer was told holds its hold, and
       a confirm or release it was told of is in the log after it;
-    - the final roster agrees with what each racer was told.
+    - the final roster agrees with what each racer was told;
+    - with waiters: every offer went to the earliest fitting waiter (the fold's
+      offers against the checkers' own model replaying the log), and a racer told
+      it was offered seats has its `wait` in the log (and its confirm, if told so).
 
     ``settled=False`` is for a run that was stopped or lost a process: a racer
     stopped mid-command may have had its command committed without hearing so
@@ -98,20 +107,35 @@ def verify(
         _successes_logged(events, racers),
         _roster_agrees(state, racers, settled),
     ]
+    if any(e.type == "wait" for e in events):
+        invariants.insert(1, _offers_first_fit(report))
     return Verdict(report.capacity, report.occupied, report.oversold, invariants, report)
 
 
 def _never_oversold(report: StreamReport) -> Invariant:
     name = "never oversold"
-    if report.ok:
+    violations = [v for v in report.violations if not v.problem.startswith(FIRST_FIT)]
+    if not violations:
         return Invariant(
             name,
             True,
             f"{report.acquisitions} acquisitions, at most {report.max_occupied} "
             f"of {report.capacity} seats occupied",
         )
-    first = report.violations[0]
+    first = violations[0]
     return Invariant(name, False, first.problem, first.seq)
+
+
+def _offers_first_fit(report: StreamReport) -> Invariant:
+    name = "every offer to the earliest fitting waiter"
+    wrong = [v for v in report.violations if v.problem.startswith(FIRST_FIT)]
+    if wrong:
+        return Invariant(name, False, wrong[0].problem, wrong[0].seq)
+    if not report.ok:  # the refold stopped short (a gap, an oversell): offers unchecked
+        return Invariant(name, False, "not checked: the refold found another violation first")
+    offers = len(report.offers)
+    plural = "s" if offers != 1 else ""
+    return Invariant(name, True, f"{offers} offer{plural}, each as the model derives it")
 
 
 def _winners_once(
@@ -134,6 +158,10 @@ def _winners_once(
             problems.append((seqs[0], f"a hold by {actor!r}, who is not a racer"))
     for record in racers:
         seqs = acquisitions.get(record.actor, [])
+        if record.waited:  # told full, so no hold of its own: a seat comes by an offer
+            if seqs:
+                problems.append((seqs[0], f"{record.actor!r} was told full but holds"))
+            continue
         told_won = record.state in _WON
         told_lost = record.state in ("full", "gave-up")
         if told_won and len(seqs) != 1:
@@ -147,7 +175,7 @@ def _winners_once(
             )
         elif record.state in ("waiting", "retrying", "error") and len(seqs) > 1:
             problems.append((seqs[1], f"{record.actor!r} has {len(seqs)} holds"))
-    winners = sum(1 for r in racers if r.state in _WON)
+    winners = sum(1 for r in racers if r.state in _WON and not r.waited)
     return _invariant(name, problems, f"{winners} winners, one hold each")
 
 
@@ -157,7 +185,11 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
     problems: list[tuple[int, str]] = []
     checked = 0
     for record in racers:
-        if record.state not in _WON:
+        if record.offered:
+            checked += 1
+            problems += _offer_logged(by_seq, events, record)
+            continue
+        if record.state not in _WON or record.waited:
             continue
         checked += 1
         event = by_seq.get(record.seq or 0)
@@ -167,8 +199,8 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
                 (record.seq or 0, f"{record.actor!r} was told seq {record.seq}; log has {found}")
             )
             continue
-        if record.state in ("confirmed", "released"):
-            kind = "confirm" if record.state == "confirmed" else "release"
+        if record.state in _CHURN:
+            kind = _CHURN[record.state]
             later = [
                 e.seq
                 for e in events
@@ -179,6 +211,25 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
                     (event.seq, f"{record.actor!r} was told {record.state}; {len(later)} {kind}s")
                 )
     return _invariant(name, problems, f"{checked} holds found where their racers were told")
+
+
+def _offer_logged(
+    by_seq: dict[int, Event], events: Sequence[Event], record: RacerRecord
+) -> list[tuple[int, str]]:
+    """An offered racer's `wait` is at the seq it was told (its ref); a confirm follows if told."""
+    event = by_seq.get(record.seq or 0)
+    if event is None or event.type != "wait" or event.data.get("actor") != record.actor:
+        found = f"{event.type} by {event.data.get('actor')!r}" if event else "nothing"
+        return [(record.seq or 0, f"{record.actor!r} was offered by seq {record.seq}; {found}")]
+    if record.state == "confirmed":
+        later = [
+            e.seq
+            for e in events
+            if e.seq > event.seq and e.type == "confirm" and e.data.get("actor") == record.actor
+        ]
+        if len(later) != 1:
+            return [(event.seq, f"{record.actor!r} confirmed its offer; {len(later)} confirms")]
+    return []
 
 
 def _roster_agrees(
@@ -193,8 +244,11 @@ def _roster_agrees(
         "held": held,
         "confirmed": {SeatState.CONFIRMED},
         "released": {None},
+        "cancelled": {None},
         "full": {None},
         "gave-up": {None},
+        "offered": held,
+        "left": {None},
     }
     for record in racers:
         wanted = expected.get(record.state)
@@ -202,6 +256,8 @@ def _roster_agrees(
             continue
         member = state.members.get(record.actor)
         found = member.state if member is not None else None
+        if record.state == "left" and record.actor in state.waiting:
+            problems.append((record.seq or 0, f"{record.actor!r} left but is still waiting"))
         if found not in wanted:
             problems.append((record.seq or 0, f"{record.actor!r} was told {record.state}; {found}"))
     return _invariant(name, problems, f"{state.held} held, {state.confirmed} confirmed at the end")

@@ -19,6 +19,11 @@ class Kind(StrEnum):
     CONFIRMED = "confirmed"
     RELEASED = "released"
     ERROR = "error"
+    # the waiting list (``RacePlan.waitlist``)
+    CANCELLED = "cancelled"  # a winner gave its seat back for the waiters
+    WAIT_LISTED = "wait-listed"  # told full, it joined the waiting list
+    OFFERED = "offered"  # the fold offered it seats (``seq``: the ref of its `wait`)
+    LEFT = "left"  # it left the list unoffered once the house was quiet
 
 
 @dataclass(frozen=True, slots=True)

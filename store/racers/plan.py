@@ -43,6 +43,9 @@ class RacePlan:
     algorithm: str = "ours"
     shape: str = "terminals"
     pace: float = 1.0  # 1 full speed; below 1, racers think between attempts (slow motion)
+    # waiting-list churn (SPEC §4.5): a racer told full joins the waiting list and confirms
+    # the seat it is offered; each winner confirms or cancels, so seats free up for waiters
+    waitlist: bool = False
 
     def __post_init__(self) -> None:
         _valid_key(self.occurrence, "occurrence")
@@ -63,6 +66,8 @@ class RacePlan:
             raise InvalidInput("shape", f"must be one of {', '.join(SHAPES)}")
         if self.algorithm == "seed" and self.shape != "terminals":
             raise InvalidInput("shape", "the seed's algorithm races as terminals only")
+        if self.waitlist and self.algorithm == "seed":
+            raise InvalidInput("waitlist", "the seed's algorithm has no waiting list")
         if not 1 / 64 <= self.pace <= 1:
             raise InvalidInput("pace", "must be from 1/64 (slowest) to 1 (full speed)")
         if not 0 < self.hold_ttl_s <= 86_400:
@@ -89,10 +94,12 @@ class RacePlan:
         return THINK_S * (1 / self.pace - 1)
 
     def churn_choice(self, racer: int) -> str | None:
-        """``"confirm"`` or ``"release"`` for a winner under churn, else None."""
-        if not self.churn:
+        """``"confirm"`` or ``"release"`` for a winner under churn (``"confirm"`` or
+        ``"cancel"`` with the waiting list, whose waiters the cancels serve), else None."""
+        choices = ("confirm", "cancel") if self.waitlist else ("confirm", "release")
+        if not self.churn and not self.waitlist:
             return None
-        return random.Random(f"{self.seed}:churn:{racer}").choice(("confirm", "release"))
+        return random.Random(f"{self.seed}:churn:{racer}").choice(choices)
 
 
 def new_seed() -> int:

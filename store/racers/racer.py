@@ -15,6 +15,8 @@ With churn, a racer that got a hold then confirms or releases it through the
 ledger's own retrying commands (their retries are counted from
 ``Outcome.attempts``, not shown one by one). A racer told ``full`` is done, even
 if a seat frees later under churn: "full" was true of the snapshot it decided on.
+With the waiting list, a winner confirms or cancels, and a racer told ``full``
+joins the list and confirms the seat it is offered (``store.racers.waiter``).
 At a pace below 1 a racer thinks before every attempt, so a room can follow.
 """
 
@@ -34,6 +36,7 @@ from store.ledger.outcomes import Status
 from store.racers.events import Kind, RacerEvent
 from store.racers.plan import RacePlan
 from store.racers.seed import seed_attempt
+from store.racers.waiter import until_sold_out, wait_for_an_offer
 
 #: Backoff after the n-th conflict in a row: uniform(0, min(cap, base * 2**n)) seconds.
 BACKOFF_BASE = 0.002
@@ -65,7 +68,10 @@ async def run_racer(
     jitter = random.Random(f"{plan.seed}:backoff:{racer}")
     slow = 1 / plan.pace
 
+    told: list[Kind] = []
+
     def emit(kind: Kind, **fields: Any) -> None:
+        told.append(kind)
         out(RacerEvent(kind, racer, actor, process, time.monotonic(), **fields))
 
     attempt = 0
@@ -78,12 +84,21 @@ async def run_racer(
         emit(Kind.ERROR, attempt=attempt, detail=f"{type(exc).__name__}: {exc}")
         return
     choice = plan.churn_choice(racer)
+    if not held and plan.waitlist and told and told[-1] is Kind.FULL:
+        try:
+            await wait_for_an_offer(plan, ledger, actor, emit)
+        except Exception as exc:
+            emit(Kind.ERROR, attempt=1, detail=f"waiting list: {type(exc).__name__}: {exc}")
+        return
     if not held or choice is None:
         return
     try:
         await asyncio.sleep(jitter.uniform(0, CHURN_THINK * slow))
         if choice == "confirm":
             outcome = await ledger.confirm(plan.occurrence, actor)
+        elif choice == "cancel":
+            await until_sold_out(plan, ledger)
+            outcome = await ledger.cancel(plan.occurrence, actor)
         else:
             outcome = await ledger.release(plan.occurrence, actor)
     except Exception as exc:
@@ -93,6 +108,8 @@ async def run_racer(
         emit(Kind.CONFIRMED, attempt=outcome.attempts)
     elif outcome.status is Status.RELEASED:
         emit(Kind.RELEASED, attempt=outcome.attempts)
+    elif outcome.status is Status.CANCELLED:
+        emit(Kind.CANCELLED, attempt=outcome.attempts)
     else:
         emit(Kind.ERROR, attempt=outcome.attempts, detail=f"{choice} answered {outcome.status}")
 

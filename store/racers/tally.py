@@ -28,6 +28,8 @@ class RacerRecord:
     churn_attempts: int = 0
     detail: str | None = None
     tries: list[Try] = field(default_factory=list)  # every attempt, as the racer saw it
+    waited: bool = False  # it joined the waiting list (told full, ``RacePlan.waitlist``)
+    offered: bool = False  # the fold offered it seats; ``seq`` is then its `wait` event's
 
 
 @dataclass(slots=True)
@@ -57,6 +59,11 @@ class Tally:
     released: int = 0
     churn_retries: int = 0
     busy: int = 0  # retries because the database stayed locked past its busy timeout
+    cancelled: int = 0  # winners who cancelled, freeing seats for the waiting list
+    waits: int = 0  # racers who joined the waiting list
+    offers: int = 0  # of them, those the fold offered seats
+    offers_confirmed: int = 0  # of them, those who confirmed their offer
+    left: int = 0  # waiters who left the list unoffered
     last_hold_at: float | None = None  # RacerEvent.at of the latest hold
     last_conflict: RacerEvent | None = None  # for a caption of what a conflict is
 
@@ -96,7 +103,11 @@ class Tally:
             record.state = "retrying"
             if event.detail is not None and event.detail.startswith("busy"):
                 self.busy += 1
-        elif kind in (Kind.CONFIRMED, Kind.RELEASED) or (
+        elif kind in (Kind.WAIT_LISTED, Kind.OFFERED, Kind.LEFT) or (
+            record.waited and kind in (Kind.CONFIRMED, Kind.ERROR)
+        ):
+            self._waiting_list(record, event)
+        elif kind in (Kind.CONFIRMED, Kind.RELEASED, Kind.CANCELLED) or (
             kind is Kind.ERROR and record.state == str(Kind.HELD)
         ):
             record.churn = event.detail or str(kind)
@@ -107,6 +118,10 @@ class Tally:
                 record.state = str(kind)
             elif kind is Kind.RELEASED:
                 self.released += 1
+                record.state = str(kind)
+                record.seat = None
+            elif kind is Kind.CANCELLED:
+                self.cancelled += 1
                 record.state = str(kind)
                 record.seat = None
             else:
@@ -131,3 +146,25 @@ class Tally:
             else:
                 self.errors += 1
         return record
+
+    def _waiting_list(self, record: RacerRecord, event: RacerEvent) -> None:
+        """A racer told full, on the waiting list: joined, offered, confirmed or left."""
+        kind = event.kind
+        if not record.waited:
+            record.waited = True
+            self.waits += 1
+        if kind is Kind.OFFERED:
+            self.offers += 1
+            record.offered = True
+            record.seat, record.seq = event.seat, event.seq
+        elif kind is Kind.CONFIRMED:
+            self.offers_confirmed += 1
+            record.churn, record.churn_attempts = str(kind), event.attempt
+        elif kind is Kind.LEFT:
+            self.left += 1
+        elif kind is Kind.ERROR:
+            self.errors += 1
+            record.detail = event.detail
+            return
+        record.state = str(kind)
+        record.detail = event.detail

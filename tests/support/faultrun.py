@@ -47,6 +47,7 @@ from store.eventstore.errors import StoreError
 from store.eventstore.sqlite import SQLiteStore
 from store.ledger.fold import stream_of
 from store.ledger.provenance import event_meta, terminal_id
+from store.ledger.waiting import Waiter, WaitingList
 
 EPOCH = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)  # one step of the shared clock, in ledger time
@@ -119,9 +120,15 @@ class Plan:
     ledgers: list[int]  # store connections per process (clients share them round-robin)
     kill: tuple[int, int, float] | None = None  # victim, after how many invokes, extra delay
     broken: bool = False  # racers use CheckThenAppendLedger
+    offer_ttl: int | None = None  # the occurrence's offer length, in ticks (waiting-list runs)
+    waitlist: bool = False  # clients also join and leave the waiting list
+    unfair: bool = False  # racers' folds offer to the latest fitting waiter (must be caught)
+    setup: list[Command] = field(default_factory=list)  # sent by the parent after `create`
 
     def describe(self) -> str:
         kill = f", kill racer {self.kill[0]} after {self.kill[1]} commands" if self.kill else ""
+        kill += ", waiting list" if self.waitlist else ""
+        kill += " (unfair first fit)" if self.unfair else ""
         clients = sum(len(p) for p in self.racers)
         commands = sum(len(c) for p in self.racers for c in p)
         return (
@@ -130,11 +137,26 @@ class Plan:
         )
 
 
-def plan_run(seed: int, *, kill: bool = False, broken: bool = False) -> Plan:
+def plan_run(
+    seed: int,
+    *,
+    kill: bool = False,
+    broken: bool = False,
+    waitlist: bool = False,
+    unfair: bool = False,
+) -> Plan:
+    """A run's plan. ``waitlist``: a house mostly full, clients joining (parties of one or
+    two) and leaving the list, holders cancelling and releasing, waiters confirming offers.
+    ``unfair``: racers whose fold offers to the latest fitting waiter, on a plan where two
+    waiters always fit when a seat frees, so the lie has to show (``unfair_plan``)."""
+    if unfair:
+        return unfair_plan(seed)
     rng = random.Random(seed)
-    capacity = rng.choice([0, 1, 1, 2, 2, 3, 4])
-    actors = [f"a{i}" for i in range(capacity + rng.randint(1, 3))]
+    capacity = rng.choice([1, 2, 2, 3, 4] if waitlist else [0, 1, 1, 2, 2, 3, 4])
+    actors = [f"a{i}" for i in range(capacity + rng.randint(2 if waitlist else 1, 3))]
     weights = {"hold": 30, "book": 10, "confirm": 20, "release": 10, "cancel": 10, "expire": 8}
+    if waitlist:
+        weights |= {"hold": 20, "book": 8, "wait": 25, "unwait": 4, "cancel": 14, "expire": 5}
     if not broken:
         weights["capacity"] = 2
     kinds, odds = list(weights), list(weights.values())
@@ -148,6 +170,10 @@ def plan_run(seed: int, *, kill: bool = False, broken: bool = False) -> Plan:
                 commands.append((kind, None, rng.randint(0, 4)))
             elif kind == "expire":
                 commands.append((kind, None, None))
+            elif kind == "wait":
+                actor = rng.choice(actors)
+                mine.append(actor)
+                commands.append((kind, actor, rng.choice([1, 1, 1, 2])))
             elif kind in ("hold", "book"):
                 actor = rng.choice(actors)
                 mine.append(actor)
@@ -181,6 +207,37 @@ def plan_run(seed: int, *, kill: bool = False, broken: bool = False) -> Plan:
         ledgers=[rng.randint(1, len(clients)) for clients in racers],
         kill=kill_at,
         broken=broken,
+        offer_ttl=rng.choice([None, 1, 2]) if waitlist else None,
+        waitlist=waitlist,
+    )
+
+
+def unfair_plan(seed: int) -> Plan:
+    """One seat, taken by the setup's host. Process 0: two waiters join, the host cancels,
+    the later waiter confirms, then the earlier; every other process adds two waiters who
+    confirm in the same reverse order. At the cancel at least two waiters fit the seat, and
+    a fair fold offers it to the earliest, so only the earliest's confirm may win."""
+    rng = random.Random(seed)
+    processes = rng.randint(2, 3)
+
+    def waiters(p: int) -> list[Command]:
+        return [("wait", f"w{p}a", 1), ("wait", f"w{p}b", 1)]
+
+    def confirms(p: int) -> list[Command]:
+        return [("confirm", f"w{p}b", None), ("confirm", f"w{p}a", None)]
+
+    racers = [[[*waiters(0), ("cancel", "host", None), *confirms(0)]]]
+    racers += [[[*waiters(p), *confirms(p)]] for p in range(1, processes)]
+    return Plan(
+        seed=seed,
+        capacity=1,
+        hold_ttl=None,
+        tick_every=rng.uniform(0.002, 0.01),
+        racers=racers,
+        ledgers=[1] * processes,
+        waitlist=True,
+        unfair=True,
+        setup=[("book", "host", None)],
     )
 
 
@@ -248,7 +305,8 @@ async def perform(
     kind, actor, arg = command
     ttl = arg if kind == "hold" else None
     value = arg if kind == "capacity" else None
-    op = recorder.invoke(key, kind, actor, clock=ticks.tick(), value=value, ttl=ttl)
+    seats = arg if kind == "wait" else None
+    op = recorder.invoke(key, kind, actor, clock=ticks.tick(), value=value, ttl=ttl, seats=seats)
     try:
         if kind == "expire":
             lapsed = await ledger.expire_holds(key)
@@ -279,6 +337,7 @@ async def perform(
         seat=outcome.seat,
         expires_at=to_ticks(outcome.expires_at),
         attempts=outcome.attempts,
+        position=outcome.position,
     )
 
 
@@ -287,11 +346,14 @@ def _send(ledger: Ledger, key: str, kind: str, actor: str, arg: int | None) -> A
         return ledger.hold(key, actor, arg * TICK if arg else None)
     if kind == "capacity":
         return ledger.set_capacity(key, arg or 0)
+    if kind == "wait":
+        return ledger.join_waitlist(key, actor, seats=arg or 1)
     commands: dict[str, Callable[[str, str], Awaitable[Outcome]]] = {
         "book": ledger.book,
         "confirm": ledger.confirm,
         "release": ledger.release,
         "cancel": ledger.cancel,
+        "unwait": ledger.leave_waitlist,
     }
     return commands[kind](key, actor)
 
@@ -310,7 +372,23 @@ def racer_main(conn: Connection) -> None:
         conn.send(("done", crashes))
 
 
+def _last_fit(self: WaitingList, free: int) -> Waiter | None:
+    """A seeded fault for ``Plan.unfair``: the latest fitting waiter, not the earliest."""
+    fitting = [w for w in self.in_order() if w.seats <= free]
+    return self.leave(fitting[-1].actor) if fitting else None
+
+
 async def _job(job: dict[str, Any], conn: Connection) -> list[str]:
+    fair = WaitingList.first_fit
+    if job.get("unfair"):  # in this racer process, for this run only (the pool is reused)
+        WaitingList.first_fit = _last_fit  # type: ignore[method-assign]
+    try:
+        return await _run_job(job, conn)
+    finally:
+        WaitingList.first_fit = fair  # type: ignore[method-assign]
+
+
+async def _run_job(job: dict[str, Any], conn: Connection) -> list[str]:
     ticks = Ticks(job["clock"])
     ledger_class = CheckThenAppendLedger if job["broken"] else Ledger
     crashes: list[str] = []
@@ -410,6 +488,7 @@ class RunResult:
     crashes: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     retried: int = 0  # commands that lost at least one race and tried again
+    offers: int = 0  # offers the judge's refold derived from the log (SPEC §4.5)
     seconds: float = 0.0
 
     @property
@@ -426,6 +505,7 @@ class RunResult:
         parts += [f"crash: {x}" for x in self.crashes]
         kill = " --kill" if self.plan.kill else ""
         broken = " --broken" if self.plan.broken else ""
+        broken += " --waitlist" if self.plan.waitlist and not self.plan.unfair else ""
         parts.append(
             f"replay: .venv/bin/python bench/soak.py --seed {self.plan.seed}{kill}{broken}"
         )
@@ -476,11 +556,21 @@ async def _create(db: str, history: str, ticks: Ticks, plan: Plan) -> None:
         async with open_store(db, create=True) as store:
             ledger = Ledger(store, clock=ticks, operator="setup")
             op = recorder.invoke(
-                KEY, "create", clock=ticks.tick(), value=plan.capacity, ttl=plan.hold_ttl
+                KEY,
+                "create",
+                clock=ticks.tick(),
+                value=plan.capacity,
+                ttl=plan.hold_ttl,
+                offer_ttl=plan.offer_ttl,
             )
             ttl = plan.hold_ttl * TICK if plan.hold_ttl else None
-            created = await ledger.create_occurrence(KEY, capacity=plan.capacity, hold_ttl=ttl)
+            offer_ttl = plan.offer_ttl * TICK if plan.offer_ttl else None
+            created = await ledger.create_occurrence(
+                KEY, capacity=plan.capacity, hold_ttl=ttl, offer_ttl=offer_ttl
+            )
             recorder.complete(op, str(created.status), clock=ticks.tick())
+            for command in plan.setup:
+                await perform(ledger, recorder, ticks, KEY, command)
     finally:
         recorder.close()
 
@@ -497,7 +587,8 @@ def _race(
     conns = pool.conns(len(plan.racers))
     for n, (conn, clients) in enumerate(zip(conns, plan.racers, strict=True)):
         job = {"db": db, "key": KEY, "clock": ticks.path, "history": history,
-               "clients": clients, "ledgers": plan.ledgers[n], "broken": plan.broken}  # fmt: skip
+               "clients": clients, "ledgers": plan.ledgers[n], "broken": plan.broken,
+               "unfair": plan.unfair}  # fmt: skip
         conn.send(job)
     pids = {}
     for n, conn in enumerate(conns):
@@ -558,6 +649,7 @@ async def _judge(db: str, history: str, result: RunResult) -> None:
         result.events = len(events)
         report = check_stream(events)
         result.oversold = report.oversold
+        result.offers = len(report.offers)
         result.violations += [str(v) for v in report.violations if "oversold" not in v.problem]
         audit = audit_stream(ops, events)
         result.lost, result.unexplained = audit.lost, audit.unexplained

@@ -2,9 +2,12 @@
 
 N racers, spread over P spawned processes, each try to hold a seat on KEY at
 once (with ``--churn``, each winner then confirms or releases, as the seed
-decides). Every conflict is counted; at the end the run is verified from the
-stream alone: never oversold, each winner exactly once, every success has its
-event, the final roster agrees. Exit 0 when every invariant held, 1 when one
+decides; with ``--waitlist``, each winner confirms or cancels, and a racer told
+full joins the waiting list and confirms the seat it is offered). Every conflict
+is counted; at the end the run is verified from the stream alone: never
+oversold, each winner exactly once, every success has its event, the final
+roster agrees, and (with ``--waitlist``) every offer went to the earliest
+fitting waiter. Exit 0 when every invariant held, 1 when one
 failed (or a racer process died), 130 when interrupted (every process is
 stopped first).
 
@@ -106,6 +109,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="every racer hold lapses after this long (default 10m)",
     )
     add("--churn", action="store_true", help="each winner then confirms or releases its hold")
+    add(
+        "--waitlist",
+        action="store_true",
+        help="racers told full join the waiting list and confirm their offers; "
+        "each winner confirms or cancels",
+    )
     add("--seed", type=arguments.whole_number, metavar="S", help="default: random, printed")
     add("--algorithm", choices=ALGORITHMS, help="ours (default), or seed: UNSAFE, demo only")
     add(
@@ -135,15 +144,17 @@ def _plan(opts: Options, args: argparse.Namespace) -> tuple[RacePlan, int | None
             raise CommandError(EXIT_USAGE, str(exc)) from None
         recorded = {
             name: getattr(first.plan, name)
-            for name in ("racers", "processes", "seed", "churn", "deadline", "hold_ttl_s")
+            for name in ("racers", "processes", "seed", "churn", "waitlist", "deadline")
         }
-        recorded |= {n: getattr(first.plan, n) for n in ("algorithm", "shape", "pace")}
+        later = ("hold_ttl_s", "algorithm", "shape", "pace")
+        recorded |= {n: getattr(first.plan, n) for n in later}
         capacity = capacity or first.capacity
     asked = {
         "racers": args.racers,
         "processes": args.processes,
         "seed": args.seed,
         "churn": args.churn or None,
+        "waitlist": args.waitlist or None,
         "deadline": args.deadline,
         "hold_ttl_s": args.hold_for.total_seconds() if args.hold_for else None,
         "algorithm": args.algorithm,
@@ -155,6 +166,7 @@ def _plan(opts: Options, args: argparse.Namespace) -> tuple[RacePlan, int | None
         "processes": 4,
         "seed": new_seed(),
         "churn": False,
+        "waitlist": False,
         "deadline": 60.0,
         "hold_ttl_s": HOLD_TTL.total_seconds(),
         "algorithm": "ours",
@@ -249,6 +261,8 @@ def _cleanup(opts: Options) -> int:
 def print_summary(summary: RaceSummary) -> None:
     plan, tally = summary.plan, summary.tally
     mode = "churn (confirm or release)" if plan.churn else "hold only"
+    if plan.waitlist:
+        mode = "waiting list (winners confirm or cancel, the full wait)"
     last = summary.last_hold_s
     last_hold = f" · last hold at {last:.2f} s" if last is not None else ""
     if plan.algorithm == "seed":
@@ -275,7 +289,7 @@ def print_summary(summary: RaceSummary) -> None:
                 sum(r.conflicts for r in mine),
                 max((r.retries for r in mine), default=0),
                 sum(1 for r in mine if r.seq is not None),
-                sum(1 for r in mine if r.state == "full"),
+                sum(1 for r in mine if r.state == "full" or r.waited),
                 sum(1 for r in mine if r.state in ("gave-up", "error", "waiting", "retrying")),
             ]
         )
@@ -295,10 +309,19 @@ def print_summary(summary: RaceSummary) -> None:
         ["process", "racers", "attempts", "conflicts", "max retries", "held", "full", "other"],
         rows,
     )
-    if plan.churn:
+    if plan.churn and not plan.waitlist:
         line(
             f"churn: {tally.confirmed} confirmed · {tally.released} released · "
             f"{tally.churn_retries} retries inside the ledger"
+        )
+    if plan.waitlist:
+        line(
+            f"churn: {tally.confirmed} confirmed · {tally.cancelled} cancelled · "
+            f"{tally.churn_retries} retries inside the ledger"
+        )
+        line(
+            f"waiting list: {tally.waits} waited · {tally.offers} offered · "
+            f"{tally.offers_confirmed} offers confirmed · {tally.left} left unoffered"
         )
     if tally.busy:
         line(
@@ -321,5 +344,6 @@ def print_summary(summary: RaceSummary) -> None:
         f"replay this plan: boxoffice race --seed {plan.seed} --racers {plan.racers} "
         f"--processes {plan.processes}"
         + (" --churn" if plan.churn else "")
+        + (" --waitlist" if plan.waitlist else "")
         + ("" if plan.algorithm == "ours" else f" --algorithm {plan.algorithm}")
     )
