@@ -1,6 +1,6 @@
 """Holders, cancellers and waiters racing in real processes on one SQLite file (SPEC §4.5).
 
-Each run (``tests/faultrun.py``, ``waitlist=True``): two or three spawned racer
+Each run (``tests/support/faultrun.py``, ``waitlist=True``): two or three spawned racer
 processes fire holds, books, cancels, releases, confirms, waits and leaves at one
 mostly full occurrence on a stepped clock, so holds and offers lapse mid-run.
 The judge trusts the log and the replies only: the refold never oversells, not
@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import faultrun
 import pytest
-from faultrun import RacerPool, RunResult
+from support import faultrun
+from support.faultrun import RacerPool, RunResult
 
 RACE_RUNS = 12
 KILL_RUNS = 4
