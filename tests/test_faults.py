@@ -9,14 +9,12 @@ replays it alone (``bench/soak.py --seed <run seed>``).
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import faultrun
+from support import fault_fixtures, faultrun
 from support.faultrun import RacerPool, RunResult
 
 RACE_RUNS = 100
@@ -24,20 +22,8 @@ KILL_RUNS = 50
 BROKEN_RUNS = 10
 
 
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RacerPool]:
-    racers = RacerPool(tmp_path_factory.mktemp("racers"))
-    try:
-        yield racers
-    finally:
-        racers.close()
-
-
-@pytest.fixture(scope="module")
-def base_seed() -> int:
-    seed = int(os.environ.get("BOXOFFICE_FAULT_SEED", random.randrange(2**32)))
-    print(f"\nfault suite seed {seed} (replay: BOXOFFICE_FAULT_SEED={seed})")
-    return seed
+pool = fault_fixtures.racer_pool("racers")
+base_seed = fault_fixtures.printed_seed("fault suite")
 
 
 def _runs(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import random
 import uuid
 from collections import Counter
@@ -25,7 +24,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from conftest import PG_REQUIRED, PG_URL
-from support import faultrun, pgcluster
+from support import fault_fixtures, faultrun, pgcluster
 from support.faultrun import RacerPool, RunResult
 
 from store.eventstore.postgres import split_url
@@ -38,20 +37,8 @@ TERMINATE_RUNS = 8
 RESTART_RUNS = 3
 
 
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RacerPool]:
-    racers = RacerPool(tmp_path_factory.mktemp("pg-racers"))
-    try:
-        yield racers
-    finally:
-        racers.close()
-
-
-@pytest.fixture(scope="module")
-def base_seed() -> int:
-    seed = int(os.environ.get("BOXOFFICE_FAULT_SEED", random.randrange(2**32)))
-    print(f"\nPostgreSQL fault suite seed {seed} (replay: BOXOFFICE_FAULT_SEED={seed})")
-    return seed
+pool = fault_fixtures.racer_pool("pg-racers")
+base_seed = fault_fixtures.printed_seed("PostgreSQL fault suite")
 
 
 @pytest.fixture(scope="module")

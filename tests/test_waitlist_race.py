@@ -16,15 +16,12 @@ catch every such run, while the same plan with a fair fold passes.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from support import faultrun
+from support import fault_fixtures, faultrun
 from support.faultrun import RacerPool, RunResult
 
 RACE_RUNS = 12
@@ -32,20 +29,8 @@ KILL_RUNS = 4
 UNFAIR_RUNS = 3
 
 
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RacerPool]:
-    racers = RacerPool(tmp_path_factory.mktemp("racers"))
-    try:
-        yield racers
-    finally:
-        racers.close()
-
-
-@pytest.fixture(scope="module")
-def base_seed() -> int:
-    seed = int(os.environ.get("BOXOFFICE_FAULT_SEED", random.randrange(2**32)))
-    print(f"\nwaiting-list race seed {seed} (replay: BOXOFFICE_FAULT_SEED={seed})")
-    return seed
+pool = fault_fixtures.racer_pool("racers")
+base_seed = fault_fixtures.printed_seed("waiting-list race")
 
 
 def _runs(pool: RacerPool, workdir: Path, seed: int, count: int, *, kill: bool) -> list[RunResult]:
