@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -333,15 +334,18 @@ def test_a_lock_held_past_the_deadline_is_a_clear_answer_and_the_ledger_recovers
             ledger = Ledger(store, operator="t", deadline=SHORT)
             assert await ledger.roster(KEY) == ACTORS  # reads go on while another writes
             try:
+                # the answer names the process holding the lock (issue 12 row 9)
+                who = rf"another process \(pid {locker.proc.pid}\)"
                 why = (
-                    "another process has held the write turn"
+                    rf"{who} has held the write turn for \d"
                     if how == "write-turn"
-                    else ("locked by another process")
+                    else rf"the database was locked by {who} for over \d"
                 )
                 with pytest.raises(StoreBusy, match=why):
                     await asyncio.wait_for(store.append(f"booking:{KEY}", "hold", {}), 30)
                 late = await asyncio.wait_for(ledger.hold(KEY, "zed"), 30)
                 assert late.status is Status.CONFLICT
+                assert late.reason is not None and re.fullmatch(why + r".* s", late.reason)
             finally:
                 locker.release()
             assert await ledger.roster(KEY) == ACTORS  # nothing was written

@@ -47,9 +47,27 @@ class StreamReport:
         return not self.violations
 
     @property
+    def gap(self) -> bool:
+        """Seqs did not run 1, 2, 3...: the refold stopped at the gap."""
+        return any(v.problem.startswith("gap") for v in self.violations)
+
+    @property
     def oversold(self) -> int:
         """How many acquisitions found the house already full."""
         return sum(1 for v in self.violations if v.problem.startswith("oversold"))
+
+
+def malformed(event: Event, part: str, value: object) -> str:
+    """Why an event's ``data`` or ``meta`` is not what every writer writes: a JSON object.
+
+    The fold reads such a part as empty (no actor, no time, no operator), so the
+    event is still folded; the log was written by hand or by a broken writer.
+    """
+    kind = "null" if value is None else _JSON_NAMES.get(type(value), type(value).__name__)
+    return f"malformed: {event.type} event's {part} is a JSON {kind}, not an object"
+
+
+_JSON_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
 def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamReport:
@@ -94,9 +112,20 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
         report.events += 1
         if event.seq != state.seq + 1:
             report.violations.append(
-                Violation(report.stream, event.seq, f"gap: expected seq {state.seq + 1}")
+                Violation(
+                    report.stream,
+                    event.seq,
+                    f"gap: seq {event.seq} follows seq {state.seq} "
+                    f"(expected seq {state.seq + 1}; nothing after it is checked)",
+                )
             )
             break
+        for part in ("data", "meta"):
+            value = getattr(event, part)
+            if not isinstance(value, dict):
+                report.violations.append(
+                    Violation(report.stream, event.seq, malformed(event, part, value))
+                )
         actor = event.data.get("actor") if isinstance(event.data, dict) else None
         before = state.members.get(actor) if isinstance(actor, str) else None
         state.apply(event)

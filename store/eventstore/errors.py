@@ -24,7 +24,15 @@ class SchemaTooNew(StoreError):
 
 
 class StoreBusy(StoreError):
-    """The database stayed locked by another process past the deadline."""
+    """The database stayed locked by another process past the deadline.
+
+    ``reason`` is the why without the database's location ("another process (pid
+    7262) has held the write turn for 5 s"): the ledger's ``conflict`` carries it.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 class StoreCorrupt(StoreError):

@@ -109,10 +109,13 @@ def _unstorable(value: Any, path: str) -> str | None:
     return None
 
 
+_NO_META = object()
+
+
 def encode(events: Sequence[NewEvent]) -> list[tuple[str, str, str]]:
     """``(type, data, meta)`` as stored; a batch's events share one meta, encoded once."""
     rows = []
-    meta: dict[str, Any] | None = None
+    meta: object = _NO_META  # not None: a meta of None must still be encoded ("null")
     meta_text = ""
     for event in events:
         if event.meta is not meta:

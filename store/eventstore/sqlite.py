@@ -38,6 +38,7 @@ from store.eventstore.errors import (
     StoreNotFound,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
+from store.eventstore.lock_holders import WAL_WRITE_LOCK, lock_holders, seconds, who
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
@@ -292,9 +293,9 @@ class SQLiteStore(SQLEventStore):
                 if not is_busy(exc):
                     raise translate(exc, self.path) from exc
                 if deadline.passed():
-                    raise StoreBusy(
-                        f"{self.path}: locked by another process for over {wait:g} s"
-                    ) from exc
+                    holders = lock_holders(self.path + "-shm", "POSIX", WAL_WRITE_LOCK)
+                    why = f"the database was locked by {who(holders)} for over {seconds(wait)} s"
+                    raise StoreBusy(f"{self.path}: {why}", why) from exc
                 await deadline.pause()
 
     # -- writing -----------------------------------------------------------------
@@ -323,9 +324,8 @@ class SQLiteStore(SQLEventStore):
             await self._writing.acquire()
             try:
                 if not await gate.acquire(deadline.remaining()):
-                    raise StoreBusy(
-                        f"{self.path}: another process has held the write turn for {wait:g} s"
-                    )
+                    why = f"{who(gate.holders())} has held the write turn for {seconds(wait)} s"
+                    raise StoreBusy(f"{self.path}: {why}", why)
                 try:
                     self._check_same_file()
                 except BaseException:

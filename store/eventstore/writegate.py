@@ -33,6 +33,8 @@ import queue
 import threading
 from dataclasses import dataclass, field
 
+from store.eventstore.lock_holders import lock_holders
+
 
 class WriteGate(abc.ABC):
     """Who may write next; held around each write transaction."""
@@ -51,6 +53,10 @@ class WriteGate(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release everything; a wait still in the kernel lets go when it is granted."""
+
+    def holders(self) -> list[int]:
+        """The pids of other processes holding the turn now, where the system says."""
+        return []
 
 
 class OpenGate(WriteGate):
@@ -171,6 +177,9 @@ class FairTurn(WriteGate):
     def release(self) -> None:
         with contextlib.suppress(OSError):
             fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+
+    def holders(self) -> list[int]:
+        return [] if self._closed else lock_holders(self._turn_fd)
 
     def close(self) -> None:
         if self._closed:

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from store.eventstore.errors import StoreCorrupt
 from store.eventstore.events import Event
 from store.ledger.log_values import (
     duration_s,
@@ -150,19 +151,30 @@ class OccurrenceState(RosterViews):
     # -- the fold -------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
+        """Fold one event; seqs must follow on (a gap is a damaged log, ``StoreCorrupt``).
+
+        A ``data`` or ``meta`` that is not a JSON object (tampering, or a bug in
+        another writer) folds as an empty one, as a missing field does: a ``meta``
+        list is an event with no time and no operator. ``store.audit.check`` flags
+        such events; no reader fails on them (issue 12 row 11).
+        """
         if event.seq != self.seq + 1:
-            raise ValueError(f"{self.stream}: expected seq {self.seq + 1}, got {event.seq}")
-        recorded = parse_time(event.meta.get("recorded_at"))
+            raise StoreCorrupt(
+                f"{self.stream}: damaged: seq {event.seq} follows seq {self.seq} "
+                "(`boxoffice check` names it)"
+            )
+        meta = event.meta if isinstance(event.meta, dict) else {}
+        recorded = parse_time(meta.get("recorded_at"))
         if recorded is not None and (self.high_water is None or recorded > self.high_water):
             self.high_water = recorded
         if self.high_water is not None:
             self._lapse(self.high_water)
         self.seq = event.seq
-        self._fold_event(event, recorded)
+        self._fold_event(event, meta, recorded)
         if self.waiting:  # whatever the event freed goes to the waiters first (SPEC §4.5)
             self._walk(self.high_water)
 
-    def _fold_event(self, event: Event, recorded: datetime | None) -> None:
+    def _fold_event(self, event: Event, meta: dict[str, Any], recorded: datetime | None) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         kind = event.type
         if kind == "created":
@@ -189,7 +201,7 @@ class OccurrenceState(RosterViews):
         member = self.members.get(actor)
         state = member.state if member is not None else None
         if kind in ("wait", "unwait") or (kind == "note" and actor in self.waiting):
-            self._fold_waiter(kind, actor, data, event)
+            self._fold_waiter(kind, actor, data, event, meta)
             return
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
@@ -199,7 +211,7 @@ class OccurrenceState(RosterViews):
             # tentative hold must never match a later member (pushes are not journaled).
             join = self._next_join
             self._next_join += 1
-            operator = event.meta.get("operator")
+            operator = meta.get("operator")
             expires = parse_time(data.get("expires_at")) if kind == "hold" else None
             seats = party_size(data.get("seats"))
             self._set(
@@ -273,7 +285,9 @@ class OccurrenceState(RosterViews):
             if "offer_ttl_s" in data:
                 self.offer_ttl_s = duration_s(data["offer_ttl_s"])
 
-    def _fold_waiter(self, kind: str, actor: str, data: dict[str, Any], event: Event) -> None:
+    def _fold_waiter(
+        self, kind: str, actor: str, data: dict[str, Any], event: Event, meta: dict[str, Any]
+    ) -> None:
         """`wait` joins the list unless seated or waiting; `unwait` leaves; `note` re-notes."""
         if kind == "unwait":
             self.waiting.leave(actor)
@@ -283,7 +297,7 @@ class OccurrenceState(RosterViews):
             SeatState.HELD,
             SeatState.CONFIRMED,
         ):
-            operator = event.meta.get("operator")
+            operator = meta.get("operator")
             order = self._next_join
             self._next_join += 1
             self.waiting.join(

@@ -139,16 +139,18 @@ class Lanes:
         round_ = 0
         while batch:
             written: list[Event] | Conflict | None
+            busy: str | None = None
             try:
                 async with lane.lock:
                     if round_:
                         decided, written = await self._decide_in_transaction(key, batch)
                     else:
                         decided, written = await self._decide_and_append(key, batch)
-            except StoreBusy:
+            except StoreBusy as exc:
                 # another process held the write lock all along: nothing was written,
-                # so this is one more lost round, not a crash (SPEC §1, §3)
-                written = None
+                # so this is one more lost round, not a crash (SPEC §1, §3); the answer
+                # says who held it (issue 12 row 9)
+                written, busy = None, exc.reason
             except BaseException as exc:
                 for pending in batch:
                     if not pending.future.done():
@@ -161,10 +163,16 @@ class Lanes:
                     _settle(pending, result)
                 return
             actual = written.actual if isinstance(written, Conflict) else None
+            reason = (
+                busy or f"other writers changed the occurrence on every try for {self.deadline:g} s"
+            )
             retry = []
             for pending in batch:
                 if time.monotonic() >= pending.deadline:
-                    _settle(pending, Outcome(Status.CONFLICT, actor=pending.actor, actual=actual))
+                    lost = Outcome(
+                        Status.CONFLICT, actor=pending.actor, actual=actual, reason=reason
+                    )
+                    _settle(pending, lost)
                 else:
                     retry.append(pending)
             batch = retry

@@ -42,7 +42,12 @@ def observed_acquire(
             return Outcome(Status.FULL, actor, capacity=state.capacity, seats_left=left), []
         occupied = state.occupied_at(now)
         if state.seq != expected_seq or occupied + seats > state.capacity:
-            return Outcome(Status.CONFLICT, actor, actual=state.seq), []
+            why = (
+                f"the occurrence moved to seq {state.seq} since it was read"
+                if state.seq != expected_seq
+                else "the seats it saw free are taken now (a lapse or an offer since)"
+            )
+            return Outcome(Status.CONFLICT, actor, actual=state.seq, reason=why), []
         expires = expiry(now, ttl, state.hold_ttl_s) if kind == "hold" else None
         data: dict[str, Any] = {"actor": actor}
         if kind == "hold":

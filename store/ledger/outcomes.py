@@ -87,6 +87,9 @@ class Outcome:
     ref: int | None = None
     position: int | None = None
     seats_left: int | None = None
+    #: why a ``conflict`` wrote nothing ("another process (pid 7262) has held the write
+    #: turn for 5 s"); None for every other status
+    reason: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -6,13 +6,10 @@ both raise the same ``InvalidInput``, whose message names the field.
 
 from __future__ import annotations
 
-import unicodedata
-
-from store.ledger.rules import MAX_TEXT, InvalidInput
+from store.ledger.rules import InvalidInput, clean_text
 
 #: The largest party one command seats: a box office sells to groups, not to blocks.
 MAX_PARTY = 100
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def party_size(value: object, field: str = "seats") -> int:
@@ -34,19 +31,7 @@ def note(value: object, field: str = "note") -> str:
     Empty is allowed (it clears a note); what an actor may not contain, a note may not either,
     since both are shown to the operator verbatim.
     """
-    if not isinstance(value, str):
-        raise InvalidInput(field, f"must be text, not {type(value).__name__}")
-    normal = unicodedata.normalize("NFC", value).strip()
-    for ch in normal:
-        category = unicodedata.category(ch)
-        if category in _REFUSED_CATEGORIES:
-            raise InvalidInput(
-                field,
-                f"contains a control, format or separator character (U+{ord(ch):04X}, {category})",
-            )
-    if len(normal) > MAX_TEXT:
-        raise InvalidInput(field, f"must be at most {MAX_TEXT} characters (got {len(normal)})")
-    return normal
+    return clean_text(value, field, empty_ok=True)
 
 
 def optional_note(value: object, field: str = "note") -> str | None:

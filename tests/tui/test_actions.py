@@ -156,7 +156,8 @@ async def test_hold_with_a_ttl_and_a_bad_ttl(
         await pilot.press("enter")
         assert "use a number with s, m, h or d" in error_of(app, "ttl")
         assert await last_seq(app) == before
-        for too_long in ("99999999999d", "40000d"):  # issue 12 row 2: inline, the app stays up
+        # issue 12 rows 2 and 3: refused inline, and the app stays up
+        for too_long in ("99999999999d", "40000d", "9" * 5000 + "s"):
             await fill(pilot, ttl=too_long)
             await pilot.press("enter")
             assert "at most" in error_of(app, "ttl") and isinstance(app.screen, FormScreen)

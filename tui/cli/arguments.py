@@ -22,3 +22,13 @@ def duration(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_csv_raw(parser: argparse.ArgumentParser) -> None:
+    """``--raw``: CSV cells as stored, without the ``'`` that disarms a formula."""
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="with --format csv: cells exactly as stored, for programs; by default a cell "
+        "starting with = + - @ TAB or CR gets a ' first, so a spreadsheet shows it as text",
+    )

@@ -84,12 +84,33 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     sys.stdout.write("\n".join(out) + "\n")
 
 
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+#: What a spreadsheet takes as the start of a formula (or, TAB and CR, a way to
+#: hide one): ``=HYPERLINK("http://evil/","x")`` as a name runs when the file is
+#: opened (OWASP "CSV injection"; issue 12 row 10).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, raw: bool = False) -> str:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a ``'`` first.
+
+    Numbers, times and durations are never text a person typed, so they stay as
+    they are (a seq is never ``'5``). ``raw`` keeps text as stored, for programs
+    that read the file; hidden characters are still shown as ``\\u{XXXX}``
+    either way (``cell``), and no name the ledger accepts holds one.
+    """
+    text = cell(value)
+    if raw or not isinstance(value, str) or not text.startswith(FORMULA_STARTS):
+        return text
+    return "'" + text
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], raw: bool = False) -> None:
+    """Rows as CSV on stdout, neutralised for spreadsheets unless ``raw`` (``csv_cell``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([cell(v) for v in row])
+        writer.writerow([csv_cell(v, raw) for v in row])
     sys.stdout.write(buffer.getvalue())
 
 

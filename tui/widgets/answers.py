@@ -64,6 +64,8 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
         case Status.CLOSED:
             return "Closed: this occurrence is archived (restore it first)"
         case Status.CONFLICT:
+            if outcome.reason:  # who held it, as the ledger learnt it (issue 12 row 9)
+                return f"Busy: {printable(outcome.reason)}; nothing written, try again"
             return (
                 "Busy: other writers or a locked database held it past the deadline; "
                 "nothing written, try again"

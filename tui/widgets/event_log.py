@@ -108,8 +108,9 @@ class EventLog(DataTable[Any]):
         start = self.row_count
         with self.app.batch_update():
             for event in self.events[start : start + limit]:
-                operator = event.meta.get("operator") if isinstance(event.meta, dict) else None
-                recorded = parse_time(event.meta.get("recorded_at")) if event.meta else None
+                meta = event.meta if isinstance(event.meta, dict) else {}  # a tampered log
+                operator = meta.get("operator")
+                recorded = parse_time(meta.get("recorded_at"))
                 self.add_row(
                     FixedCell(Text(str(event.seq), justify="right")),
                     FixedCell(Text(stamp(recorded, now, self.tz))),

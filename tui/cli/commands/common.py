@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy, StoreError, StoreReadOnly
+from store.ledger.provenance import login_operator
 from tui.cli.safe_text import printable
 
 T = TypeVar("T")
@@ -60,11 +61,29 @@ async def open_db(opts: Options) -> AsyncIterator[EventStore]:
         yield store
 
 
+def operator_of(opts: Options) -> str:
+    """``--operator`` / ``$BOXOFFICE_OPERATOR`` (validated by the ledger), else the login name.
+
+    A login name that fails the operator rule is replaced by a safe one
+    (``store.ledger.provenance.login_operator``) with a one-line warning on stderr.
+    """
+    if opts.operator is not None:
+        return opts.operator
+    login = login_operator()
+    if login.refused is not None:
+        print(
+            f"boxoffice: warning: {printable(login.refused)}; recording operator "
+            f"{printable(login.name)!r} instead (give --operator NAME)",
+            file=sys.stderr,
+        )
+    return login.name
+
+
 @asynccontextmanager
 async def open_ledger(opts: Options) -> AsyncIterator[Ledger]:
     """The ledger on the existing database ``opts.db`` (a missing one is refused, exit 3)."""
     async with open_db(opts) as store:
-        yield Ledger(store, operator=opts.operator)
+        yield Ledger(store, operator=operator_of(opts))
 
 
 def error_exit_code(exc: BaseException) -> int:

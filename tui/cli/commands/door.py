@@ -13,6 +13,7 @@ from typing import Any
 
 from store.booking import OccurrenceRecord, SeatRecord
 from store.ledger.views import OccurrenceView
+from tui.cli import arguments
 from tui.cli.commands.common import EXIT_OK, Options, open_ledger, run
 from tui.cli.commands.outcomes import seat_range
 from tui.cli.output import cell, emit_json, line, record, table, write_csv
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     door.add_argument(
         "--format", choices=("table", "csv", "json"), help="default table (json with --json)"
     )
+    arguments.add_csv_raw(door)
     door.set_defaults(handler=show_door)
 
 
@@ -91,6 +93,7 @@ def show_door(opts: Options, args: argparse.Namespace) -> int:
                 )
                 for p in parties
             ),
+            raw=args.raw,
         )
     else:
         line(header(show))

@@ -18,6 +18,7 @@ from store.eventstore.errors import StoreBusy, StoreUnreachable
 from store.eventstore.events import Event
 from store.ledger.rules import occurrence_key
 from store.ledger.views import stream_of
+from tui.cli import arguments
 from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
 from tui.cli.commands.outcomes import seat_range
 from tui.cli.durations import format_duration
@@ -61,11 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     roster.add_argument(
         "--format", choices=("table", "json", "csv"), help="default table (json with --json)"
     )
+    arguments.add_csv_raw(roster)
     roster.set_defaults(handler=show_roster)
 
     export = subparsers.add_parser("export", help="the occurrence's whole stream, every event")
     export.add_argument("key", metavar="KEY")
     export.add_argument("--format", choices=("json", "csv"), default="json")
+    arguments.add_csv_raw(export)
     export.set_defaults(handler=export_stream)
 
     log = subparsers.add_parser("log", help="the occurrence's events; --follow for new ones")
@@ -126,7 +129,7 @@ def show_roster(opts: Options, args: argparse.Namespace) -> int:
     if form == "json":
         emit_json([seat_json(s) for s in seats])
     elif form == "csv":
-        write_csv(ROSTER_HEADERS, [roster_row(s, s.seat) for s in seats])
+        write_csv(ROSTER_HEADERS, [roster_row(s, s.seat) for s in seats], raw=args.raw)
     else:  # a person reads a party's block as a range and its ref as #57
         table(ROSTER_HEADERS, [roster_row(s, _block(s), f"#{s.ref}") for s in seats])
     return EXIT_OK
@@ -209,7 +212,7 @@ def export_stream(opts: Options, args: argparse.Namespace) -> int:
 
     events = run(fetch())
     if args.format == "csv":
-        write_csv(EXPORT_HEADERS, (event_row(e) for e in events))
+        write_csv(EXPORT_HEADERS, (event_row(e) for e in events), raw=args.raw)
     else:
         emit_json([event_json(e) for e in events])
     return EXIT_OK

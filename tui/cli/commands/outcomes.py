@@ -33,6 +33,7 @@ def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
         "expires_at": outcome.expires_at.isoformat() if outcome.expires_at else None,
         "actual": outcome.actual,
         "attempts": outcome.attempts,
+        "reason": outcome.reason,
     }
 
 
@@ -64,6 +65,8 @@ def outcome_text(key: str, outcome: Outcome) -> str:
         details.append(f"expires {cell(outcome.expires_at)}")
     if outcome.actual is not None:
         details.append(f"stream moved to seq {outcome.actual}")
+    if outcome.reason is not None:
+        details.append(cell(outcome.reason))
     text = f"{outcome.status} {key}"
     return f"{text}: {', '.join(details)}" if details else text
 

@@ -34,7 +34,6 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from store.ledger.provenance import default_operator
 from store.racers import (
     HOLD_TTL,
     MAX_PROCESSES,
@@ -58,6 +57,7 @@ from tui.cli.commands.common import (
     EXIT_USAGE,
     CommandError,
     Options,
+    operator_of,
     run,
 )
 from tui.cli.output import cell, emit_json, line, table
@@ -178,7 +178,7 @@ def _plan(opts: Options, args: argparse.Namespace) -> tuple[RacePlan, int | None
         capacity = DEMO_CAPACITY
     label = "seed-demo" if chosen["algorithm"] == "seed" else "race-demo"
     key = args.key if args.key is not None else demo_key(label)
-    operator = opts.operator or default_operator()
+    operator = operator_of(opts)
     return RacePlan(opts.db, key, operator=operator, **chosen), capacity
 
 
@@ -248,7 +248,7 @@ def _play(opts: Options, args: argparse.Namespace) -> int:
 def _cleanup(opts: Options) -> int:
     from store.racers.cleanup import archive_demos
 
-    archived = run(archive_demos(opts.db, operator=opts.operator or default_operator()))
+    archived = run(archive_demos(opts.db, operator=operator_of(opts)))
     if opts.json:
         emit_json({"archived": archived})
     else:

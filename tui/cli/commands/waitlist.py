@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument(
         "--format", choices=("table", "json", "csv"), help="default table (json with --json)"
     )
+    arguments.add_csv_raw(listing)
     listing.set_defaults(handler=show)
 
 
@@ -97,7 +98,7 @@ def show(opts: Options, args: argparse.Namespace) -> int:
     if form == "json":
         emit_json([waiter_json(w) for w in waiters])
     elif form == "csv":
-        write_csv(HEADERS, rows)
+        write_csv(HEADERS, rows, raw=args.raw)
     else:
         table(HEADERS, [(p, a, s, f"#{r}", j, n) for p, a, s, r, j, n in rows])
     return EXIT_OK
