@@ -58,6 +58,7 @@ from tui.cli.commands.common import (
     run,
 )
 from tui.cli.output import cell, emit_json, line, table
+from tui.cli.safe_text import printable
 
 DEMO_CAPACITY = 40
 UNSAFE = "the seed's algorithm: UNSAFE (roster and seq in two separate reads), demo only"
@@ -202,7 +203,7 @@ def race(opts: Options, args: argparse.Namespace) -> int:
             )
         recorder = Recorder(args.record) if args.record else None
         try:
-            return await run_race(plan, recorder)
+            return await run_race(plan, recorder, on_warning=_say)
         except RaceError as exc:
             raise CommandError(EXIT_REFUSED, str(exc)) from None
         finally:
@@ -215,6 +216,11 @@ def race(opts: Options, args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
     return EXIT_OK if summary.ok else EXIT_REFUSED
+
+
+def _say(warning: str) -> None:
+    """A watchdog warning, while the run goes on: stderr, so stdout stays the summary."""
+    print(f"boxoffice: {printable(warning)}", file=sys.stderr, flush=True)
 
 
 def _play(opts: Options, args: argparse.Namespace) -> int:
