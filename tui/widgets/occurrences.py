@@ -79,9 +79,15 @@ NARROW_BELOW = 50
 MIN_SHOW = 10
 
 
-def show_cell(record: OccurrenceRecord) -> _ShowCell:
-    """``DEMO`` first (never cut off), then the title, then the key the CLI needs, dimmed."""
+def show_cell(record: OccurrenceRecord, *, clock_ahead: bool = False) -> _ShowCell:
+    """``DEMO`` first (never cut off), then the title, then the key the CLI needs, dimmed.
+
+    ``clock_ahead``: its recorded times run ahead of now (a terminal's clock ran
+    ahead, so every hold lapsed at that time): ``CLOCK AHEAD`` comes before all.
+    """
     cell = _ShowCell(no_wrap=True, overflow="ellipsis")
+    if clock_ahead:
+        cell.append("CLOCK AHEAD ", style="bold red")
     if record.demo:
         cell.append("DEMO ", style="bold magenta")
     if record.archived:
@@ -139,7 +145,7 @@ class OccurrenceTable(DataTable[Any]):
 
     def _cells_of(self, line: OccurrenceView) -> tuple[Text, ...]:
         record = line.record
-        show = show_cell(record)
+        show = show_cell(record, clock_ahead=line.clock_ahead)
         show.sort_key = (record.starts_at or "~", record.key)
         cells = {
             "when": Text(when(record.starts_at, self.tz)),
