@@ -54,10 +54,12 @@ class OccurrenceView:
     #: terminal's clock ran ahead (``store.ledger.clock_check``)
     recorded_until: datetime | None = None
 
-    @property
-    def clock_ahead(self) -> bool:
-        """Recorded times run over 5 minutes ahead of the read: a terminal's clock ran ahead."""
-        return self.read_at is not None and ahead_of_now(self.recorded_until, self.read_at)
+    def recorded_ahead_of(self, now: datetime) -> bool:
+        """Recorded times run over 5 minutes ahead of ``now``: a terminal's clock ran ahead.
+
+        (Not ``read_at``: a read is at the stream's latest time when that is later.)
+        """
+        return ahead_of_now(self.recorded_until, now)
 
     @property
     def roster(self) -> tuple[SeatRecord, ...]:

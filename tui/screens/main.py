@@ -74,7 +74,7 @@ class MainScreen(Screen[None]):
         # its widget (detached) instead of failing a query
         self.header = HouseHeader(id="header")
         self.gone_banner = Static(id="gone")
-        self.house = OccurrenceTable(id="house", tz=tz)
+        self.house = OccurrenceTable(id="house", tz=tz, now=now)
         self.banner = Static(id="banner")
         self.filter_input = FilterInput(placeholder="filter actors (Esc clears)", id="filter")
         self.roster = RosterTable(id="roster", tz=tz)
@@ -182,17 +182,18 @@ class MainScreen(Screen[None]):
 
     def on_database_gone(self, message: DatabaseGone) -> None:
         """The file was replaced or removed: say so for good, and write nothing more."""
-        self.gone = message.detail
+        what = message.detail.split(";", 1)[0]  # "<path>: the database file was replaced…"
+        self.gone = f"{what}; quit and start boxoffice again"
         self._log().error("database gone: %s", message.detail)
         self.gone_banner.update(
             Content.assemble(
                 ("✖ DATABASE GONE", "bold reverse"),
-                f"  {printable(message.detail)} · nothing more is written or shown "
-                "from it · quit (q) and start boxoffice again",
+                f"  {printable(what)} · nothing more is written to it or read from it · "
+                "quit (q) and start boxoffice again",
             )
         )
         self.gone_banner.display = True
-        self.notify(message.detail, title="Database gone", severity="error", markup=False)
+        self.notify(self.gone, title="Database gone", severity="error", markup=False)
 
     def on_feed_read(self, message: FeedRead) -> None:
         if not self.on_screen:
