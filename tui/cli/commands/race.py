@@ -5,8 +5,8 @@ once (with ``--churn``, each winner then confirms or releases, as the seed
 decides). Every conflict is counted; at the end the run is verified from the
 stream alone: never oversold, each winner exactly once, every success has its
 event, the final roster agrees. Exit 0 when every invariant held, 1 when one
-failed (or a racer process died), 130 when interrupted (every process is
-stopped first).
+failed (or a racer process died, or went silent for 30 s: a stopped process is
+named on stderr at 10 s), 130 when interrupted (every process is stopped first).
 
 Without KEY the race runs on a fresh demo occurrence (``demo: true``,
 ``--capacity`` seats, default 40), never on a real show. ``--capacity C``
