@@ -116,6 +116,7 @@ def test_the_watchdog_warns_once_per_silence_and_ends_at_the_limit() -> None:
     )
     dog.done(0)  # finished: its silence is no news
     _, stuck = dog.look(42.0, [100, 101])
-    assert stuck is not None and stuck.startswith("racer process 1 (pid 101) sent nothing for 30 s")
+    assert stuck is not None and stuck[0] == 1
+    assert stuck[1].startswith("racer process 1 (pid 101) sent nothing for 30 s")
     with pytest.raises(ValueError):
         Watchdog(quiet_after=5, stuck_after=1)

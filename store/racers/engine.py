@@ -46,6 +46,7 @@ class _Child:
     finished: bool = False
     gone: bool = False  # its pipe is closed: nothing more will come from it
     died: bool = False  # it went without saying it had finished
+    stuck: bool = False  # silent past the watchdog's limit: killed at once when stopping
     exitcode: int | None = None
 
 
@@ -252,8 +253,9 @@ class Race:
             self.warnings.append(warning)
             if self._on_warning is not None:
                 self._on_warning(warning)
-        if stuck is not None and stuck not in self.errors:
-            self.errors.append(stuck)  # batches() then stops every process
+        if stuck is not None and not self._children[stuck[0]].stuck:
+            self._children[stuck[0]].stuck = True
+            self.errors.append(stuck[1])  # batches() then stops every process
 
     async def batches(self) -> AsyncIterator[list[RacerEvent]]:
         """Event batches as the children send them, until every racer is done.
@@ -323,6 +325,9 @@ class Race:
     def _reap(self, grace: float) -> None:
         """Runs on a worker thread: join, then terminate, then kill, whatever is left."""
         deadline = time.monotonic() + grace
+        for child in self._children:
+            if child.stuck:  # a stopped process reads no "stop" and takes no SIGTERM
+                child.process.kill()
         for child in self._children:
             child.process.join(max(0.0, deadline - time.monotonic()))
         for child in self._children:

@@ -54,16 +54,18 @@ class Watchdog:
         self._heard.pop(index, None)
         self._warned.discard(index)
 
-    def look(self, now: float, pids: list[int]) -> tuple[list[str], str | None]:
-        """New warnings (each said once per silence), and the line that ends the run, if due."""
+    def look(self, now: float, pids: list[int]) -> tuple[list[str], tuple[int, str] | None]:
+        """New warnings (each said once per silence), and the stuck child and the line that
+        ends the run, if one is due."""
         warnings: list[str] = []
         for index, heard in sorted(self._heard.items()):
             silent = now - heard
             who = f"racer process {index} (pid {pids[index]})"
             if silent >= self.stuck_after:
                 return warnings, (
+                    index,
                     f"{who} sent nothing for {self.stuck_after:g} s: stopped or hung; "
-                    "the run was ended and every racer process stopped"
+                    "the run was ended and every racer process stopped",
                 )
             if silent >= self.quiet_after and index not in self._warned:
                 self._warned.add(index)
