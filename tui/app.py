@@ -64,6 +64,7 @@ class BoxOfficeApp(App[int]):
         config: Config | None = None,
         ask_operator: bool = False,
         log: logging.Logger | None = None,
+        clock_check: bool | None = None,
     ) -> None:
         """
         Args:
@@ -78,6 +79,8 @@ class BoxOfficeApp(App[int]):
             config: the operator's settings (zone, theme, keymap; launch reads them).
             ask_operator: ask who is at the terminal before opening (none configured).
             log: where every error shown and every write made is recorded.
+            clock_check: refuse writes stamped ahead of the database's now
+                (``Ledger``'s; default on unless ``clock`` is injected).
         """
         super().__init__()
         self.config = config or Config()
@@ -89,6 +92,7 @@ class BoxOfficeApp(App[int]):
         self.tz = tz
         self.tick_every = tick
         self._clock = clock
+        self._clock_check = clock_check
         self._create = create
         self._demo = demo
         self._offer_demo = offer_demo
@@ -143,7 +147,9 @@ class BoxOfficeApp(App[int]):
             open_store(self.store_url, create=self._create)
         )
         self.store = store
-        self.ledger = Ledger(store, clock=self._clock, operator=self.operator)
+        self.ledger = Ledger(
+            store, clock=self._clock, operator=self.operator, clock_check=self._clock_check
+        )
         if self._clock is None:
             server = await store.server_now()
             if server is not None:

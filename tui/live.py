@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from store.booking import Ledger, UnknownOccurrence
+from store.eventstore.errors import StoreReplaced
 from store.eventstore.events import Event
 from store.ledger.rules import InvalidInput
 from store.ledger.views import OccurrenceView
@@ -77,8 +78,10 @@ class LiveFeed:
 
     ``on_read`` gets every reading; ``on_health`` hears (False, why) when the
     database stops answering and (True, "") when it answers again, after which
-    everything is read afresh. ``pace`` is the least time between two reads
-    (a panel that redraws at 5 Hz need not read more often).
+    everything is read afresh. ``on_gone`` hears, once, that the database file was
+    replaced or removed under the store (``StoreReplaced``): that is not an outage
+    to wait out, so the feed stops reading. ``pace`` is the least time between two
+    reads (a panel that redraws at 5 Hz need not read more often).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class LiveFeed:
         on_read: Callable[[Reading], object],
         *,
         on_health: Callable[[bool, str], object] | None = None,
+        on_gone: Callable[[str], object] | None = None,
         position: int = 0,
         pace: float = 0.0,
         retry: float = RETRY_S,
@@ -95,6 +99,8 @@ class LiveFeed:
         self.position = position
         self._on_read = on_read
         self._on_health = on_health or (lambda live, why: None)
+        self._on_gone = on_gone or (lambda why: None)
+        self.gone: str | None = None  # why the feed stopped for good
         self._pace = pace
         self._retry = retry
         self._wanted = ReadRequest()
@@ -150,6 +156,9 @@ class LiveFeed:
                 changes = await self.ledger.changes(
                     self.position, timeout=TAIL_WAIT, limit=TAIL_BATCH
                 )
+            except StoreReplaced as error:
+                self._stop_for_good(error)
+                return
             except Exception as error:  # the feed must outlive a database hiccup
                 self._health("tail", error)
                 await asyncio.sleep(self._retry)
@@ -171,6 +180,9 @@ class LiveFeed:
             started = loop.time()
             try:
                 reading = await self.read(request)
+            except StoreReplaced as error:
+                self._stop_for_good(error)
+                return
             except Exception as error:  # put the work back and say so; try again shortly
                 self._wanted = request | self._wanted
                 self._health("reader", error)
@@ -182,6 +194,12 @@ class LiveFeed:
             rest = self._pace - (loop.time() - started)
             if rest > 0:
                 await asyncio.sleep(rest)  # the pace asked for: later requests pile up
+
+    def _stop_for_good(self, error: StoreReplaced) -> None:
+        if self.gone is None:
+            self.gone = one_line(error)
+            self._on_health(False, "database file replaced or removed")
+            self._on_gone(self.gone)
 
     def _health(self, loop_name: str, error: BaseException | None) -> None:
         was_failing = bool(self._failing)

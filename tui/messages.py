@@ -42,6 +42,13 @@ class LiveChanged(Message, bubble=False):
 
 
 @dataclass
+class DatabaseGone(Message, bubble=False):
+    """The database file was replaced or removed under the app: nothing more goes to it."""
+
+    detail: str
+
+
+@dataclass
 class CommandAnswered(Message, bubble=False):
     """The ledger answered an operator's command; ``text`` says what happened, in words."""
 

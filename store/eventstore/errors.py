@@ -47,6 +47,15 @@ class StoreFull(StoreError):
     """The disk, or the database's size limit, is full: the write did not happen."""
 
 
+class StoreReplaced(StoreError):
+    """The database file was replaced or removed while this store had it open.
+
+    The open connections still reach the old file, which no other terminal sees:
+    writing on would lose acknowledged bookings, and a live view would go on showing
+    a night that is no longer the one at the path. Reopening is the only way on.
+    """
+
+
 class StoreUnreachable(StoreError):
     """The database server cannot be reached now (restarting, network down).
 

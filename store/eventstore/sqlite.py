@@ -36,6 +36,7 @@ from store.eventstore.errors import (
     StoreCorrupt,
     StoreError,
     StoreNotFound,
+    StoreReplaced,
 )
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.lock_holders import WAL_WRITE_LOCK, lock_holders, seconds, who
@@ -50,7 +51,7 @@ from store.eventstore.sql import (
     decode,
     encode,
 )
-from store.eventstore.sqlite_support import is_busy, on_daemon_thread, translate
+from store.eventstore.sqlite_support import identity, is_busy, on_daemon_thread, translate
 from store.eventstore.writegate import WriteGate, write_gate
 
 _SCHEMA = (
@@ -90,14 +91,6 @@ RETURNING seq, position
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 T = TypeVar("T")
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def _batch(events: Sequence[NewEvent]) -> str:
@@ -173,7 +166,7 @@ class SQLiteStore(SQLEventStore):
                 lambda: on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
             )
             self._writer = await self._connect()
-            self._identity = _identity(self.path)
+            self._identity = identity(self.path)
             self._writer_busy_ms = int(self.busy_timeout * 1000)
             self._reader = await self._connect()
         except BaseException:
@@ -381,7 +374,7 @@ class SQLiteStore(SQLEventStore):
             ) from exc
         return self._gate
 
-    def _check_same_file(self) -> None:
+    def _check_same_file(self, then: str = "nothing was written (reopen it to go on)") -> None:
         """Refuse to write unless the path still names the file this store opened.
 
         A database removed or replaced (a restore, a careless ``mv``) under a
@@ -390,14 +383,25 @@ class SQLiteStore(SQLEventStore):
         """
         if self._identity is None:
             return
-        same = _identity(self.path) == self._identity
+        same = identity(self.path) == self._identity
         if same and self._wal_expected:
             same = os.path.exists(self.path + "-wal")
         if not same:
-            raise StoreError(
-                f"{self.path}: the database file was replaced or removed; "
-                "nothing was written (reopen it to go on)"
-            )
+            raise StoreReplaced(f"{self.path}: the database file was replaced or removed; {then}")
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> bool:
+        """The contract's wait, saying (``StoreReplaced``) when the file is no longer ours.
+
+        A follower or a live screen would otherwise go on showing the old file as
+        if nothing more were happening in it; it is looked at once a second.
+        """
+        deadline = Deadline(timeout)
+        while True:
+            self._check_same_file("what was read is from the old file (reopen it to go on)")
+            if await super().wait_for_append(after_position, min(deadline.remaining(), 1.0)):
+                return True
+            if deadline.passed():
+                return False
 
     async def append_many(
         self,

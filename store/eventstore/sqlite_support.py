@@ -1,4 +1,4 @@
-"""SQLite's errors in the store's words, and a thread for SQLite's blocking calls.
+"""SQLite's errors in the store's words, a thread for SQLite's blocking calls, a file's identity.
 
 Split from ``sqlite.py`` so the store reads as the write path it is.
 """
@@ -87,3 +87,12 @@ async def on_daemon_thread(fn: Callable[[], T]) -> T:
 
     threading.Thread(target=run, name="boxoffice-sqlite-open", daemon=True).start()
     return await done
+
+
+def identity(path: str) -> tuple[int, int] | None:
+    """The (device, inode) ``path`` names now, None if it names nothing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

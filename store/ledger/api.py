@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
+from store.ledger import clock_check
 from store.ledger import decide as d
 from store.ledger import party_input as p
 from store.ledger import rules as v
@@ -79,6 +80,10 @@ class Ledger:
         zone: the venue's configured time zone, where a start time without one
             is taken to be; ``$BOXOFFICE_TZ`` overrides it, and with neither it
             is the machine's own (SPEC §4.4).
+        clock_check: refuse a write whose clock runs more than 5 minutes ahead of
+            the database's sense of now (``store.ledger.clock_check``: the server's
+            clock, or the machine's as the kernel keeps it). Default: on, unless a
+            ``clock`` is injected (a chosen time is the caller's to keep).
     """
 
     def __init__(
@@ -90,6 +95,7 @@ class Ledger:
         deadline: float = 5.0,
         max_batch: int = 256,
         zone: tzinfo | None = None,
+        clock_check: bool | None = None,
     ) -> None:
         self.store = store
         self.zone = venue_zone(zone)
@@ -97,7 +103,9 @@ class Ledger:
         self.deadline = deadline
         self.max_batch = max_batch
         self._clock = clock
-        self._lanes = Lanes(store, self.now, self.operator, deadline, max_batch)
+        self.clock_check = clock is None if clock_check is None else bool(clock_check)
+        write_now = self._checked_now if self.clock_check else self.now
+        self._lanes = Lanes(store, self.now, self.operator, deadline, max_batch, write_now)
         self._catalog = Catalog(store)
 
     # -- time ------------------------------------------------------------------
@@ -105,10 +113,17 @@ class Ledger:
     async def now(self) -> datetime:
         """The ledger's clock: injected, else the database server's, else UTC now."""
         if self._clock is not None:
-            moment = self._clock()
-        else:
-            moment = await self.store.server_now() or datetime.now(UTC)
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            return _aware(self._clock())
+        return _aware(await self.store.server_now() or datetime.now(UTC))
+
+    async def _checked_now(self) -> datetime:
+        """The clock a write is stamped with, refused (``ClockSkew``) if it runs ahead."""
+        if self._clock is None and (server := await self.store.server_now()) is not None:
+            return server  # the server's clock decides: nothing to compare it with
+        moment = _aware(self._clock()) if self._clock is not None else datetime.now(UTC)
+        reference, source = await clock_check.database_now(self.store)
+        clock_check.check(moment, reference, source)
+        return moment
 
     # -- commands ------------------------------------------------------------------
 
@@ -416,3 +431,7 @@ class Ledger:
 
 def _seconds(ttl: timedelta | None) -> float | None:
     return ttl.total_seconds() if ttl is not None else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

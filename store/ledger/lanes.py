@@ -58,6 +58,8 @@ class Lanes:
         operator: recorded on every event.
         deadline: seconds a command keeps retrying before answering ``conflict``.
         max_batch: most commands committed in one transaction.
+        write_now: the clock a write is decided and stamped at (default ``now``); it may
+            refuse to write (``store.ledger.clock_check``), failing the batch unwritten.
     """
 
     def __init__(
@@ -67,9 +69,11 @@ class Lanes:
         operator: str,
         deadline: float,
         max_batch: int,
+        write_now: Callable[[], Awaitable[datetime]] | None = None,
     ) -> None:
         self.store = store
         self.now = now
+        self.write_now = write_now or now
         self.operator = operator
         self.deadline = deadline
         self.max_batch = max_batch
@@ -184,7 +188,7 @@ class Lanes:
         self, key: str, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Any]], list[Event] | Conflict]:
         state = await self._catch_up(key)
-        now = state.at(await self.now())
+        now = state.at(await self.write_now())
         base = state.seq
         state.begin()
         try:
@@ -243,7 +247,7 @@ class Lanes:
         state = self._states.get(key)
         if state is None:
             state = await self._catch_up(key)
-        clock = await self.now()
+        clock = await self.write_now()
         decided: list[tuple[_Pending, Any]] = []
         began = False
 

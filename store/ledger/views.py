@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from store.ledger.clock_check import ahead_of_now
 from store.ledger.fold import (
     STREAM_PREFIX,
     Member,
@@ -49,6 +50,16 @@ class OccurrenceView:
     next_expiry: datetime | None  # the next live hold to lapse, None if none will
     seq: int
     read_at: datetime | None
+    #: the latest ``recorded_at`` in the stream (the fold's T): ahead of now means a
+    #: terminal's clock ran ahead (``store.ledger.clock_check``)
+    recorded_until: datetime | None = None
+
+    def recorded_ahead_of(self, now: datetime) -> bool:
+        """Recorded times run over 5 minutes ahead of ``now``: a terminal's clock ran ahead.
+
+        (Not ``read_at``: a read is at the stream's latest time when that is later.)
+        """
+        return ahead_of_now(self.recorded_until, now)
 
     @property
     def roster(self) -> tuple[SeatRecord, ...]:
@@ -134,5 +145,10 @@ def occurrence_view(
     lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
     all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
     return OccurrenceView(
-        record(key, state, now), tuple(all_rows), state.next_expiry(now), state.seq, now
+        record(key, state, now),
+        tuple(all_rows),
+        state.next_expiry(now),
+        state.seq,
+        now,
+        state.high_water,
     )

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -21,6 +22,7 @@ from store.racers.events import RacerEvent
 from store.racers.pipes import send
 from store.racers.plan import RacePlan
 from store.racers.racer import run_racer
+from store.racers.watchdog import HEARTBEAT_S
 
 _FLUSH_EVERY = 0.02
 _FLUSH_SIZE = 256
@@ -66,12 +68,18 @@ def _connection_budget(wanted: int) -> int:
 
 
 class _Outbox:
-    """Batches events to the parent: one pipe write per 20 ms or 256 events."""
+    """Batches events to the parent: one pipe write per 20 ms or 256 events.
+
+    With nothing to send for ``HEARTBEAT_S`` it says it is alive instead, so the
+    parent's watchdog (``store.racers.watchdog``) can tell a child waiting on a
+    busy database from one that is stopped.
+    """
 
     def __init__(self, conn: Connection, index: int) -> None:
         self.conn = conn
         self.index = index
         self.buffer: list[RacerEvent] = []
+        self.sent_at = time.monotonic()
 
     def emit(self, event: RacerEvent) -> None:
         self.buffer.append(event)
@@ -82,11 +90,15 @@ class _Outbox:
         if self.buffer:
             batch, self.buffer = self.buffer, []
             self.conn.send(("events", self.index, batch))
+            self.sent_at = time.monotonic()
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(_FLUSH_EVERY)
             self.flush()
+            if time.monotonic() - self.sent_at >= HEARTBEAT_S:
+                self.conn.send(("alive", self.index))
+                self.sent_at = time.monotonic()
 
 
 async def _run(
@@ -116,6 +128,9 @@ async def _run(
 
     threading.Thread(target=listen, name="racer-control", daemon=True).start()
     outbox = _Outbox(events, index)
+    # from the start: opening hundreds of stores takes a while, and a child stopped
+    # meanwhile must be told from one that is still opening them
+    flusher = asyncio.ensure_future(outbox.run())
     async with contextlib.AsyncExitStack() as stack:
         # As processes, the racers share one ledger (its group commit batches them).
         count = 1 if plan.shape == "processes" else _connection_budget(len(racers))
@@ -131,7 +146,6 @@ async def _run(
         if stopping.is_set():
             started.cancel()
             return
-        flusher = asyncio.ensure_future(outbox.run())
         # churn commands retry inside the ledger; give them the racers' own patience
         ledger_options: dict[str, Any] = {"operator": plan.operator, "deadline": plan.deadline}
         shared = Ledger(stores[0], **ledger_options)

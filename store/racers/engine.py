@@ -4,7 +4,8 @@ The children send ``RacerEvent`` batches up a pipe (``store.racers.pipes``); a
 reader thread hands them to the event loop, where ``Race`` tallies them and
 yields them to whoever watches, and at the end ``Race.summary`` verifies the
 run from the stream alone (``store.audit.verify``). However a run ends (its
-racers done, ``stop()``, an exception, a cancellation) no process is left behind.
+racers done, ``stop()``, an exception, a cancellation, a child gone silent: see
+``store.racers.watchdog``) no process is left behind.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import multiprocessing
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -32,6 +33,7 @@ from store.racers.plan import RacePlan
 from store.racers.recording import Recorder
 from store.racers.summary import RaceSummary
 from store.racers.tally import Tally
+from store.racers.watchdog import QUIET_S, STUCK_S, Watchdog
 
 
 @dataclass(slots=True)
@@ -44,6 +46,7 @@ class _Child:
     finished: bool = False
     gone: bool = False  # its pipe is closed: nothing more will come from it
     died: bool = False  # it went without saying it had finished
+    stuck: bool = False  # silent past the watchdog's limit: killed at once when stopping
     exitcode: int | None = None
 
 
@@ -53,9 +56,26 @@ class Race:
     Leaving the ``async with`` (normally, by an exception or by cancellation)
     stops the run: every child is asked to stop, then terminated, then killed,
     and reaped before ``stop()`` returns.
+
+    Args:
+        plan: the run.
+        start_timeout: seconds the processes have to open their stores.
+        quiet_after: a racing child silent this long is reported (``warnings``,
+            and ``on_warning`` is called with the line).
+        stuck_after: a racing child silent this long ends the run with an error
+            naming it (a stopped process would otherwise hang the run for ever).
+        on_warning: hears each warning as it is made.
     """
 
-    def __init__(self, plan: RacePlan, *, start_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        plan: RacePlan,
+        *,
+        start_timeout: float = 120.0,
+        quiet_after: float = QUIET_S,
+        stuck_after: float = STUCK_S,
+        on_warning: Callable[[str], object] | None = None,
+    ) -> None:
         self.plan = plan
         self.tally = Tally.for_plan(plan)
         self.start_timeout = start_timeout
@@ -66,6 +86,10 @@ class Race:
         self.phase = "not started"  # what a watcher shows while the processes come up
         self.stores = 0
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self._watchdog = Watchdog(quiet_after, stuck_after)
+        self._on_warning = on_warning
+        self._looker: asyncio.Task[None] | None = None
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.stopped = False
@@ -142,6 +166,10 @@ class Race:
             target=_read_children, args=(self, loop), name="boxoffice-race-reader", daemon=True
         )
         self._reader.start()
+        spawned = time.monotonic()
+        for index in range(len(self._children)):
+            self._watchdog.watch(index, spawned)  # a child stopped while it opens is named too
+        self._looker = asyncio.ensure_future(self._look_every(self._watchdog.next_look()))
         await asyncio.wait_for(self._await_ready(), self.start_timeout)
 
     def release(self) -> None:
@@ -150,6 +178,12 @@ class Race:
         self.phase = "racing"
         for child in self._children:
             send(child.control, "go")
+
+    async def _look_every(self, seconds: float) -> None:
+        """Ask for a look at who has gone silent, through the queue ``batches()`` reads."""
+        while True:
+            await asyncio.sleep(seconds)
+            self._queue.put_nowait(("look", -1))
 
     def _spawn(self, context: Any) -> None:
         plan = self.plan
@@ -183,7 +217,11 @@ class Race:
         kind, index = message[0], message[1]
         if kind == "closed":
             return []
+        if kind == "look":
+            self._look()
+            return []
         child = self._children[index]
+        self._watchdog.heard(index, time.monotonic())
         if kind == "events":
             batch: list[RacerEvent] = message[2]
             for event in batch:
@@ -195,14 +233,29 @@ class Race:
             self.phase = f"{self.ready} of {self.plan.workers} processes ready"
         elif kind == "finished":
             child.finished = True
+            self._watchdog.done(index)
         elif kind == "error":
             self.errors.append(f"racer process {index}: {message[2]}")
         elif kind == "eof":
             child.gone = True
+            self._watchdog.done(index)
             if not child.finished and not self._closed:
                 child.died = True
                 self.errors.append(f"racer process {index} ended before its racers were done")
         return []
+
+    def _look(self) -> None:
+        """Say which racing child has gone silent; end the run once one is stuck."""
+        if self._closed:
+            return
+        warnings, stuck = self._watchdog.look(time.monotonic(), self.pids)
+        for warning in warnings:
+            self.warnings.append(warning)
+            if self._on_warning is not None:
+                self._on_warning(warning)
+        if stuck is not None and not self._children[stuck[0]].stuck:
+            self._children[stuck[0]].stuck = True
+            self.errors.append(stuck[1])  # batches() then stops every process
 
     async def batches(self) -> AsyncIterator[list[RacerEvent]]:
         """Event batches as the children send them, until every racer is done.
@@ -250,6 +303,8 @@ class Race:
         if self._closed:
             return
         self._closed = True
+        if self._looker is not None:
+            self._looker.cancel()
         if not all(c.gone for c in self._children):
             self.stopped = self.started_at is not None and not all(
                 c.finished for c in self._children
@@ -270,6 +325,9 @@ class Race:
     def _reap(self, grace: float) -> None:
         """Runs on a worker thread: join, then terminate, then kill, whatever is left."""
         deadline = time.monotonic() + grace
+        for child in self._children:
+            if child.stuck:  # a stopped process reads no "stop" and takes no SIGTERM
+                child.process.kill()
         for child in self._children:
             child.process.join(max(0.0, deadline - time.monotonic()))
         for child in self._children:
@@ -346,9 +404,21 @@ def _read_children(race: Race, loop: asyncio.AbstractEventLoop) -> None:
                 return
 
 
-async def run_race(plan: RacePlan, recorder: Recorder | None = None) -> RaceSummary:
-    """Run a whole race headless and verify it (written to ``recorder`` as it goes)."""
-    async with Race(plan) as race:
+async def run_race(
+    plan: RacePlan,
+    recorder: Recorder | None = None,
+    *,
+    on_warning: Callable[[str], object] | None = None,
+    quiet_after: float = QUIET_S,
+    stuck_after: float = STUCK_S,
+) -> RaceSummary:
+    """Run a whole race headless and verify it (written to ``recorder`` as it goes).
+
+    ``on_warning`` hears the watchdog's warnings; the limits are ``Race``'s.
+    """
+    async with Race(
+        plan, on_warning=on_warning, quiet_after=quiet_after, stuck_after=stuck_after
+    ) as race:
         if recorder is not None:
             recorder.start(0, plan, race.started_at or 0.0, race.capacity)
         async for batch in race.batches():

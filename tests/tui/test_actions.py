@@ -463,10 +463,12 @@ async def test_tabs_in_a_burst_of_keys_move_between_fields(
 
 
 async def test_a_demo_occurrence_is_marked_and_archived_in_one_step(
-    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers, clock: Any
 ) -> None:
     async with open_store(house_db) as store:
-        await Ledger(store, operator="seed").create_occurrence("race-1", capacity=3, demo=True)
+        # on the app's clock: a write recorded hours ahead of it is marked CLOCK AHEAD
+        seed = Ledger(store, clock=clock, operator="seed")
+        await seed.create_occurrence("race-1", capacity=3, demo=True)
     app = make_app(house_db)
     async with app.run_test(size=SIZE, message_hook=answers) as pilot:
         await until(pilot, lambda: len(app.main.house.lines) == 2, "both occurrences")

@@ -7,6 +7,7 @@ and look at the SVGs before committing them.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from pathlib import Path
@@ -91,6 +92,21 @@ def test_form_with_an_error(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
 
 def test_help(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(press_help))
+
+
+async def database_replaced(pilot: Pilot[Any]) -> None:
+    """The file at the path becomes another database; the app finds out within a second."""
+    app = pilot.app
+    assert isinstance(app, BoxOfficeApp)
+    async with open_store("fresh.db", create=True):
+        pass
+    os.replace("fresh.db", "house.db")
+    await until(pilot, lambda: app.main.gone is not None, "the database gone banner")
+
+
+def test_database_gone_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    """The banner that stays once the file is replaced (issue 12, row 6)."""
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=ready(database_replaced))
 
 
 def test_main_screen_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:

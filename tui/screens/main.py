@@ -25,11 +25,12 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from store.booking import Ledger, Outcome
+from store.eventstore.errors import StoreReplaced
 from store.ledger.views import OccurrenceView
 from tui.actions import COMMANDS, Aim, Command, Result, ask_then
 from tui.cli.safe_text import printable
 from tui.live import LiveFeed, Reading, ReadRequest, one_line
-from tui.messages import CommandAnswered, FeedRead, LiveChanged, RosterRecalled
+from tui.messages import CommandAnswered, DatabaseGone, FeedRead, LiveChanged, RosterRecalled
 from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
 from tui.widgets.answers import answer, expired_answer
@@ -67,11 +68,13 @@ class MainScreen(Screen[None]):
         self._travel_view: OccurrenceView | None = None  # what time travel shows
         self._select_when_seen: str | None = None
         self._lapse_timer: Timer | None = None
+        self.gone: str | None = None  # why the database can no longer be used (file replaced)
         # made here and kept as attributes: the shell can fill the header before the
         # screen is mounted, and a reply that arrives while the app shuts down finds
         # its widget (detached) instead of failing a query
         self.header = HouseHeader(id="header")
-        self.house = OccurrenceTable(id="house", tz=tz)
+        self.gone_banner = Static(id="gone")
+        self.house = OccurrenceTable(id="house", tz=tz, now=now)
         self.banner = Static(id="banner")
         self.filter_input = FilterInput(placeholder="filter actors (Esc clears)", id="filter")
         self.roster = RosterTable(id="roster", tz=tz)
@@ -81,6 +84,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield self.header
+        yield self.gone_banner
         with Horizontal(id="body"):
             yield self.house
             with Vertical(id="center"):
@@ -97,6 +101,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.banner.display = False
+        self.gone_banner.display = False
         self.filter_input.display = False
         self.log_table.display = False
         self.house.border_title = Content("House")
@@ -117,6 +122,7 @@ class MainScreen(Screen[None]):
             ledger,
             lambda reading: self.post_message(FeedRead(reading)),
             on_health=lambda live, why: self.post_message(LiveChanged(live, why)),
+            on_gone=lambda why: self.post_message(DatabaseGone(why)),
             position=position,
         )
         self._follow()
@@ -173,6 +179,21 @@ class MainScreen(Screen[None]):
     def on_live_changed(self, message: LiveChanged) -> None:
         self.header.status = LIVE if message.live else OFFLINE
         self.header.detail = message.detail
+
+    def on_database_gone(self, message: DatabaseGone) -> None:
+        """The file was replaced or removed: say so for good, and write nothing more."""
+        what = message.detail.split(";", 1)[0]  # "<path>: the database file was replaced…"
+        self.gone = f"{what}; quit and start boxoffice again"
+        self._log().error("database gone: %s", message.detail)
+        self.gone_banner.update(
+            Content.assemble(
+                ("✖ DATABASE GONE", "bold reverse"),
+                f"  {printable(what)} · nothing more is written to it or read from it · "
+                "quit (q) and start boxoffice again",
+            )
+        )
+        self.gone_banner.display = True
+        self.notify(self.gone, title="Database gone", severity="error", markup=False)
 
     def on_feed_read(self, message: FeedRead) -> None:
         if not self.on_screen:
@@ -327,6 +348,9 @@ class MainScreen(Screen[None]):
         if self.ledger is None:
             self.notify("Still opening the database", severity="warning", markup=False)
             return None
+        if self.gone is not None:
+            self.notify(f"Not written: {self.gone}", severity="error", markup=False)
+            return None
         key = self.selected
         if command.needs_key:
             if key is None:
@@ -402,6 +426,8 @@ class MainScreen(Screen[None]):
             return
         worker, error = event.worker, event.worker.error
         assert error is not None
+        if isinstance(error, StoreReplaced) and self.gone is None:
+            self.post_message(DatabaseGone(one_line(error)))
         shown = f"{worker.name.replace('_', ' ')}: {one_line(error)}"
         self._log().error("%s", shown)
         self.notify(

@@ -318,7 +318,7 @@ class RaceScreen(Screen[None]):
             churn=setup.churn,
             operator=self.operator,
         )
-        race = Race(plan)
+        race = Race(plan, on_warning=self._racer_silent)
         try:
             await race.start()
             self.post_message(RaceStarted(race))
@@ -328,6 +328,10 @@ class RaceScreen(Screen[None]):
         finally:
             await race.stop()  # cancelled by leaving the screen, or failed: reap all the same
         self.post_message(RaceEnded(summary))
+
+    def _racer_silent(self, warning: str) -> None:
+        """The watchdog's word on a racer process gone silent (stopped?), while it races."""
+        self.notify(warning, title="Racers", severity="warning", markup=False)
 
     @work(group="race-stop", exit_on_error=False, name="stop")
     async def _stop_race(self, race: Race) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
@@ -79,9 +80,15 @@ NARROW_BELOW = 50
 MIN_SHOW = 10
 
 
-def show_cell(record: OccurrenceRecord) -> _ShowCell:
-    """``DEMO`` first (never cut off), then the title, then the key the CLI needs, dimmed."""
+def show_cell(record: OccurrenceRecord, *, clock_ahead: bool = False) -> _ShowCell:
+    """``DEMO`` first (never cut off), then the title, then the key the CLI needs, dimmed.
+
+    ``clock_ahead``: its recorded times run ahead of now (a terminal's clock ran
+    ahead, so every hold lapsed at that time): ``CLOCK AHEAD`` comes before all.
+    """
     cell = _ShowCell(no_wrap=True, overflow="ellipsis")
+    if clock_ahead:
+        cell.append("CLOCK AHEAD ", style="bold red")
     if record.demo:
         cell.append("DEMO ", style="bold magenta")
     if record.archived:
@@ -102,9 +109,17 @@ class OccurrenceTable(DataTable[Any]):
     time and the capacity bar, and the name takes whatever width is left.
     """
 
-    def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        tz: tzinfo | None = None,
+        now: Callable[[], datetime] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``now``: the app's clock, to mark recorded times that run ahead of it."""
         super().__init__(cursor_type="row", **kwargs)
         self.tz = tz
+        self.now = now
         self.lines: dict[str, OccurrenceView] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
         self.columns_shown: tuple[tuple[str, str, int], ...] = ()
@@ -139,7 +154,8 @@ class OccurrenceTable(DataTable[Any]):
 
     def _cells_of(self, line: OccurrenceView) -> tuple[Text, ...]:
         record = line.record
-        show = show_cell(record)
+        ahead = self.now is not None and line.recorded_ahead_of(self.now())
+        show = show_cell(record, clock_ahead=ahead)
         show.sort_key = (record.starts_at or "~", record.key)
         cells = {
             "when": Text(when(record.starts_at, self.tz)),

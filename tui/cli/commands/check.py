@@ -5,6 +5,8 @@ no acquisition that joined may leave occupied above capacity at its own
 ``recorded_at``, and seqs must run 1, 2, 3... without gaps. A fresh ledger's
 incremental state must equal the full fold, the file must pass SQLite's
 ``PRAGMA integrity_check``, and the schema version must be one this code knows.
+No event may be recorded more than 5 minutes ahead of the database's now (a
+terminal whose clock ran ahead wrote it: ``store.ledger.clock_check``).
 Any violation is exit 1, naming the first offending stream and seq.
 """
 
@@ -14,11 +16,14 @@ import argparse
 import contextlib
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from store.audit.check import StreamReport, check_stream
 from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.contract import EventStore
+from store.eventstore.events import Event
+from store.ledger import clock_check
 from store.ledger.rules import InvalidInput, occurrence_key
 from store.ledger.views import STREAM_PREFIX, stream_of
 from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options, open_db, run
@@ -41,12 +46,16 @@ class StreamResult:
     report: StreamReport
     #: None when the stream name is not an occurrence key the ledger can open
     matches_full_fold: bool | None
+    #: the first event recorded ahead of the database's now, and why that is wrong
+    ahead: tuple[int, str] | None = None
 
     @property
     def problems(self) -> list[tuple[int | None, str]]:
         found: list[tuple[int | None, str]] = [(v.seq, v.problem) for v in self.report.violations]
         if self.matches_full_fold is False:
             found.append((None, "the incremental state differs from the full fold"))
+        if self.ahead is not None:
+            found.append(self.ahead)
         return found
 
 
@@ -89,6 +98,7 @@ async def _check(store: EventStore, key: str | None) -> CheckReport:
     else:
         streams = await store.streams(STREAM_PREFIX)
     ledger = Ledger(store, operator="boxoffice-check")
+    now, source = await clock_check.database_now(store)
     for stream in streams:
         events = await store.read(stream)
         if not events and key is not None:
@@ -100,8 +110,19 @@ async def _check(store: EventStore, key: str | None) -> CheckReport:
         if not stream_report.gap:
             with contextlib.suppress(InvalidInput):
                 matches = await ledger.matches_full_fold(stream[len(STREAM_PREFIX) :])
-        report.streams.append(StreamResult(stream_report, matches))
+        report.streams.append(StreamResult(stream_report, matches, _ahead(events, now, source)))
     return report
+
+
+def _ahead(events: list[Event], now: datetime, source: str) -> tuple[int, str] | None:
+    found = clock_check.first_ahead(events, now)
+    if found is None:
+        return None
+    seq, recorded = found
+    return seq, (
+        f"recorded at {recorded.isoformat()}, {clock_check.spell(recorded - now)} ahead of "
+        f"{source}: a terminal whose clock ran ahead wrote it (every hold lapsed at that time)"
+    )
 
 
 def _stream_json(result: StreamResult) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Which SQLite the process actually loaded, whether the file is in WAL mode and
 syncs every commit (``synchronous=FULL``: an acknowledged booking survives a
 power loss), which schema version it holds and which this boxoffice
-understands, and where the data lives and how big it is. Settings that weaken
-a promise are marked ``warning``.
+understands, where the data lives and how big it is, and the database's sense
+of now. Settings that weaken a promise are marked ``warning``, and so is an
+occurrence whose recorded times run ahead of now (a terminal's clock ran ahead).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 import platform
 from typing import Any
 
+from store.booking import Ledger
+from store.ledger import clock_check
 from tui.cli.commands.common import EXIT_OK, Options, open_db, run
 from tui.cli.output import cell, emit_json, line
 
@@ -59,6 +62,15 @@ async def _facts(opts: Options) -> dict[str, Any]:
             from store.eventstore.postgres import SCHEMA_VERSION as PG_SCHEMA
 
             facts["schema_understood"] = PG_SCHEMA
+        now, source = await clock_check.database_now(store)
+        facts["clock"] = f"{now.isoformat(timespec='seconds')} ({source})"
+        facts["clock_ahead"] = [
+            f"{view.record.key}: recorded times run "
+            f"{clock_check.spell(view.recorded_until - now)} ahead of {source}"
+            for view in await Ledger(store, operator="boxoffice-doctor").views(rows=False)
+            if view.recorded_until is not None
+            and clock_check.ahead_of_now(view.recorded_until, now)
+        ]
     return facts
 
 
@@ -71,6 +83,10 @@ def warnings(facts: dict[str, Any]) -> list[str]:
         if str(facts.get("synchronous", "")).upper() not in ("FULL", "EXTRA"):
             setting = facts.get("synchronous")
             found.append(f"synchronous is {setting}: a power loss can undo acknowledged writes")
+    found.extend(
+        f"{ahead} (a terminal's clock ran ahead: every hold lapsed at that time)"
+        for ahead in facts.get("clock_ahead", [])
+    )
     sync = facts.get("synchronous_commit")
     if sync is not None and str(sync) not in DURABLE:
         found.append(f"synchronous_commit is {sync}: a crash can undo acknowledged writes")
@@ -83,11 +99,12 @@ def doctor(opts: Options, args: argparse.Namespace) -> int:
     if opts.json:
         emit_json({**facts, "warnings": problems})
         return EXIT_OK
-    width = max(len(k) for k in facts)
-    for key, value in facts.items():
+    shown = {k: v for k, v in facts.items() if k != "clock_ahead"}
+    width = max(len(k) for k in shown)
+    for key, value in shown.items():
         line(f"{key.replace('_', ' '):<{width}}  {cell(value)}")
     for problem in problems:
         line(f"warning: {cell(problem)}")
     if not problems:
-        line("ok: no setting weakens durability")
+        line("ok: no setting weakens durability, no recorded time runs ahead of now")
     return EXIT_OK

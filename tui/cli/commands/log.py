@@ -14,12 +14,20 @@ from typing import Any
 
 from store.booking import SeatRecord, UnknownOccurrence
 from store.eventstore.contract import EventStore
-from store.eventstore.errors import StoreBusy, StoreUnreachable
+from store.eventstore.errors import StoreBusy, StoreReplaced, StoreUnreachable
 from store.eventstore.events import Event
 from store.ledger.rules import occurrence_key
 from store.ledger.views import stream_of
 from tui.cli import arguments
-from tui.cli.commands.common import EXIT_OK, Options, open_db, open_ledger, run
+from tui.cli.commands.common import (
+    EXIT_DATABASE,
+    EXIT_OK,
+    CommandError,
+    Options,
+    open_db,
+    open_ledger,
+    run,
+)
 from tui.cli.commands.outcomes import seat_range
 from tui.cli.durations import format_duration
 from tui.cli.output import cell, dumps, emit_json, line, record, table, write_csv
@@ -254,6 +262,14 @@ async def _log(opts: Options, key: str, follow: bool) -> None:
                           file=sys.stderr, flush=True)  # fmt: skip
                 await asyncio.sleep(RECONNECT_PAUSE_S)
                 continue
+            except StoreReplaced as exc:
+                # the open file is no longer the one at the path: following it would
+                # show an old night as if nothing more happened in it
+                gone = str(exc).split(";", 1)[0]
+                raise CommandError(
+                    EXIT_DATABASE,
+                    f"{gone}; stopped following (start it again to follow the file there now)",
+                ) from None
             lost = False
             _print_events(opts, events)
             if events:
@@ -261,7 +277,10 @@ async def _log(opts: Options, key: str, follow: bool) -> None:
 
 
 def show_log(opts: Options, args: argparse.Namespace) -> int:
-    """With ``--follow``, runs until Ctrl-C, which is a normal end (exit 0)."""
+    """With ``--follow``, runs until Ctrl-C, which is a normal end (exit 0).
+
+    A database file replaced or removed under the follower ends it: exit 3, one line.
+    """
     try:
         run(_log(opts, args.key, args.follow))
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -7,9 +7,9 @@ full joins the waiting list and confirms the seat it is offered). Every conflict
 is counted; at the end the run is verified from the stream alone: never
 oversold, each winner exactly once, every success has its event, the final
 roster agrees, and (with ``--waitlist``) every offer went to the earliest
-fitting waiter. Exit 0 when every invariant held, 1 when one
-failed (or a racer process died), 130 when interrupted (every process is
-stopped first).
+fitting waiter. Exit 0 when every invariant held, 1 when one failed (or a racer
+process died, or went silent for 30 s: a stopped process is named on stderr at
+10 s), 130 when interrupted (every process is stopped first).
 
 Without KEY the race runs on a fresh demo occurrence (``demo: true``,
 ``--capacity`` seats, default 40), never on a real show. ``--capacity C``
@@ -61,6 +61,7 @@ from tui.cli.commands.common import (
     run,
 )
 from tui.cli.output import cell, emit_json, line, table
+from tui.cli.safe_text import printable
 
 DEMO_CAPACITY = 40
 UNSAFE = "the seed's algorithm: UNSAFE (roster and seq in two separate reads), demo only"
@@ -214,7 +215,7 @@ def race(opts: Options, args: argparse.Namespace) -> int:
             )
         recorder = Recorder(args.record) if args.record else None
         try:
-            return await run_race(plan, recorder)
+            return await run_race(plan, recorder, on_warning=_say)
         except RaceError as exc:
             raise CommandError(EXIT_REFUSED, str(exc)) from None
         finally:
@@ -227,6 +228,11 @@ def race(opts: Options, args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
     return EXIT_OK if summary.ok else EXIT_REFUSED
+
+
+def _say(warning: str) -> None:
+    """A watchdog warning, while the run goes on: stderr, so stdout stays the summary."""
+    print(f"boxoffice: {printable(warning)}", file=sys.stderr, flush=True)
 
 
 def _play(opts: Options, args: argparse.Namespace) -> int:
