@@ -251,7 +251,7 @@ def step(model: Model, op: Any, t: Any) -> tuple[Reply, Model]:
         if model.created:
             return reply("exists"), model
         scene.created, scene.capacity = True, op.value or 0
-        scene.hold_ttl, scene.offer_ttl = op.ttl, getattr(op, "offer_ttl", None)
+        scene.hold_ttl, scene.offer_ttl = op.ttl, op.offer_ttl
         return reply("created"), scene.freeze(t)
     if not model.created:
         return reply(UNKNOWN_OCCURRENCE), model
