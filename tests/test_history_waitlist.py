@@ -343,3 +343,33 @@ async def test_the_log_check_flags_a_fold_that_skips_a_fitting_earlier_waiter(
         (5, "first fit: offer to 'cy' (seq 5, from " + str(report.offers[0].at) + ")")
     ]
     assert "the model offers 'bob'" in report.violations[0].problem
+
+
+def test_boxoffice_check_names_the_first_wrong_offer(
+    db_path: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``boxoffice check`` refolds with the fold it ships; seeded with a last fit, it exits 1."""
+    from tui.cli.main import main
+
+    async def night() -> None:
+        async with open_store(db_path, create=True) as store:
+            ledger = Ledger(store)
+            await ledger.create_occurrence(KEY, capacity=1)
+            await ledger.book(KEY, "ada")
+            await ledger.join_waitlist(KEY, "bob")
+            await ledger.join_waitlist(KEY, "cy")
+            await ledger.cancel(KEY, "ada")
+
+    asyncio.run(night())
+    assert main(["check", "--db", db_path]) == 0
+    capsys.readouterr()
+
+    def last_fit(self: WaitingList, free: int) -> Waiter | None:
+        fitting = [w for w in self.in_order() if w.seats <= free]
+        return self.leave(fitting[-1].actor) if fitting else None
+
+    monkeypatch.setattr(WaitingList, "first_fit", last_fit)
+    assert main(["check", "--db", db_path]) == 1
+    out = capsys.readouterr()
+    assert "first fit: offer to 'cy'" in out.out + out.err
+    assert "the model offers 'bob'" in out.out + out.err
