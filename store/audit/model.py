@@ -13,8 +13,11 @@ nowhere, so the log alone cannot show that one went to the wrong waiter. Here
 time is played out instant by instant (``Scene.play_out``): every hold or offer
 due at an instant lapses, then the list is walked once, first fit in join order,
 and an offer lapses in its turn and passes on from the moment it lapsed. It is
-written for clarity, not speed: every step copies the occurrence (fine for the
-few dozen parties a checked race has; the fold is the fast one).
+written for clarity, not speed: each command the search tries copies the
+occurrence (fine for the few dozen parties a checked history has), while the log
+replay keeps one copy and a little bookkeeping (``Scene.taken`` and two lower
+bounds), so ``boxoffice check`` replays 100,000 events with 10,000 waiters in
+about a third of the fold's own time.
 
 Instants are whatever the caller's clock is: whole ticks in a recorded history,
 aware datetimes in a log; a ttl is then ticks or a ``timedelta``. Only ``<=``,
