@@ -335,17 +335,24 @@ class LocalTicks:
         return EPOCH + self.value * TICK
 
 
-async def _record_ledger_run(seed: int, db: str, history: Path) -> tuple[int, list[Op]]:
+async def _record_ledger_run(
+    seed: int, db: str, history: Path, *, waitlist: bool = False
+) -> tuple[int, list[Op]]:
     """Concurrent clients on two ledgers (two connections) over one file, the clock stepping."""
     rng = random.Random(seed)
-    plan = faultrun.plan_run(seed)
+    plan = faultrun.plan_run(seed, waitlist=waitlist)
     ticks = LocalTicks()
     async with open_store(db, create=True) as one, open_store(db) as two:
         ledgers = [Ledger(s, clock=ticks, operator="t") for s in (one, two)]  # type: ignore[arg-type]
         setup = Recorder(history, "setup")
-        first = setup.invoke(KEY, "create", clock=0, value=plan.capacity, ttl=plan.hold_ttl)
+        first = setup.invoke(
+            KEY, "create", clock=0, value=plan.capacity, ttl=plan.hold_ttl, offer_ttl=plan.offer_ttl
+        )
         ttl = plan.hold_ttl * TICK if plan.hold_ttl else None
-        out = await ledgers[0].create_occurrence(KEY, capacity=plan.capacity, hold_ttl=ttl)
+        offer = plan.offer_ttl * TICK if plan.offer_ttl else None
+        out = await ledgers[0].create_occurrence(
+            KEY, capacity=plan.capacity, hold_ttl=ttl, offer_ttl=offer
+        )
         setup.complete(first, str(out.status), clock=0)
         clients: list[list[Command]] = [c for p in plan.racers for c in p]
         recorders = [Recorder(history, f"host:{n % 2}", f"c{n}") for n in range(len(clients))]

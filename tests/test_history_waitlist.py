@@ -11,15 +11,21 @@ wrong first fit is caught even when the house is never over capacity.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from support import faultrun
+from test_history import LocalTicks, _record_ledger_run
 
-from store import EventStore
+from store import EventStore, open_store
 from store.audit.check import check_stream
-from store.audit.history import Op, Verdict, check_history
+from store.audit.history import Op, Recorder, Verdict, check_history, load
 from store.audit.model import offers_in_log
 from store.booking import Ledger
 from store.ledger.waiting import Waiter, WaitingList
@@ -204,6 +210,83 @@ def test_a_walk_up_cannot_take_seats_a_waiter_fits() -> None:
     assert not verdict([*history[:4], op(4, "book", "zed", status="booked", seat=1)]).ok
 
 
+# -- the real ledger's histories -------------------------------------------------------------------
+
+
+def test_every_history_of_the_real_ledger_with_waiters_is_linearizable(tmp_path: Path) -> None:
+    """Concurrent clients (two connections, one file) hold, cancel, wait, leave and confirm."""
+    statuses: set[str] = set()
+    for seed in range(40):
+        db, history = str(tmp_path / f"{seed}.db"), tmp_path / f"{seed}.jsonl"
+        end, ops = asyncio.run(_record_ledger_run(seed, db, history, waitlist=True))
+        for result in check_history(ops, clock_end=end):
+            assert result.ok, f"seed {seed}: {result.problem}"
+        statuses |= {o.status or "" for o in ops}
+    assert {"waiting", "offered", "left", "not-waiting", "confirmed", "cancelled"} <= statuses
+
+
+LIES: dict[str, dict[str, Any]] = {
+    "held": dict(status="full", seat=None, expires_at=None),
+    "booked": dict(status="full", seat=None),
+    "full": dict(status="held", seat=1),
+    "confirmed": dict(status="not-held", seat=None),
+    "already-confirmed": dict(status="confirmed"),
+    "not-held": dict(status="released"),
+    "released": dict(status="not-held"),
+    "cancelled": dict(status="not-booked"),
+    "not-booked": dict(status="cancelled"),
+    "expired": dict(status="not-held", expires_at=None, lapsed=()),
+    "waiting": dict(status="offered", seat=1, position=None),
+    "offered": dict(status="waiting", seat=None, expires_at=None, position=1),
+    "left": dict(status="not-waiting"),
+    "not-waiting": dict(status="left"),
+}
+
+
+def test_in_a_sequential_history_with_waiters_any_changed_reply_is_caught(
+    tmp_path: Path,
+) -> None:
+    """One client, one tick per command: every answer is forced, so every lie must show."""
+
+    async def run() -> list[Op]:
+        ticks, history = LocalTicks(), tmp_path / "seq.jsonl"
+        rng = random.Random(11)
+        async with open_store(str(tmp_path / "seq.db"), create=True) as store:
+            ledger = Ledger(store, clock=ticks, operator="t")  # type: ignore[arg-type]
+            recorder = Recorder(history, "host:1")
+            first = recorder.invoke(KEY, "create", clock=0, value=2, ttl=3, offer_ttl=2)
+            await ledger.create_occurrence(
+                KEY, capacity=2, hold_ttl=3 * faultrun.TICK, offer_ttl=2 * faultrun.TICK
+            )
+            recorder.complete(first, "created", clock=0)
+            kinds = ["hold", "book", "wait", "wait", "wait", "unwait", "unwait", "confirm"]
+            kinds += ["release", "cancel", "expire"]
+            for _ in range(60):
+                kind = rng.choice(kinds)
+                actor = None if kind == "expire" else rng.choice(["ada", "bob", "cy", "dee"])
+                arg = rng.choice([1, 1, 2]) if kind == "wait" else None
+                await faultrun.perform(ledger, recorder, ticks, KEY, (kind, actor, arg))  # type: ignore[arg-type]
+                ticks.value += rng.random() < 0.3
+        return load([history])
+
+    ops = asyncio.run(run())
+    assert verdict(ops).ok
+    replied = {o.status for o in ops}
+    assert {"waiting", "offered", "confirmed", "expired", "left"} <= replied, replied
+    for i, original in enumerate(ops[1:], start=1):
+        assert original.status is not None
+        if original.kind == "expire" and not original.lapsed:
+            lie: dict[str, Any] = dict(lapsed=("ada",))
+        elif original.status == "already":  # seated: a seat number; waiting: a place
+            lie = dict(status="waiting" if original.kind == "wait" else "booked")
+        elif original.status == "noted":
+            lie = dict(status="not-booked", seat=None, position=None)
+        else:
+            lie = LIES[original.status]
+        forged = [*ops[:i], replace(original, **lie), *ops[i + 1 :]]
+        assert not verdict(forged).ok, f"a changed reply to {original} went unnoticed"
+
+
 # -- the log check --------------------------------------------------------------------------------
 
 
@@ -260,3 +343,33 @@ async def test_the_log_check_flags_a_fold_that_skips_a_fitting_earlier_waiter(
         (5, "first fit: offer to 'cy' (seq 5, from " + str(report.offers[0].at) + ")")
     ]
     assert "the model offers 'bob'" in report.violations[0].problem
+
+
+def test_boxoffice_check_names_the_first_wrong_offer(
+    db_path: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``boxoffice check`` refolds with the fold it ships; seeded with a last fit, it exits 1."""
+    from tui.cli.main import main
+
+    async def night() -> None:
+        async with open_store(db_path, create=True) as store:
+            ledger = Ledger(store)
+            await ledger.create_occurrence(KEY, capacity=1)
+            await ledger.book(KEY, "ada")
+            await ledger.join_waitlist(KEY, "bob")
+            await ledger.join_waitlist(KEY, "cy")
+            await ledger.cancel(KEY, "ada")
+
+    asyncio.run(night())
+    assert main(["check", "--db", db_path]) == 0
+    capsys.readouterr()
+
+    def last_fit(self: WaitingList, free: int) -> Waiter | None:
+        fitting = [w for w in self.in_order() if w.seats <= free]
+        return self.leave(fitting[-1].actor) if fitting else None
+
+    monkeypatch.setattr(WaitingList, "first_fit", last_fit)
+    assert main(["check", "--db", db_path]) == 1
+    out = capsys.readouterr()
+    assert "first fit: offer to 'cy'" in out.out + out.err
+    assert "the model offers 'bob'" in out.out + out.err

@@ -118,7 +118,7 @@ async def test_verify_fails_when_a_racer_claims_an_offer_the_log_does_not_explai
     db_path: str,
 ) -> None:
     events = await _two_waiters_and_a_cancel(db_path)
-    ann, bob, _cy = _records()
+    ann, bob, _ = _records()
     cy_claims = RacerRecord(2, "cy", 0, state="confirmed", seq=3, waited=True, offered=True)
     verdict = verify(events, [ann, bob, cy_claims], start_seq=1)
     failed = {i.name for i in verdict.invariants if not i.ok}

@@ -210,7 +210,9 @@ def _successes_logged(events: Sequence[Event], racers: Sequence[RacerRecord]) ->
                 problems.append(
                     (event.seq, f"{record.actor!r} was told {record.state}; {len(later)} {kind}s")
                 )
-    return _invariant(name, problems, f"{checked} holds found where their racers were told")
+    offers = sum(1 for r in racers if r.offered)
+    what = f"{checked - offers} holds and {offers} offers" if offers else f"{checked} holds"
+    return _invariant(name, problems, f"{what} found where their racers were told")
 
 
 def _offer_logged(

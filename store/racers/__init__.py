@@ -15,6 +15,7 @@ Where things live:
 - ``prepare``: ``prepare_occurrence`` and ``fresh_demo``, the occurrence to race on (a demo
   one unless the caller says otherwise);
 - ``racer``: one racer's attempts, conflicts, backoff and churn;
+- ``waiter``: with the waiting list, a racer told full waits for an offer and confirms it;
 - ``child``: what runs in a spawned racer process (its stores, its racers, its outbox);
 - ``pipes``: the messages between the parent and its children;
 - ``events``: ``Kind`` and ``RacerEvent``, what a racer reports as it happens;

@@ -214,20 +214,18 @@ def plan_run(
 
 def unfair_plan(seed: int) -> Plan:
     """One seat, taken by the setup's host. Process 0: two waiters join, the host cancels,
-    the later waiter confirms, then the earlier; every other process adds two waiters who
-    confirm in the same reverse order. At the cancel at least two waiters fit the seat, and
-    a fair fold offers it to the earliest, so only the earliest's confirm may win."""
+    the later waiter confirms, then the earlier. The other processes race walk-up holds
+    and confirms of the same waiters. Only process 0's waiters ever join, so at the cancel
+    the list is those two; a fair fold offers the seat to the earlier, so the later
+    waiter's confirm after the cancel must answer not-held, and an unfair fold's cannot."""
     rng = random.Random(seed)
     processes = rng.randint(2, 3)
-
-    def waiters(p: int) -> list[Command]:
-        return [("wait", f"w{p}a", 1), ("wait", f"w{p}b", 1)]
-
-    def confirms(p: int) -> list[Command]:
-        return [("confirm", f"w{p}b", None), ("confirm", f"w{p}a", None)]
-
-    racers = [[[*waiters(0), ("cancel", "host", None), *confirms(0)]]]
-    racers += [[[*waiters(p), *confirms(p)]] for p in range(1, processes)]
+    confirms: list[Command] = [("confirm", "w0b", None), ("confirm", "w0a", None)]
+    first: list[Command] = [("wait", "w0a", 1), ("wait", "w0b", 1), ("cancel", "host", None)]
+    racers = [[[*first, *confirms]]]
+    for p in range(1, processes):
+        walk_up: Command = ("hold", f"x{p}", None)
+        racers.append([[walk_up, *confirms, walk_up]])
     return Plan(
         seed=seed,
         capacity=1,
