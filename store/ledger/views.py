@@ -8,6 +8,7 @@ held, so everything in it is true of one seq at one instant.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,13 +21,16 @@ from store.ledger.fold import (
     stream_of,
 )
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord, WaiterRecord
+from store.ledger.waiting import OfferMade as DerivedOffer
 
 __all__ = [
     "STREAM_PREFIX",
     "Changes",
+    "DerivedOffer",
     "OccurrenceView",
     "key_of",
     "occurrence_view",
+    "offers_since",
     "parse_time",
     "record",
     "stream_of",
@@ -49,6 +53,7 @@ class OccurrenceView:
     next_expiry: datetime | None  # the next live hold to lapse, None if none will
     seq: int
     read_at: datetime | None
+    waiters: tuple[WaiterRecord, ...] = ()  # the waiting list in order (with the rows only)
 
     @property
     def roster(self) -> tuple[SeatRecord, ...]:
@@ -102,6 +107,18 @@ def waiter_records(state: OccurrenceState) -> list[WaiterRecord]:
     ]
 
 
+def offers_since(state: OccurrenceState, after_seq: int) -> list[DerivedOffer]:
+    """The offers derived after event ``after_seq`` or later (SPEC §4.5), in fold order.
+
+    Those at the stream's last seq may be a read's own play-out to now (a later event
+    recorded before that instant would change them), so a reader re-reads from there.
+    The list is kept in seq order, so finding the start costs a bisection, not the history.
+    """
+    offers = state.offers
+    start = bisect_left(offers, after_seq, key=lambda o: o.after_seq)
+    return offers[start:]
+
+
 def record(key: str, state: OccurrenceState, now: datetime | None) -> OccurrenceRecord:
     lapsing = sum(m.seats for m in state.lapsing(now))
     held = state.held - lapsing
@@ -133,6 +150,7 @@ def occurrence_view(
     seated = seat_records(state, now) if rows else []
     lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
     all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
+    waiters = tuple(waiter_records(state)) if rows and state.waiting else ()
     return OccurrenceView(
-        record(key, state, now), tuple(all_rows), state.next_expiry(now), state.seq, now
+        record(key, state, now), tuple(all_rows), state.next_expiry(now), state.seq, now, waiters
     )
