@@ -93,6 +93,7 @@ MAIN_BINDINGS: list[Binding] = [
         "w",
         "toggle_waitlist",
         "Waiting list",
+        show=False,  # the footer is full at 80 columns; help, palette and README name it
         id="waitlist",
         tooltip="Show the selected occurrence's waiting list and its offers (again: hide it)",
     ),

@@ -30,13 +30,13 @@ from tui.widgets.timefmt import countdown
 OFFERED_GLYPH, WAITING_GLYPH = "✉", "…"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("pos", "#", 4),  # the place in the list; offered parties have left it
+    ("pos", "#", 3),  # the place in the list; offered parties have left it
     ("state", "State", 15),  # second, like the roster's, so 80 columns show it
     ("actor", "Party", 20),
     ("seats", "Seats", 5),
-    ("waited", "Waited", 7),
-    ("ref", "Ref", 6),
-    ("note", "Note", 20),
+    ("waited", "Waited", 6),
+    ("ref", "Ref", 5),
+    ("note", "Note", 16),
 )
 
 
