@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from pilot_helpers import SHOW, Answers, opened, say_yes, until
 from test_actions import cell, fill, house_cell, last_seq
+from textual.command import CommandList, CommandPalette
 from textual.content import Content
 from textual.pilot import Pilot
 
 from store.booking import Ledger
+from store.ledger.outcomes import OccurrenceRecord
 from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.waitlist_forms import WaiterForm
@@ -217,20 +220,40 @@ async def test_hostile_names_are_literal_in_the_pane_the_roster_and_the_log(
         assert app.is_running
 
 
+async def test_the_waiting_list_commands_are_in_the_palette(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Waiting list", "Join waiting list", "Leave waiting list"} <= titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Join waiting list")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette)
+                and app.screen.query_one(CommandList).option_count > 0
+            ),
+            "palette hits",
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, WaiterForm), "the waiter form")
+
+
 def test_the_house_words_and_the_waited_for_format() -> None:
     from store.ledger.outcomes import OccurrenceRecord
 
     def rec(occupied: int, capacity: int, waiting: int) -> OccurrenceRecord:
         left = max(0, capacity - occupied)
-        return OccurrenceRecord("k", None, None, capacity, None, occupied, 0, occupied, left, 0, 0, waiting)
+        return OccurrenceRecord(
+            "k", None, None, capacity, None, occupied, 0, occupied, left, 0, 0, waiting
+        )
 
     assert availability(rec(5, 5, 12)).plain == "SOLD OUT · 12 waiting"
     assert availability(rec(5, 5, 12), compact=True).plain == "FULL · 12 waiting"
     assert availability(rec(5, 5, 0)).plain == "SOLD OUT"
     assert availability(rec(3, 5, 2)).plain == "2/5 left · 2 waiting"  # parties too big
     assert availability(rec(7, 5, 1)).plain == "OVER +2 · 1 waiting"
-    from datetime import timedelta
-
     assert [waited_for(timedelta(seconds=s)) for s in (45, 720, 3900, 90000)] == [
         "45s",
         "12m",

@@ -159,7 +159,9 @@ class WaitlistTable(DataTable[Any]):
         return tuple(str(cell.plain) for cell in self.get_row(actor))
 
     def reset(self) -> None:
+        """Forget everything (another occurrence was selected); its read is on the way."""
         self._lines, self._texts, self._shown = {}, {}, []
+        self.border_title = Content("Waiting list")
         self.clear()
 
     # -- updates ------------------------------------------------------------------
