@@ -91,6 +91,19 @@ async def test_bad_party_size_in_the_waiter_form_writes_nothing(
         assert await last_seq(app) == before
 
 
+async def test_places_close_up_when_a_party_ahead_leaves(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        for actor in ("first", "second", "third"):
+            await ledger_of(app).join_waitlist(SHOW, actor)
+        await until(pilot, lambda: len(app.main.waitlist.shown_actors) == 3, "three waiting")
+        assert [pane(app, a)[0] for a in ("first", "second", "third")] == ["1", "2", "3"]
+        await ledger_of(app).leave_waitlist(SHOW, "first")
+        await until(pilot, lambda: app.main.waitlist.shown_actors == ["second", "third"], "left")
+        assert [pane(app, a)[0] for a in ("second", "third")] == ["1", "2"]
+
+
 async def test_waited_for_ticks_with_the_clock(
     house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
 ) -> None:

@@ -83,8 +83,13 @@ class ListLine:
 
     @property
     def order(self) -> tuple[int, int]:
-        """Offered parties first, by ref; then the list in its order."""
-        return (0, self.ref) if self.position is None else (1, self.position)
+        """Offered parties first, then the list in its order (a later ``wait``, a later ref)."""
+        return (0 if self.position is None else 1, self.ref)
+
+    @property
+    def cells_key(self) -> tuple[object, ...]:
+        """What the cells show besides the position (which is read when drawn)."""
+        return (self.offered, self.seats, self.ref, self.since, self.expires_at, self.note)
 
 
 def list_lines(rows: tuple[SeatRecord, ...], waiters: tuple[WaiterRecord, ...]) -> list[ListLine]:
@@ -101,21 +106,25 @@ def list_lines(rows: tuple[SeatRecord, ...], waiters: tuple[WaiterRecord, ...]) 
     return offered + waiting
 
 
-class _OrderCell:
-    """The position cell; it carries the line's order so the table re-sorts in place."""
+class _PositionCell:
+    """The place in the list, looked up when drawn: one party leaving renumbers all behind it,
+    and rewriting every cell for that would cost the list. It carries the line's order so
+    the table re-sorts in place."""
 
-    __slots__ = ("order", "text")
+    __slots__ = ("actor", "order", "positions")
 
-    def __init__(self, line: ListLine) -> None:
+    def __init__(self, line: ListLine, positions: dict[str, int | None]) -> None:
+        self.actor = line.actor
         self.order = line.order
-        self.text = Text("—" if line.position is None else str(line.position), justify="right")
+        self.positions = positions
 
     @property
     def plain(self) -> str:
-        return self.text.plain
+        position = self.positions.get(self.actor)
+        return "—" if position is None else str(position)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.text
+        yield Text(self.plain, justify="right")
 
 
 class WaitlistTable(DataTable[Any]):
@@ -126,6 +135,7 @@ class WaitlistTable(DataTable[Any]):
         self._lines: dict[str, ListLine] = {}
         self._texts: dict[str, tuple[str, ...]] = {}
         self._shown: list[str] = []  # actors in row order
+        self._positions: dict[str, int | None] = {}  # read by every position cell as drawn
         self._now: datetime | None = None
         self.live = True
 
@@ -161,6 +171,7 @@ class WaitlistTable(DataTable[Any]):
     def reset(self) -> None:
         """Forget everything (another occurrence was selected); its read is on the way."""
         self._lines, self._texts, self._shown = {}, {}, []
+        self._positions.clear()
         self.border_title = Content("Waiting list")
         self.clear()
 
@@ -183,12 +194,17 @@ class WaitlistTable(DataTable[Any]):
         self._now, self.live = now, live
         keep = self.selected_line.actor if self.selected_line else None
         wanted = {line.actor: line for line in lines}
+        self._positions.clear()
+        self._positions.update((line.actor, line.position) for line in lines)
         with self.app.batch_update():
             for actor in [a for a in self._shown if a not in wanted]:
                 self.remove_row(actor)
                 del self._texts[actor]
             self._shown = [a for a in self._shown if a in wanted]
             for line in lines:
+                before_line = self._lines.get(line.actor)
+                if before_line is not None and before_line.cells_key == line.cells_key:
+                    continue  # unchanged but maybe its place: read when drawn, nothing to rewrite
                 cells = self._cells(line)
                 texts = tuple(c.plain for c in cells)
                 old = self._texts.get(line.actor)
@@ -197,10 +213,12 @@ class WaitlistTable(DataTable[Any]):
                     self._shown.append(line.actor)
                 else:
                     for (key, _, _), cell, new, before in zip(
-                        COLUMNS, cells, texts, old, strict=True
+                        COLUMNS[1:], cells[1:], texts[1:], old[1:], strict=True
                     ):
                         if new != before:
                             self.update_cell(line.actor, key, cell)
+                    if before_line is not None and before_line.order != line.order:
+                        self.update_cell(line.actor, "pos", cells[0])  # offered: sorts first
                 self._texts[line.actor] = texts
             self._lines = wanted
             order = [line.actor for line in lines]
@@ -212,13 +230,21 @@ class WaitlistTable(DataTable[Any]):
                 if index != self.cursor_row:
                     self.move_cursor(row=index, scroll=False)
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.live and self._now is not None and round(old_value) != round(new_value):
+            self.tick(self._now)
+
     def tick(self, now: datetime) -> None:
         """Advance the countdowns and the waited-for times (only rows whose text moved redraw)."""
         if not self.live:
             return
         self._now = now
         changed = []
-        for index, actor in enumerate(self._shown):
+        top = max(0, int(self.scroll_y))
+        bottom = min(len(self._shown), top + self.size.height + 1)
+        for index in range(top, bottom):  # rows out of view are brought up to date when drawn
+            actor = self._shown[index]
             line = self._lines[actor]
             before = self._texts[actor]
             texts = (before[0], self._state(line).plain, *before[2:4], self._waited(line).plain)
@@ -235,7 +261,7 @@ class WaitlistTable(DataTable[Any]):
 
     def _cells(self, line: ListLine) -> list[Any]:
         return [
-            _OrderCell(line),
+            _PositionCell(line, self._positions),
             LiveCell(partial(self._state, line)),
             FixedCell(Text(printable(line.actor), no_wrap=True, overflow="ellipsis")),
             FixedCell(Text(str(line.seats), justify="right")),
