@@ -164,7 +164,10 @@ def _waiter_or_form(aim: Aim, _: object) -> Any:
     """The waiting list's selected party, asked about by name; else an empty form (no guess)."""
     if aim.waiter is not None:
         return leave_question(aim.waiter, aim.title)
-    return ActorForm(aim.heading("Leave the waiting list"), "Take off list")
+    heading = aim.heading("Leave the waiting list")
+    if aim.row is not None and aim.row.offered:  # SPEC §4.5: an offer is declined, not left
+        heading = Content.assemble(heading, "\n\nAn offered party declines with u (release).")
+    return ActorForm(heading, "Take off list")
 
 
 def _leaver(aim: Aim, value: Any) -> str:

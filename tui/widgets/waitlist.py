@@ -64,6 +64,9 @@ def offered_badge(expires_at: datetime | None, now: datetime | None) -> Text:
 
 WAITING_BADGE = Text(f"{WAITING_GLYPH} WAITING", style="dim")
 
+#: Rows added before the first frame (more than any screen shows), then per frame.
+FIRST_ROWS, MORE_ROWS = 300, 1000
+
 
 @dataclass(frozen=True, slots=True)
 class ListLine:
@@ -136,6 +139,7 @@ class WaitlistTable(DataTable[Any]):
         self._texts: dict[str, tuple[str, ...]] = {}
         self._shown: list[str] = []  # actors in row order
         self._positions: dict[str, int | None] = {}  # read by every position cell as drawn
+        self._pending: list[ListLine] = []  # lines still to be added, in list order
         self._now: datetime | None = None
         self.live = True
 
@@ -170,7 +174,7 @@ class WaitlistTable(DataTable[Any]):
 
     def reset(self) -> None:
         """Forget everything (another occurrence was selected); its read is on the way."""
-        self._lines, self._texts, self._shown = {}, {}, []
+        self._lines, self._texts, self._shown, self._pending = {}, {}, [], []
         self._positions.clear()
         self.border_title = Content("Waiting list")
         self.clear()
@@ -190,45 +194,84 @@ class WaitlistTable(DataTable[Any]):
         )
 
     def show(self, lines: list[ListLine], now: datetime | None, *, live: bool = True) -> None:
-        """Make the table show ``lines``, patching only what changed; the cursor keeps its party."""
+        """Make the table show ``lines``, patching only what changed; the cursor keeps its party.
+
+        A long list goes in a screenful first and the rest between frames, like the
+        roster, so opening it never freezes the screen.
+        """
         self._now, self.live = now, live
         keep = self.selected_line.actor if self.selected_line else None
         wanted = {line.actor: line for line in lines}
         self._positions.clear()
         self._positions.update((line.actor, line.position) for line in lines)
+        limit = FIRST_ROWS if not self._shown else MORE_ROWS
         with self.app.batch_update():
             for actor in [a for a in self._shown if a not in wanted]:
                 self.remove_row(actor)
                 del self._texts[actor]
             self._shown = [a for a in self._shown if a in wanted]
+            pending: list[ListLine] = []
             for line in lines:
-                before_line = self._lines.get(line.actor)
-                if before_line is not None and before_line.cells_key == line.cells_key:
+                old = self._texts.get(line.actor)
+                if old is None:
+                    if len(pending) or limit <= 0:
+                        pending.append(line)  # keeps list order: added over the next frames
+                    else:
+                        self._add(line)
+                        limit -= 1
+                    continue
+                before_line = self._lines[line.actor]
+                if before_line.cells_key == line.cells_key:
                     continue  # unchanged but maybe its place: read when drawn, nothing to rewrite
                 cells = self._cells(line)
                 texts = tuple(c.plain for c in cells)
-                old = self._texts.get(line.actor)
-                if old is None:
-                    self.add_row(*cells, key=line.actor)
-                    self._shown.append(line.actor)
-                else:
-                    for (key, _, _), cell, new, before in zip(
-                        COLUMNS[1:], cells[1:], texts[1:], old[1:], strict=True
-                    ):
-                        if new != before:
-                            self.update_cell(line.actor, key, cell)
-                    if before_line is not None and before_line.order != line.order:
-                        self.update_cell(line.actor, "pos", cells[0])  # offered: sorts first
+                for (key, _, _), cell, new, before in zip(
+                    COLUMNS[1:], cells[1:], texts[1:], old[1:], strict=True
+                ):
+                    if new != before:
+                        self.update_cell(line.actor, key, cell)
+                if before_line.order != line.order:
+                    self.update_cell(line.actor, "pos", cells[0])  # offered: sorts first
                 self._texts[line.actor] = texts
             self._lines = wanted
-            order = [line.actor for line in lines]
-            if self._shown != order:  # an offer moved a party from the list to the top
-                self.sort("pos", key=lambda cell: cell.order)
-                self._shown = order
-            if keep in wanted:
+            self._pending = pending
+            self._keep_order()
+            if keep in self._texts:
                 index = self._shown.index(keep)
                 if index != self.cursor_row:
                     self.move_cursor(row=index, scroll=False)
+        if pending:
+            self.call_after_refresh(self._add_pending)
+
+    def _add(self, line: ListLine) -> None:
+        cells = self._cells(line)
+        self.add_row(*cells, key=line.actor)
+        self._texts[line.actor] = tuple(c.plain for c in cells)
+        self._shown.append(line.actor)
+
+    def _add_pending(self) -> None:
+        if not self._pending or not self.is_attached:
+            return
+        now_lines, self._pending = self._pending[:MORE_ROWS], self._pending[MORE_ROWS:]
+        with self.app.batch_update():
+            for line in now_lines:
+                if line.actor not in self._texts and self._lines.get(line.actor) == line:
+                    self._add(line)
+            self._keep_order()
+        if self._pending:
+            self.call_after_refresh(self._add_pending)
+
+    def _keep_order(self) -> None:
+        """Re-sort when the rows are out of the list's order (an offer moves a party up)."""
+        order = [a for a in self._lines if a in self._texts]
+        if self._shown != order:
+            self.sort("pos", key=lambda cell: cell.order)
+            self._shown = order
+
+    @property
+    def filling(self) -> bool:
+        """Whether lines of the last update are still being added."""
+        return bool(self._pending)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
