@@ -26,6 +26,8 @@ from tui.cli.safe_text import printable
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import ActorForm, CapacityForm, NewOccurrenceForm
 from tui.screens.party_forms import PartyForm, PartyHoldForm
+from tui.screens.waitlist_forms import WaiterForm, leave_question
+from tui.widgets.waitlist import ListLine
 
 Result = Outcome | list[Outcome] | str
 
@@ -40,6 +42,7 @@ class Aim:
     row: SeatRecord | None  # that actor's row
     lapsed: int  # lapsed holds the roster shows
     tz: tzinfo | None
+    waiter: ListLine | None = None  # the waiting list's selected party, while it has focus
 
     def heading(self, verb: str) -> Content:
         title = (self.record.title if self.record else None) or self.key or ""
@@ -157,6 +160,21 @@ async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
     return f"Demo house created: {len(keys)} occurrences"
 
 
+def _waiter_or_form(aim: Aim, _: object) -> Any:
+    """The waiting list's selected party, asked about by name; else an empty form (no guess)."""
+    if aim.waiter is not None:
+        return leave_question(aim.waiter, aim.title)
+    heading = aim.heading("Leave the waiting list")
+    if aim.row is not None and aim.row.offered:  # SPEC §4.5: an offer is declined, not left
+        heading = Content.assemble(heading, "\n\nAn offered party declines with u (release).")
+    return ActorForm(heading, "Take off list")
+
+
+def _leaver(aim: Aim, value: Any) -> str:
+    """Who leaves: the question's party (its yes carries nothing) or the form's name."""
+    return value if isinstance(value, str) else aim.waiter.actor if aim.waiter else ""
+
+
 def _key(aim: Aim) -> str:
     assert aim.key is not None
     return aim.key
@@ -247,6 +265,19 @@ COMMANDS: dict[str, Command] = {
             ),
             lambda ledger, aim, _: ledger.expire_holds(_key(aim)),
             abandoned="Nothing expired",
+        ),
+        Command(
+            "join_waitlist",
+            (lambda aim, _: WaiterForm(aim.heading("Add to the waiting list")),),
+            lambda ledger, aim, party: ledger.join_waitlist(
+                _key(aim), party.actor, seats=party.seats, note=party.note
+            ),
+        ),
+        Command(
+            "leave_waitlist",
+            (_waiter_or_form,),
+            lambda ledger, aim, value: ledger.leave_waitlist(_key(aim), _leaver(aim, value)),
+            abandoned="Still on the waiting list",
         ),
         Command("archive", (_archive_question,), _archive_or_restore, abandoned="Nothing archived"),
         Command(

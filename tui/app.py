@@ -40,7 +40,7 @@ Clock = Callable[[], datetime]
 class BoxOfficeApp(App[int]):
     """Run a night from the keyboard: every action, every roster, live."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "widgets/waitlist.tcss"]  # noqa: RUF012 (App declares it so)
     TITLE = "boxoffice"
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]

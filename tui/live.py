@@ -21,7 +21,7 @@ from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.errors import StoreReplaced
 from store.eventstore.events import Event
 from store.ledger.rules import InvalidInput
-from store.ledger.views import OccurrenceView
+from store.ledger.views import DerivedOffer, OccurrenceView
 from tui.cli.safe_text import printable
 
 #: Seconds one ``changes`` call may wait before the tail loops (and notices a
@@ -61,6 +61,10 @@ class LogSlice:
     key: str
     events: list[Event]
     reset: bool
+    # the offers the fold derived after the slice's first seq - 1 or later, up to its last
+    # event (or to the moment of the read): they replace those the log shows from there on
+    offers: list[DerivedOffer] = field(default_factory=list)
+    offers_after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +232,19 @@ class LiveFeed:
             if after is None:
                 continue  # no longer followed
             events = await ledger.events(key, after_seq=after)
+            last = events[-1].seq if events else after
+            # read after the events: offers past ``last`` come with their events next time
+            offers = [o for o in await self._offers(key, after) if o.after_seq <= last]
             if key in self._logs and self._logs[key] == after:
-                self._logs[key] = events[-1].seq if events else after
-                logs.append(LogSlice(key, events, reset=after == 0))
+                self._logs[key] = last
+                logs.append(LogSlice(key, events, after == 0, offers, after))
         return Reading(request.everything, lines, rosters, logs)
+
+    async def _offers(self, key: str, after: int) -> list[DerivedOffer]:
+        try:
+            return await self.ledger.offers(key, after)
+        except (UnknownOccurrence, InvalidInput):
+            return []
 
     async def _view(self, key: str, rows: bool) -> OccurrenceView | None:
         try:

@@ -32,9 +32,11 @@ from store.ledger.rules import InvalidInput
 from store.ledger.venue import venue_zone
 from store.ledger.views import (
     Changes,
+    DerivedOffer,
     OccurrenceView,
     key_of,
     occurrence_view,
+    offers_since,
     record,
     waiter_records,
 )
@@ -388,6 +390,17 @@ class Ledger:
             except (UnknownOccurrence, InvalidInput):
                 continue  # a stream that never got a `created` event, or a foreign name
         return found
+
+    async def offers(self, key: str, after_seq: int = 0) -> list[DerivedOffer]:
+        """Offers the fold derived after event ``after_seq`` or later, up to now (SPEC §4.5).
+
+        No event holds an offer, so the event log learns of them here; an offer at the
+        last seq may be this read's own play-out to now (read again from there).
+        """
+        key = v.occurrence_key(key)
+        if type(after_seq) is not int or after_seq < 0:
+            raise InvalidInput("after_seq", "must be a whole number, 0 or more")
+        return await self._lanes.read(key, lambda s, now: offers_since(s, after_seq))
 
     async def view_at(self, key: str, seq: int) -> OccurrenceView:
         """The occurrence as it stood right after event ``seq`` (time travel), at its own T."""

@@ -32,7 +32,7 @@ from store.ledger.log_values import (
 )
 from store.ledger.members import Member, RosterViews, SeatState
 from store.ledger.seat_index import SeatIndex
-from store.ledger.waiting import Waiter, WaitingList
+from store.ledger.waiting import OfferMade, Waiter, WaitingList
 
 STREAM_PREFIX = "booking:"
 #: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
@@ -73,6 +73,8 @@ class OccurrenceState(RosterViews):
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
         self.waiting = WaitingList()
+        # every offer derived so far, in fold order (the event log shows them; not in canonical)
+        self.offers: list[OfferMade] = []
         # told of each derived offer as it is made (the refold check verifies capacity there)
         self.offer_watch: Callable[[str], None] | None = None
 
@@ -119,6 +121,8 @@ class OccurrenceState(RosterViews):
                     self.members[actor] = old
             elif kind == "seat":
                 self._seats.add(entry[1], -entry[2])
+            elif kind == "offer":  # an offer played out by a read (or a lost append) is undone
+                self.offers.pop()
             else:  # "expiry": an entry popped by a lapse goes back on the heap
                 heapq.heappush(self._expiry, entry[1])
         for name, value in zip(self._SCALARS, saved, strict=True):
@@ -344,6 +348,9 @@ class OccurrenceState(RosterViews):
         self.held += waiter.seats
         if expires is not None:
             heapq.heappush(self._expiry, (expires, join, waiter.actor))
+        self.offers.append(OfferMade(self.seq, at, waiter.actor, waiter.seats, expires, waiter.ref))
+        if self._journal is not None:
+            self._journal.append(("offer",))
         if self.offer_watch is not None:
             self.offer_watch(waiter.actor)
 

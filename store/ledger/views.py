@@ -8,6 +8,7 @@ held, so everything in it is true of one seq at one instant.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,13 +22,16 @@ from store.ledger.fold import (
     stream_of,
 )
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord, WaiterRecord
+from store.ledger.waiting import OfferMade as DerivedOffer
 
 __all__ = [
     "STREAM_PREFIX",
     "Changes",
+    "DerivedOffer",
     "OccurrenceView",
     "key_of",
     "occurrence_view",
+    "offers_since",
     "parse_time",
     "record",
     "stream_of",
@@ -53,6 +57,7 @@ class OccurrenceView:
     #: the latest ``recorded_at`` in the stream (the fold's T): ahead of now means a
     #: terminal's clock ran ahead (``store.ledger.clock_check``)
     recorded_until: datetime | None = None
+    waiters: tuple[WaiterRecord, ...] = ()  # the waiting list in order (with the rows only)
 
     def recorded_ahead_of(self, now: datetime) -> bool:
         """Recorded times run over 5 minutes ahead of ``now``: a terminal's clock ran ahead.
@@ -113,6 +118,18 @@ def waiter_records(state: OccurrenceState) -> list[WaiterRecord]:
     ]
 
 
+def offers_since(state: OccurrenceState, after_seq: int) -> list[DerivedOffer]:
+    """The offers derived after event ``after_seq`` or later (SPEC §4.5), in fold order.
+
+    Those at the stream's last seq may be a read's own play-out to now (a later event
+    recorded before that instant would change them), so a reader re-reads from there.
+    The list is kept in seq order, so finding the start costs a bisection, not the history.
+    """
+    offers = state.offers
+    start = bisect_left(offers, after_seq, key=lambda o: o.after_seq)
+    return offers[start:]
+
+
 def record(key: str, state: OccurrenceState, now: datetime | None) -> OccurrenceRecord:
     lapsing = sum(m.seats for m in state.lapsing(now))
     held = state.held - lapsing
@@ -144,6 +161,7 @@ def occurrence_view(
     seated = seat_records(state, now) if rows else []
     lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
     all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
+    waiters = tuple(waiter_records(state)) if rows and state.waiting else ()
     return OccurrenceView(
         record(key, state, now),
         tuple(all_rows),
@@ -151,4 +169,5 @@ def occurrence_view(
         state.seq,
         now,
         state.high_water,
+        waiters,
     )

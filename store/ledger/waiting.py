@@ -26,6 +26,23 @@ class Waiter:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OfferMade:
+    """An offer the fold derived (SPEC §4.5): no event holds it, so the fold remembers it.
+
+    ``after_seq`` is the last event folded when it was made: a lapse-driven offer comes
+    before the next event (at the lapse's instant), an event-driven one right after it.
+    The event log shows these between the events, marked as derived.
+    """
+
+    after_seq: int
+    at: datetime | None  # the moment the seats became free
+    actor: str
+    seats: int
+    expires_at: datetime | None
+    ref: int  # the waiter's `wait` event
+
+
 class WaitingList:
     def __init__(self) -> None:
         self.waiters: dict[str, Waiter] = {}

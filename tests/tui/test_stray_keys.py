@@ -2,8 +2,9 @@
 
 An operator who types a name while no form is open (or a barcode scanner that
 fires into the wrong window) must never confirm, release, cancel or expire
-anything. Each letter is pressed with the house, the roster (cursor on a held
-row) and the event log focused; any screen a letter opens gets every letter
+anything, nor take a party off the waiting list. Each letter is pressed with the
+house, the roster (cursor on a held row), the event log and the waiting list
+(cursor on a waiting party) focused; any screen a letter opens gets every letter
 too, then Esc; after each key the store's head must not have moved.
 """
 
@@ -45,6 +46,11 @@ async def test_no_letter_writes_on_any_screen(
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
         main = app.main
+        assert app.ledger is not None  # sold out, with a party waiting for x to aim at
+        for actor in ("dee", "eve"):
+            await app.ledger.book("show-1", actor)
+        await app.ledger.join_waitlist("show-1", "wes")
+        await until(pilot, lambda: main.house.lines["show-1"].record.waiting == 1, "wes waiting")
         start = await head(app)
         swept: set[tuple[str, type[Screen[Any]]]] = set()
         pressed = 0
@@ -57,12 +63,18 @@ async def test_no_letter_writes_on_any_screen(
                 if not main.log_table.display:
                     main.action_toggle_log()
                 main.log_table.focus()
+            elif where == "waitlist":
+                if not main.waitlist.display:
+                    main.action_toggle_waitlist()
+                main.waitlist.focus()
             else:
                 if main.log_table.display:
                     main.action_toggle_log()
+                if main.waitlist.display:
+                    main.action_toggle_waitlist()
                 main.house.focus()
 
-        for where in ("house", "roster", "log"):
+        for where in ("house", "roster", "log", "waitlist"):
             for letter in ["question_mark", *LETTERS]:  # ? opens help: its letters too
                 if letter == "q":
                     continue  # quits the app: leaves the ledger as it was, and ends the test
@@ -85,6 +97,7 @@ async def test_no_letter_writes_on_any_screen(
         assert app.return_code is None and app.is_running
         assert pressed > 3 * 50
         kinds = {kind.__name__ for _, kind in swept}
-        assert {"ConfirmScreen", "ActorForm", "HelpScreen"} <= kinds, kinds
+        assert {"ConfirmScreen", "ActorForm", "HelpScreen", "WaiterForm"} <= kinds, kinds
+        assert main.waitlist.shown_actors == ["wes"], "wes was there for x to aim at"
     async with open_store(house_db) as store:  # read again after the app has closed
         assert await store.head_position() == start

@@ -90,6 +90,30 @@ MAIN_BINDINGS: list[Binding] = [
         tooltip="Open the racers panel on the selected occurrence",
     ),
     Binding(
+        "w",
+        "toggle_waitlist",
+        "Waiting list",
+        show=False,  # the footer is full at 80 columns; help, palette and README name it
+        id="waitlist",
+        tooltip="Show the selected occurrence's waiting list and its offers (again: hide it)",
+    ),
+    Binding(
+        "j",
+        "command('join_waitlist')",
+        "Join waiting list",
+        show=False,
+        id="join-waitlist",
+        tooltip="Put a party on the waiting list (a form); offered seats at once if free",
+    ),
+    Binding(
+        "x",
+        "command('leave_waitlist')",
+        "Leave waiting list",
+        show=False,
+        id="leave-waitlist",
+        tooltip="Take the waiting list's selected party off it (asks first)",
+    ),
+    Binding(
         "i",
         "door",
         "Door",

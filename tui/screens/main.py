@@ -40,6 +40,7 @@ from tui.widgets.header import LIVE, OFFLINE, HouseHeader
 from tui.widgets.occurrences import OccurrenceTable
 from tui.widgets.roster import LAPSED, RosterTable
 from tui.widgets.timefmt import local, wall_clock, when
+from tui.widgets.waitlist import WaitlistTable
 
 #: The header counts the holds that lapse this soon.
 LAPSING_SOON = timedelta(minutes=5)
@@ -79,6 +80,7 @@ class MainScreen(Screen[None]):
         self.filter_input = FilterInput(placeholder="filter actors (Esc clears)", id="filter")
         self.roster = RosterTable(id="roster", tz=tz)
         self.log_table = EventLog(id="log", tz=tz)
+        self.waitlist = WaitlistTable(id="waitlist")
 
     # -- layout -----------------------------------------------------------------
 
@@ -91,6 +93,7 @@ class MainScreen(Screen[None]):
                 yield self.banner
                 yield self.filter_input
                 yield self.roster
+                yield self.waitlist
                 yield self.log_table
         yield Footer()
 
@@ -104,6 +107,7 @@ class MainScreen(Screen[None]):
         self.gone_banner.display = False
         self.filter_input.display = False
         self.log_table.display = False
+        self.waitlist.display = False
         self.house.border_title = Content("House")
         self.roster.border_title = Content("Roster")
         self.log_table.border_title = Content("Event log")
@@ -144,6 +148,7 @@ class MainScreen(Screen[None]):
         now = self.now()
         self._show_clock(now)
         due = self.house.due(now)
+        self.waitlist.tick(now)
         if self.roster.tick(now) and self.selected is not None:
             due.add(self.selected)
         if due:
@@ -205,14 +210,15 @@ class MainScreen(Screen[None]):
             if view.record.key == self.selected and self.travel_seq is None:
                 now = self.now()
                 self.roster.show(list(view.rows), now)
+                self.waitlist.show_view(view, now)
                 self._aim_at_next_lapse(now)
         for part in reading.logs:
             if part.key != self.selected:
                 continue
             if part.reset or self.log_table.key != part.key:
-                self.log_table.load(part.key, part.events, self.now())
+                self.log_table.load(part.key, part.events, self.now(), part.offers)
             else:
-                self.log_table.extend(part.events, self.now())
+                self.log_table.extend(part.events, self.now(), part.offers, part.offers_after)
         self._show_clock(self.now())
         self._update_titles()
 
@@ -238,6 +244,7 @@ class MainScreen(Screen[None]):
         self.selected = key
         self._leave_travel()
         self.roster.reset()
+        self.waitlist.reset()
         self._update_titles()
         self._follow()
 
@@ -303,6 +310,7 @@ class MainScreen(Screen[None]):
         self._travel_view = message.view
         at = message.view.read_at
         self.roster.show(list(message.view.rows), at, live=False)
+        self.waitlist.show_view(message.view, at, live=False)
         moment = f" ({local(at, self.tz):%d %b %H:%M:%S})" if at else ""
         self.banner.update(
             Content.assemble(
@@ -367,6 +375,10 @@ class MainScreen(Screen[None]):
                 return None
         line = self.house.lines.get(key) if key else None
         actor = self.roster.selected_actor if self.focused is self.roster else None
+        waiter = None
+        if self.focused is self.waitlist and (chosen := self.waitlist.selected_line):
+            # an offered party is a hold: confirm and release act on it from here too
+            actor, waiter = (chosen.actor, None) if chosen.offered else (None, chosen)
         lapsed = sum(
             1
             for a in self.roster.shown_actors
@@ -379,6 +391,7 @@ class MainScreen(Screen[None]):
             self.roster.row_of(actor) if actor else None,
             lapsed,
             self.tz,
+            waiter,
         )
 
     def run_command(self, name: str, *, asked: bool = False) -> None:
@@ -466,6 +479,15 @@ class MainScreen(Screen[None]):
         self._follow()
         if log_table.display:
             log_table.focus()
+        elif self.focused is None:
+            self.roster.focus()
+
+    def action_toggle_waitlist(self) -> None:
+        """Show or hide the waiting list under the roster (focused when shown)."""
+        pane = self.waitlist
+        pane.display = not pane.display
+        if pane.display:
+            pane.focus()
         elif self.focused is None:
             self.roster.focus()
 

@@ -35,6 +35,8 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
             return f"Booked: seat {seat} for {who}"
         case Status.HELD:
             return f"Held: seat {seat} for {who}{_until(outcome.expires_at, tz)}"
+        case Status.ALREADY if seat is None and outcome.position is not None:
+            return f"Already waiting: {who} is number {outcome.position} on the list"
         case Status.ALREADY:
             return f"Already holds seat {seat}: {who}"
         case Status.FULL:
@@ -63,6 +65,16 @@ def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
             return "Not archived: nothing to restore"
         case Status.CLOSED:
             return "Closed: this occurrence is archived (restore it first)"
+        case Status.WAITING:
+            return f"Waiting: {who} is number {outcome.position} on the list"
+        case Status.OFFERED:
+            size = outcome.seats or 1
+            seats = f"seats {seat}-{(seat or 0) + size - 1}" if size > 1 else f"seat {seat}"
+            return f"Offered at once: {seats} free for {who}{_until(outcome.expires_at, tz)}"
+        case Status.LEFT:
+            return f"Left the waiting list: {who}"
+        case Status.NOT_WAITING:
+            return f"Not waiting: {who} is not on the list (an offer is declined with release)"
         case Status.CONFLICT:
             if outcome.reason:  # who held it, as the ledger learnt it (issue 12 row 9)
                 return f"Busy: {printable(outcome.reason)}; nothing written, try again"

@@ -1,6 +1,9 @@
 """The selected occurrence's stream, event by event: the ground truth behind the roster.
 
-Selecting an event asks the app to show the roster as it stood at that seq.
+Between the events it shows the offers the fold derived (SPEC §4.5), at their
+moment and marked ``(derived)`` in the operator column: no event holds an offer
+and nobody wrote one, yet it is why a waiter suddenly holds seats. Selecting an
+event asks the app to show the roster as it stood at that seq.
 A long stream goes into the table a screenful first and the rest between
 frames, like the roster, so opening the log of a 10,000-seat night never
 freezes the screen.
@@ -10,16 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from itertools import count
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from store.eventstore.events import Event
-from store.ledger.views import parse_time
+from store.ledger.views import DerivedOffer, parse_time
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell
-from tui.widgets.timefmt import stamp
+from tui.widgets.timefmt import local, stamp
+
+#: How a derived offer reads in the log: dim, with a glyph and words of its own.
+OFFER_STYLE = "dim italic"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("seq", "Seq", 6),
@@ -53,6 +60,27 @@ def describe(event: Event) -> str:
     return ""
 
 
+def offer_words(offer: DerivedOffer, tz: tzinfo | None) -> str:
+    """``Ada · 2 seats · until 20:14``: who was offered what, for how long."""
+    seats = "1 seat" if offer.seats == 1 else f"{offer.seats} seats"
+    until = f" · until {local(offer.expires_at, tz):%H:%M}" if offer.expires_at else ""
+    return f"{printable(offer.actor)} · {seats}{until}"
+
+
+def merged(events: Sequence[Event], offers: Sequence[DerivedOffer]) -> list[Event | DerivedOffer]:
+    """Events and derived offers in fold order: each offer after the event it followed."""
+    entries: list[Event | DerivedOffer] = []
+    pending = list(offers)
+    at = 0
+    for event in events:
+        while at < len(pending) and pending[at].after_seq < event.seq:
+            entries.append(pending[at])
+            at += 1
+        entries.append(event)
+    entries.extend(pending[at:])
+    return entries
+
+
 #: Rows added before the first frame, then per frame until the table holds the stream.
 FIRST_ROWS, MORE_ROWS = 300, 1000
 
@@ -65,6 +93,9 @@ class EventLog(DataTable[Any]):
         self.tz = tz
         self.key: str | None = None
         self.events: list[Event] = []  # every event read, whether or not its row is in yet
+        self.entries: list[Event | DerivedOffer] = []  # the rows, in order: events and offers
+        self._row_keys: list[str] = []  # the key of each row added
+        self._offer_keys = count()
         self._now: datetime | None = None
         self._follow = True  # keep the cursor on the newest event
 
@@ -79,27 +110,72 @@ class EventLog(DataTable[Any]):
     @property
     def filling(self) -> bool:
         """Whether read events are still waiting for their rows."""
-        return self.row_count < len(self.events)
+        return self.row_count < len(self.entries)
 
-    def load(self, key: str, events: Sequence[Event], now: datetime) -> None:
+    @property
+    def offers(self) -> list[DerivedOffer]:
+        """The derived offers shown (or on their way to a row), in order."""
+        return [e for e in self.entries if isinstance(e, DerivedOffer)]
+
+    def load(
+        self,
+        key: str,
+        events: Sequence[Event],
+        now: datetime,
+        offers: Sequence[DerivedOffer] = (),
+    ) -> None:
         """Show another occurrence's stream from the start."""
         self.key = key
-        self.events = []
+        self.events, self.entries, self._row_keys = [], [], []
         self.clear()
         self._follow = True
-        self.extend(events, now)
+        self.extend(events, now, offers)
 
-    def extend(self, events: Sequence[Event], now: datetime) -> None:
-        """Append the events past the last one read (older or repeated ones are skipped)."""
+    def extend(
+        self,
+        events: Sequence[Event],
+        now: datetime,
+        offers: Sequence[DerivedOffer] = (),
+        offers_after: int | None = None,
+    ) -> None:
+        """Append the events past the last one read (older or repeated ones are skipped).
+
+        ``offers`` are the derived offers after event ``offers_after`` or later: the
+        offers shown from there on are replaced by them (the last seq's offers may
+        have been a read's play-out to its moment, and a later read knows better).
+        """
         fresh = [e for e in events if e.seq > self.last_seq]
-        if not fresh:
+        if offers_after is not None:
+            if not fresh and self._trailing_offers(offers_after) == list(offers):
+                return  # nothing moved: leave the rows (and the cursor) alone
+            self._drop_offers_from(offers_after)
+        fresh_offers = list(offers)
+        if not fresh and not fresh_offers:
             return
         self._follow = self._follow or self.cursor_row >= self.row_count - 1
         self._now = now
         filling = self.filling
         self.events.extend(fresh)
+        self.entries.extend(merged(fresh, fresh_offers))
         if not filling:  # else the rows already on their way pick these up
             self._add_rows(FIRST_ROWS if not self.row_count else MORE_ROWS)
+
+    def _trailing_offers(self, after_seq: int) -> list[DerivedOffer]:
+        tail: list[DerivedOffer] = []
+        for entry in reversed(self.entries):
+            if not isinstance(entry, DerivedOffer) or entry.after_seq < after_seq:
+                break
+            tail.append(entry)
+        return tail[::-1]
+
+    def _drop_offers_from(self, after_seq: int) -> None:
+        """Take away the trailing offers made after event ``after_seq`` or later."""
+        while self.entries and isinstance(last := self.entries[-1], DerivedOffer):
+            if last.after_seq < after_seq:
+                break
+            self.entries.pop()
+            if len(self._row_keys) > len(self.entries):
+                self.remove_row(self._row_keys.pop())
 
     def _add_rows(self, limit: int) -> None:
         if not self.is_attached:
@@ -107,7 +183,11 @@ class EventLog(DataTable[Any]):
         now = self._now or datetime.now().astimezone()
         start = self.row_count
         with self.app.batch_update():
-            for event in self.events[start : start + limit]:
+            for entry in self.entries[start : start + limit]:
+                if isinstance(entry, DerivedOffer):
+                    self._add_offer(entry, now)
+                    continue
+                event = entry
                 meta = event.meta if isinstance(event.meta, dict) else {}  # a tampered log
                 operator = meta.get("operator")
                 recorded = parse_time(meta.get("recorded_at"))
@@ -119,13 +199,35 @@ class EventLog(DataTable[Any]):
                     FixedCell(Text(printable(operator or "—"), style="dim")),
                     key=str(event.seq),
                 )
+                self._row_keys.append(str(event.seq))
         if self.filling:
             self.call_after_refresh(self._add_rows, MORE_ROWS)
         elif self._follow:
             self._follow = False
             self.move_cursor(row=self.row_count - 1)
 
+    def _add_offer(self, offer: DerivedOffer, now: datetime) -> None:
+        key = f"offer-{next(self._offer_keys)}"
+        self.add_row(
+            FixedCell(Text("", justify="right")),
+            FixedCell(Text(stamp(offer.at, now, self.tz), style=OFFER_STYLE)),
+            FixedCell(Text("✉ offer", style=OFFER_STYLE)),
+            FixedCell(
+                Text(
+                    offer_words(offer, self.tz),
+                    style=OFFER_STYLE,
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            ),
+            FixedCell(Text("(derived)", style=OFFER_STYLE)),
+            key=key,
+        )
+        self._row_keys.append(key)
+
     def seq_at(self, row: int) -> int | None:
+        """The event at ``row`` (None for a derived offer: no seq holds it)."""
         if 0 <= row < self.row_count:
-            return self.events[row].seq
+            entry = self.entries[row]
+            return entry.seq if isinstance(entry, Event) else None
         return None

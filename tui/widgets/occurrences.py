@@ -49,13 +49,27 @@ def capacity_bar(record: OccurrenceRecord, width: int = BAR_WIDTH) -> Text:
     return bar
 
 
-def availability(record: OccurrenceRecord) -> Text:
-    """Seats left, or SOLD OUT / OVER CAPACITY in words (capacity lowered below the seated)."""
-    if record.occupied > record.capacity:
-        return Text(f"OVER CAPACITY +{record.occupied - record.capacity}", style="bold red")
-    if record.seats_left == 0:
-        return Text("SOLD OUT", style="bold magenta")
-    return Text(f"{record.seats_left}/{record.capacity} left")
+def availability(record: OccurrenceRecord, *, compact: bool = False) -> Text:
+    """Seats left, or SOLD OUT / OVER CAPACITY in words (capacity lowered below the seated).
+
+    With parties on the waiting list it says how many: ``SOLD OUT · 12 waiting``
+    (``compact``, for the narrow house: ``FULL · 12 waiting``).
+    """
+    over = record.occupied - record.capacity
+    if not record.waiting:
+        if over > 0:
+            return Text(f"OVER CAPACITY +{over}", style="bold red")
+        if record.seats_left == 0:
+            return Text("SOLD OUT", style="bold magenta")
+        return Text(f"{record.seats_left}/{record.capacity} left")
+    if over > 0:
+        text = Text(f"OVER +{over}", style="bold red")
+    elif record.seats_left == 0:
+        text = Text("FULL" if compact else "SOLD OUT", style="bold magenta")
+    else:  # seats free, but too few for any party waiting
+        text = Text(f"{record.seats_left}/{record.capacity}" + ("" if compact else " left"))
+    text.append(f" · {record.waiting} waiting", style="bold")
+    return text
 
 
 class _ShowCell(Text):
@@ -77,6 +91,8 @@ LAYOUTS: dict[str, tuple[tuple[str, str, int], ...]] = {
 }
 #: Below this many cells inside its border the house drops the curtain time and the bar.
 NARROW_BELOW = 50
+#: The "left" column's width while some occurrence has a waiting list (narrow, normal).
+WAITING_LEFT = {"narrow": 17, "normal": 22}
 MIN_SHOW = 10
 
 
@@ -123,6 +139,7 @@ class OccurrenceTable(DataTable[Any]):
         self.lines: dict[str, OccurrenceView] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
         self.columns_shown: tuple[tuple[str, str, int], ...] = ()
+        self.narrow = False
 
     def on_resize(self) -> None:
         self._lay_out()
@@ -130,7 +147,11 @@ class OccurrenceTable(DataTable[Any]):
     def _lay_out(self) -> None:
         """Choose the columns for the width there is; rebuild the rows if they changed."""
         inner = self.scrollable_content_region.width or self.size.width
-        layout = LAYOUTS["narrow" if 0 < inner < NARROW_BELOW else "normal"]
+        self.narrow = 0 < inner < NARROW_BELOW
+        name = "narrow" if self.narrow else "normal"
+        layout = LAYOUTS[name]
+        if any(line.record.waiting for line in self.lines.values()):  # room for "· 12 waiting"
+            layout = tuple((k, lb, WAITING_LEFT[name] if k == "left" else w) for k, lb, w in layout)
         fixed = sum(width + 2 * self.cell_padding for _, _, width in layout)
         show = max(MIN_SHOW, inner - fixed - 2 * self.cell_padding - 1) if inner else 20
         columns = tuple((k, label, width or show) for k, label, width in layout)
@@ -161,7 +182,7 @@ class OccurrenceTable(DataTable[Any]):
             "when": Text(when(record.starts_at, self.tz)),
             "show": show,
             "seats": capacity_bar(record),
-            "left": availability(record),
+            "left": availability(record, compact=self.narrow),
         }
         return tuple(cells[key] for key, _, _ in self.columns_shown)
 
@@ -191,6 +212,10 @@ class OccurrenceTable(DataTable[Any]):
                 self.sort("show", key=lambda cell: cell.sort_key)
                 if keep is not None and keep in self.lines:
                     self.move_cursor(row=self.get_row_index(keep), scroll=False)
+        left = dict((k, w) for k, _, w in self.columns_shown).get("left")
+        waiting = any(line.record.waiting for line in self.lines.values())
+        if waiting != (left in WAITING_LEFT.values()):
+            self._lay_out()  # a waiting list came or went: widen or narrow "left" (rare)
 
     def due(self, now: datetime) -> set[str]:
         """Occurrences with a hold that has lapsed since they were read (to read again)."""

@@ -27,6 +27,7 @@ from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
 from tui.widgets.timefmt import countdown, local
+from tui.widgets.waitlist import offered_badge
 
 HELD, CONFIRMED, LAPSED = "held", "confirmed", "lapsed"
 
@@ -49,6 +50,7 @@ def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
         and row.joined_at == before.joined_at
         and row.operator == before.operator
         and row.note == before.note
+        and row.offered == before.offered
     )
 
 
@@ -71,6 +73,8 @@ def badge(row: SeatRecord, now: datetime | None) -> Text:
         return Text("✔ CONFIRMED", style="bold green")
     if row.state == LAPSED:
         return Text("✖ LAPSED", style="bold red")
+    if row.offered:  # a waiter's offer (SPEC §4.5): its own glyph and word, not "held"
+        return offered_badge(row.expires_at, now)
     if row.expires_at is None:
         return Text("◷ HELD", style="bold yellow")
     left = row.expires_at - now if now is not None else None
@@ -81,7 +85,7 @@ def badge(row: SeatRecord, now: datetime | None) -> Text:
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("seat", "Seat", 7),  # a party's block: ``5-8``
-    ("state", "State", 14),  # second, so an 80-column terminal always shows it
+    ("state", "State", 16),  # second, so an 80-column terminal always shows it; ✉ OFFERED 14:59
     ("actor", "Actor", 20),
     ("ref", "Ref", 6),
     ("joined", "Joined", 12),

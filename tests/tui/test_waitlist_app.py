@@ -1,0 +1,275 @@
+"""The waiting list in the app (SPEC §4.5): the pane, offered badges, the house, forms, the log.
+
+The house starts as the shared seed (show-1: capacity 5, ada and bob confirmed,
+cy held for 10 minutes) made sold out by two more bookings, so every waiter
+waits. Offers are derived by the fold, so the tests that free seats check what
+the screen shows without any event naming an offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from support.pilot import SHOW, Answers, opened, say_yes, until
+from test_actions import cell, fill, house_cell, last_seq
+from textual.command import CommandList, CommandPalette
+from textual.content import Content
+from textual.pilot import Pilot
+
+from store.booking import Ledger
+from store.ledger.outcomes import OccurrenceRecord
+from tui.app import BoxOfficeApp
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.waitlist_forms import WaiterForm
+from tui.widgets.occurrences import availability
+from tui.widgets.waitlist import waited_for
+
+SIZE = (140, 40)
+MARKUP = "[bold]zed[/] [@click=app.quit]x"
+
+
+def ledger_of(app: BoxOfficeApp) -> Ledger:
+    assert app.ledger is not None
+    return app.ledger
+
+
+@asynccontextmanager
+async def sold_out(
+    make_app: Callable[..., BoxOfficeApp], db: str, answers: Answers | None = None
+) -> AsyncIterator[tuple[BoxOfficeApp, Pilot[Any]]]:
+    """The seeded house with dee and eve booked too (5 of 5), the waiting list shown."""
+    app = make_app(db)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await opened(pilot)
+        for actor in ("dee", "eve"):
+            await ledger_of(app).book(SHOW, actor)
+        await until(pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT", "sold out")
+        await pilot.press("w")
+        assert app.main.waitlist.display and app.focused is app.main.waitlist
+        yield app, pilot
+
+
+def pane(app: BoxOfficeApp, actor: str) -> tuple[str, ...]:
+    return app.main.waitlist.text_of(actor)
+
+
+async def test_add_a_waiter_from_the_form_and_the_house_says_sold_out_n_waiting(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with sold_out(make_app, house_db, answers) as (app, pilot):
+        await pilot.press("j")
+        assert isinstance(app.screen, WaiterForm)
+        await fill(pilot, actor="Grace", seats="2", note="07700 900123")
+        await pilot.press("enter")
+        assert (await answers.next(pilot)).text == "Waiting: Grace is number 1 on the list"
+        await until(pilot, lambda: "Grace" in app.main.waitlist.shown_actors, "Grace's line")
+        assert pane(app, "Grace") == ("1", "… WAITING", "Grace", "2", "0s", "#7", "07700 900123")
+        await until(
+            pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT · 1 waiting", "the house"
+        )
+        await ledger_of(app).join_waitlist(SHOW, "Hal")
+        await until(
+            pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT · 2 waiting", "two waiting"
+        )
+        assert app.main.waitlist.shown_actors == ["Grace", "Hal"]
+        title = Content.from_markup(app.main.waitlist.border_title or "").plain
+        assert title == "Waiting 2 (3 seats) · Offered 0"
+
+
+async def test_bad_party_size_in_the_waiter_form_writes_nothing(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        before = await last_seq(app)
+        await pilot.press("j")
+        await fill(pilot, actor="Grace", seats="0")
+        await pilot.press("enter")
+        assert isinstance(app.screen, WaiterForm), "the form stays open with the error"
+        assert await last_seq(app) == before
+
+
+async def test_places_close_up_when_a_party_ahead_leaves(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        for actor in ("first", "second", "third"):
+            await ledger_of(app).join_waitlist(SHOW, actor)
+        await until(pilot, lambda: len(app.main.waitlist.shown_actors) == 3, "three waiting")
+        assert [pane(app, a)[0] for a in ("first", "second", "third")] == ["1", "2", "3"]
+        await ledger_of(app).leave_waitlist(SHOW, "first")
+        await until(pilot, lambda: app.main.waitlist.shown_actors == ["second", "third"], "left")
+        assert [pane(app, a)[0] for a in ("second", "third")] == ["1", "2"]
+
+
+async def test_waited_for_ticks_with_the_clock(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        await ledger_of(app).join_waitlist(SHOW, "Grace")
+        await until(pilot, lambda: "Grace" in app.main.waitlist.shown_actors, "Grace's line")
+        clock.advance(minutes=12)
+        app.tick()
+        assert pane(app, "Grace")[4] == "12m"
+
+
+async def test_cancel_frees_a_seat_and_the_first_fitting_waiter_is_offered(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with sold_out(make_app, house_db, answers) as (app, pilot):
+        ledger = ledger_of(app)
+        await ledger.join_waitlist(SHOW, "Party of 3", seats=3)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.join_waitlist(SHOW, "Second solo")
+        await until(pilot, lambda: len(app.main.waitlist.shown_actors) == 3, "three waiting")
+        await pilot.press("l")  # the event log, to see the offer it derives
+        app.main.roster.focus()
+        app.main.roster.move_cursor(row=1)
+        assert app.main.roster.selected_actor == "bob"
+        await pilot.press("d")
+        await say_yes(pilot)
+        await answers.next(pilot)
+        # one seat is free: the party of 3 does not fit and keeps its place; Solo is offered
+        await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+        assert cell(app, "Solo", "state") == "✉ OFFERED 10:00"
+        assert cell(app, "cy", "state") == "◷ HELD 10:00"  # a hold reads differently
+        assert app.main.waitlist.shown_actors == ["Solo", "Party of 3", "Second solo"]
+        assert pane(app, "Solo")[:3] == ("—", "✉ OFFERED 10:00", "Solo")
+        assert pane(app, "Party of 3")[:2] == ("1", "… WAITING")
+        await until(
+            pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT · 2 waiting", "the house"
+        )
+        log = app.main.log_table
+        await until(pilot, lambda: len(log.offers) == 1, "the derived offer in the log")
+        row = [str(c.plain) for c in log.get_row_at(log.row_count - 1)]
+        assert row[2:] == ["✉ offer", "Solo · 1 seat · until 19:10", "(derived)"]
+        events = await ledger.events(SHOW)
+        assert events[-1].type == "cancel", "no event holds the offer"
+
+
+async def test_a_lapsed_offer_passes_on_without_a_write(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        ledger = ledger_of(app)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.join_waitlist(SHOW, "Next")
+        await ledger.cancel(SHOW, "bob")
+        await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+        await pilot.press("l")
+        await until(pilot, lambda: len(app.main.log_table.offers) == 1, "the first offer")
+        head = await last_seq(app)
+        clock.advance(minutes=4)
+        app.tick()
+        assert cell(app, "Solo", "state") == "✉ OFFERED 6:00", "the countdown ticks"
+        clock.advance(minutes=6)  # Solo's offer lapses: the fold passes it to Next
+        app.tick()
+        await until(pilot, lambda: "Next" in app.main.roster.shown_actors, "Next's offer")
+        assert cell(app, "Next", "state") == "✉ OFFERED 10:00"
+        assert cell(app, "Solo", "state") == "✖ LAPSED"
+        await until(pilot, lambda: len(app.main.log_table.offers) == 2, "the second offer")
+        assert [o.actor for o in app.main.log_table.offers] == ["Solo", "Next"]
+        assert app.main.waitlist.shown_actors == ["Next"]
+        assert await last_seq(app) == head, "time alone passed the offer on"
+
+
+async def test_confirm_an_offer_from_the_waiting_list(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with sold_out(make_app, house_db, answers) as (app, pilot):
+        ledger = ledger_of(app)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.cancel(SHOW, "bob")
+        await until(pilot, lambda: "Solo" in app.main.waitlist.shown_actors, "Solo's offer")
+        app.main.waitlist.focus()
+        await pilot.press("c")  # the offered line: the same question as a hold's
+        assert isinstance(app.screen, ConfirmScreen) and "Solo" in str(app.screen.question)
+        await say_yes(pilot)
+        assert (await answers.next(pilot)).text == "Confirmed: seat 5 for Solo"
+        await until(pilot, lambda: cell(app, "Solo", "state") == "✔ CONFIRMED", "confirmed")
+        await until(pilot, lambda: not app.main.waitlist.shown_actors, "the offer leaves the pane")
+
+
+async def test_leave_the_list_asks_naming_the_party_and_no_is_the_default(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], answers: Answers
+) -> None:
+    async with sold_out(make_app, house_db, answers) as (app, pilot):
+        await ledger_of(app).join_waitlist(SHOW, "Grace", seats=2)
+        await until(pilot, lambda: "Grace" in app.main.waitlist.shown_actors, "Grace's line")
+        before = await last_seq(app)
+        app.main.waitlist.focus()
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.question)
+        assert "Grace" in question and "2 seats" in question and "1st in line" in question
+        await pilot.press("enter")  # a stray Enter keeps the party waiting
+        await answers.notice(pilot, "Still on the waiting list")
+        assert await last_seq(app) == before
+        await pilot.press("x")
+        await say_yes(pilot)
+        assert (await answers.next(pilot)).text == "Left the waiting list: Grace"
+        await until(pilot, lambda: not app.main.waitlist.shown_actors, "Grace gone")
+        assert await ledger_of(app).waitlist(SHOW) == []
+
+
+async def test_hostile_names_are_literal_in_the_pane_the_roster_and_the_log(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        ledger = ledger_of(app)
+        await ledger.join_waitlist(SHOW, MARKUP, note="[red]call[/]")
+        await until(pilot, lambda: MARKUP in app.main.waitlist.shown_actors, "the line")
+        assert pane(app, MARKUP)[2] == MARKUP and pane(app, MARKUP)[6] == "[red]call[/]"
+        await pilot.press("l")
+        await ledger.cancel(SHOW, "bob")
+        await until(pilot, lambda: MARKUP in app.main.roster.shown_actors, "the offer")
+        assert cell(app, MARKUP, "actor") == MARKUP
+        await until(pilot, lambda: len(app.main.log_table.offers) == 1, "the log's offer")
+        log = app.main.log_table
+        text = str(log.get_row_at(log.row_count - 1)[3].plain)
+        assert text.startswith(MARKUP + " · 1 seat")
+        assert app.is_running
+
+
+async def test_the_waiting_list_commands_are_in_the_palette(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    async with sold_out(make_app, house_db) as (app, pilot):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Waiting list", "Join waiting list", "Leave waiting list"} <= titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Join waiting list")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette)
+                and app.screen.query_one(CommandList).option_count > 0
+            ),
+            "palette hits",
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, WaiterForm), "the waiter form")
+
+
+def test_the_house_words_and_the_waited_for_format() -> None:
+    from store.ledger.outcomes import OccurrenceRecord
+
+    def rec(occupied: int, capacity: int, waiting: int) -> OccurrenceRecord:
+        left = max(0, capacity - occupied)
+        return OccurrenceRecord(
+            "k", None, None, capacity, None, occupied, 0, occupied, left, 0, 0, waiting
+        )
+
+    assert availability(rec(5, 5, 12)).plain == "SOLD OUT · 12 waiting"
+    assert availability(rec(5, 5, 12), compact=True).plain == "FULL · 12 waiting"
+    assert availability(rec(5, 5, 0)).plain == "SOLD OUT"
+    assert availability(rec(3, 5, 2)).plain == "2/5 left · 2 waiting"  # parties too big
+    assert availability(rec(7, 5, 1)).plain == "OVER +2 · 1 waiting"
+    assert [waited_for(timedelta(seconds=s)) for s in (45, 720, 3900, 90000)] == [
+        "45s",
+        "12m",
+        "1h05",
+        "1d01h",
+    ]
