@@ -87,6 +87,8 @@ class Outcome:
     ref: int | None = None
     position: int | None = None
     seats_left: int | None = None
+    #: the stream already held this request id's write: nothing new was written (SPEC §4.6)
+    replayed: bool = False
 
     @property
     def ok(self) -> bool:
