@@ -48,6 +48,8 @@ class Written:
 def request_meta(request: Request, answer: Outcome) -> dict[str, Any]:
     """The ``meta["request"]`` value of an event written for ``request``."""
     recorded: dict[str, Any] = {"status": str(answer.status)}
+    if answer.actor is not None and answer.actor != request.actor:
+        recorded["actor"] = answer.actor  # an occurrence command's answer about a party
     for name in _NUMBERS:
         value = getattr(answer, name)
         if value is not None:
@@ -77,7 +79,9 @@ def read_request(meta: object) -> tuple[Request, Outcome] | None:
         return None
     expires: datetime | None = parse_time(answer.get("expires_at"))
     numbers = {name: _whole(answer.get(name)) for name in _NUMBERS}
-    outcome = Outcome(Status(answer["status"]), actor, expires_at=expires, **numbers)
+    who = answer.get("actor")
+    who = who if isinstance(who, str) else actor
+    outcome = Outcome(Status(answer["status"]), who, expires_at=expires, **numbers)
     return Request(rid, command, actor), outcome
 
 
