@@ -56,7 +56,12 @@ def request_meta(request: Request, answer: Outcome) -> dict[str, Any]:
             recorded[name] = value
     if answer.expires_at is not None:
         recorded["expires_at"] = answer.expires_at.isoformat()
-    return {"id": request.id, "command": request.command, "actor": request.actor, "answer": recorded}
+    return {
+        "id": request.id,
+        "command": request.command,
+        "actor": request.actor,
+        "answer": recorded,
+    }
 
 
 def _whole(value: object) -> int | None:
