@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from store.eventstore.events import Event
 from store.ledger.fold import OccurrenceState, SeatState
+from store.ledger.requests import read_request
 
 ACQUISITIONS = ("booking", "hold")
 
@@ -91,6 +92,9 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
         actor = event.data.get("actor") if isinstance(event.data, dict) else None
         before = state.members.get(actor) if isinstance(actor, str) else None
         state.apply(event)
+        again = _request_written_again(state, event)
+        if again is not None:
+            report.violations.append(Violation(report.stream, event.seq, again))
         if event.type not in ACQUISITIONS or not isinstance(actor, str):
             continue
         report.acquisitions += 1
@@ -112,3 +116,19 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
         report.occupied = state.occupied_at(state.high_water)
         report.state = state
     return report
+
+
+def _request_written_again(state: OccurrenceState, event: Event) -> str | None:
+    """A request id (SPEC §4.6) on an event that is not part of that request's first write:
+    a retry acted twice."""
+    found = read_request(event.meta)
+    if found is None:
+        return None
+    request = found[0]
+    written = state.requests.written.get(request.id)
+    if written is None or written.first <= event.seq <= written.last:
+        return None
+    return (
+        f"request {request.id!r} written again by {event.type} "
+        f"(its write was seq {written.first}): a retry acted twice"
+    )

@@ -49,6 +49,8 @@ SUCCESS = frozenset(
 )
 #: A command's reply when the occurrence does not exist (UnknownOccurrence).
 UNKNOWN_OCCURRENCE = "unknown-occurrence"
+#: A command's reply when its request id was used by another command or actor (InvalidInput).
+INVALID_REQUEST = "invalid-request-id"
 #: The widest ledger-clock window a command may have, in ticks.
 MAX_WINDOW = 10_000
 
@@ -83,17 +85,22 @@ class Op:
     expires_at: int | None = None
     lapsed: tuple[str, ...] = ()
     attempts: int = 1  # tries the ledger needed (retries = attempts - 1); not checked
+    request_id: str | None = None  # SPEC §4.6: a retry with it replays, never acts twice
+    replayed: bool = False  # the reply was the replay of the request's earlier write
 
     @property
     def outcome(self) -> str:
-        """``ok`` (its event was written), ``refused`` (a definite other answer) or ``unknown``."""
+        """``ok`` (its event was written), ``refused`` (a definite other answer), ``replayed``
+        (the earlier write's answer again: no event of its own) or ``unknown``."""
         if self.complete is None:
             return "unknown"
+        if self.replayed:
+            return "replayed"
         wrote = self.status in SUCCESS or (self.kind == "expire" and bool(self.lapsed))
         return "ok" if wrote else "refused"
 
     def reply(self) -> tuple[Any, ...]:
-        return (self.status, self.seat, self.expires_at, self.lapsed)
+        return (self.status, self.seat, self.expires_at, self.lapsed, self.replayed)
 
 
 class Recorder:
@@ -120,13 +127,14 @@ class Recorder:
         value: int | None = None,
         ttl: int | None = None,
         seats: int | None = None,
+        request_id: str | None = None,
     ) -> str:
         self._next += 1
         op_id = f"{self.client}/{self._next}"
         self._line(
             {"id": op_id, "terminal": self.terminal, "key": key, "kind": kind, "actor": actor,
              "value": value, "ttl": ttl, "seats": seats, "invoke": time.time_ns(),
-             "clock_lo": clock}
+             "clock_lo": clock, "request_id": request_id}
         )  # fmt: skip
         return op_id
 
@@ -140,10 +148,12 @@ class Recorder:
         expires_at: int | None = None,
         lapsed: Sequence[str] = (),
         attempts: int = 1,
+        replayed: bool = False,
     ) -> None:
         self._line(
             {"id": op_id, "complete": time.time_ns(), "clock_hi": clock, "status": status,
-             "seat": seat, "expires_at": expires_at, "lapsed": list(lapsed), "attempts": attempts}
+             "seat": seat, "expires_at": expires_at, "lapsed": list(lapsed), "attempts": attempts,
+             "replayed": replayed}
         )  # fmt: skip
 
     def _line(self, record: dict[str, Any]) -> None:
@@ -182,6 +192,7 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> list[Op]:
                 expires_at=reply.get("expires_at"),
                 lapsed=tuple(reply.get("lapsed", ())),
                 attempts=reply.get("attempts", 1),
+                replayed=reply.get("replayed", False) is True,
             )
         )
     return sorted(ops, key=lambda op: op.invoke)
@@ -203,6 +214,8 @@ class Model:
     hold_ttl: int | None = None
     high_water: int | None = None  # T: the latest decision instant of a written event
     members: tuple[Member, ...] = ()  # sorted by actor
+    # SPEC §4.6: (request id, kind, actor, reply) of each write made with an id, sorted
+    requests: tuple[tuple[Any, ...], ...] = ()
 
 
 def _lapsed(member: Member, t: int) -> bool:
@@ -229,7 +242,25 @@ def _write(model: Model, t: int, members: dict[str, Member], **changes: Any) -> 
 
 
 def step(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
-    """What a sequential ledger answers to ``op`` at tick ``t``, and its state after."""
+    """What a sequential ledger answers to ``op`` at tick ``t``, and its state after.
+
+    SPEC §4.6 first: a request id the model has seen written replays that write's
+    reply (same command and actor) or is refused; a write made with an id is kept.
+    """
+    for rid, kind, actor, reply in model.requests if op.request_id is not None else ():
+        if rid == op.request_id:
+            if (kind, actor) != (op.kind, op.actor):
+                return (INVALID_REQUEST, None, None, (), False), model
+            return (*reply, True), model
+    reply, after = _decide(model, op, t)
+    if op.request_id is not None and after is not model:
+        made = (op.request_id, op.kind, op.actor, reply)
+        after = replace(after, requests=tuple(sorted((*after.requests, made), key=str)))
+    return (*reply, False), after
+
+
+def _decide(model: Model, op: Op, t: int) -> tuple[tuple[Any, ...], Model]:
+    """The reply and state after ``op`` at ``t``, the request id aside (SPEC §2, §4.1-§4.3)."""
     if op.kind == "create":
         if model.created:
             return ("exists", None, None, ()), model
