@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import ManualClock
 from wrapped_store import ForwardingStore
 
 from store import Event, EventStore
 from store.booking import InvalidInput, Ledger, Outcome, Status
 from store.ledger.fold import fold
+
+if TYPE_CHECKING:
+    from conftest import ManualClock
 
 KEY = "hamlet"
 STREAM = "booking:" + KEY

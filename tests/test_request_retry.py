@@ -51,7 +51,7 @@ def _full_pipe() -> tuple[int, int]:
     return read_end, write_end
 
 
-async def _bookings(store: EventStore) -> list[str]:
+async def _bookings(store: EventStore) -> list[object]:
     return [e.data.get("actor") for e in await store.read("booking:" + KEY) if e.type == "booking"]
 
 

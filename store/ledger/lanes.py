@@ -232,7 +232,7 @@ class Lanes:
                 continue
             answers = result if isinstance(result, list) else [result] * len(events)
             for (type_, data), answer in zip(events, answers, strict=True):
-                own = meta
+                own: dict[str, Any] = meta
                 if request is not None:
                     own = {**meta, "request": request_meta(request, answer)}
                 state.apply(Event(state.stream, state.seq + 1, 0, type_, data, own))

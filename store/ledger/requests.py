@@ -83,10 +83,19 @@ def read_request(meta: object) -> tuple[Request, Outcome] | None:
     if not isinstance(answer, dict) or answer.get("status") not in _WORDS:
         return None
     expires: datetime | None = parse_time(answer.get("expires_at"))
-    numbers = {name: _whole(answer.get(name)) for name in _NUMBERS}
+    number = {name: _whole(answer.get(name)) for name in _NUMBERS}
     who = answer.get("actor")
-    who = who if isinstance(who, str) else actor
-    outcome = Outcome(Status(answer["status"]), who, expires_at=expires, **numbers)
+    outcome = Outcome(
+        Status(answer["status"]),
+        who if isinstance(who, str) else actor,
+        seat=number["seat"],
+        capacity=number["capacity"],
+        expires_at=expires,
+        seats=number["seats"],
+        ref=number["ref"],
+        position=number["position"],
+        seats_left=number["seats_left"],
+    )
     return Request(rid, command, actor), outcome
 
 
