@@ -36,13 +36,17 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A request's write as the log holds it: its events' seqs and the answers given."""
+    """A request's write as the log holds it: its events' seqs and the answers given.
+
+    The answers are kept as recorded and read only on a replay: a fold of a long
+    log then pays a few type checks per event, not a date parse and an ``Outcome``.
+    """
 
     command: str
     actor: str | None
     first: int
     last: int
-    answers: tuple[Outcome, ...]
+    answers: tuple[dict[str, Any], ...]
 
 
 def request_meta(request: Request, answer: Outcome) -> dict[str, Any]:
@@ -68,24 +72,29 @@ def _whole(value: object) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-def read_request(meta: object) -> tuple[Request, Outcome] | None:
-    """The request and answer an event's meta records; None for anything else (total)."""
-    if not isinstance(meta, dict):
+def read_request(meta: object) -> tuple[Request, dict[str, Any]] | None:
+    """The request and its recorded answer in an event's meta; None for anything else (total)."""
+    # runs for every event a fold applies: plain lookups, no generator, the cheapest test first
+    entry = meta.get("request") if type(meta) is dict else None
+    if type(entry) is not dict:
         return None
-    entry = meta.get("request")
-    if not isinstance(entry, dict):
+    rid, command, actor = entry.get("id"), entry.get("command"), entry.get("actor")
+    answer = entry.get("answer")
+    if type(rid) is not str or len(rid) > 64 or not REQUEST_ID_PATTERN.fullmatch(rid):
         return None
-    rid, command, actor, answer = (entry.get(k) for k in ("id", "command", "actor", "answer"))
-    if not isinstance(rid, str) or len(rid) > 64 or not REQUEST_ID_PATTERN.fullmatch(rid):
+    if type(command) is not str or not (actor is None or type(actor) is str):
         return None
-    if not isinstance(command, str) or not (actor is None or isinstance(actor, str)):
+    if type(answer) is not dict or answer.get("status") not in _WORDS:
         return None
-    if not isinstance(answer, dict) or answer.get("status") not in _WORDS:
-        return None
+    return Request(rid, command, actor), answer
+
+
+def answer_of(answer: dict[str, Any], actor: str | None) -> Outcome:
+    """A recorded answer (status already checked by ``read_request``) as the Outcome it was."""
     expires: datetime | None = parse_time(answer.get("expires_at"))
     number = {name: _whole(answer.get(name)) for name in _NUMBERS}
     who = answer.get("actor")
-    outcome = Outcome(
+    return Outcome(
         Status(answer["status"]),
         who if isinstance(who, str) else actor,
         seat=number["seat"],
@@ -96,7 +105,6 @@ def read_request(meta: object) -> tuple[Request, Outcome] | None:
         position=number["position"],
         seats_left=number["seats_left"],
     )
-    return Request(rid, command, actor), outcome
 
 
 class RequestIndex:
@@ -128,8 +136,10 @@ class RequestIndex:
             self.written[rid] = old
 
     def canonical(self) -> tuple[Any, ...]:
-        return tuple(sorted((rid, w.command, w.actor, w.first, w.answers) for rid, w in
-                            self.written.items()))  # fmt: skip
+        return tuple(
+            (rid, w.command, w.actor, w.first, w.last, w.answers)
+            for rid, w in sorted(self.written.items())
+        )
 
     def replay(self, request: Request) -> Outcome | list[Outcome] | None:
         """The original answer when ``request.id`` was written here, else None.
@@ -146,5 +156,5 @@ class RequestIndex:
                 "request_id",
                 f"{request.id!r} was already used by {written.command}{who} (seq {written.first})",
             )
-        answers = [replace(a, replayed=True) for a in written.answers]
+        answers = [replace(answer_of(a, written.actor), replayed=True) for a in written.answers]
         return answers if request.command in MANY else answers[0]
