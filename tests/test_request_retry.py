@@ -125,3 +125,32 @@ async def test_the_json_answer_of_a_replay_says_so(store: EventStore, store_url:
     assert other.returncode == 2 and other.stderr.startswith("boxoffice: request_id:")
     bad = _cli(store_url, "book", KEY, "ada", "--request-id", "no spaces")
     assert bad.returncode == 2 and "--request-id" in bad.stderr
+
+
+WRITING = {
+    "create": ["k", "--capacity", "3"],
+    "capacity": ["k", "4"],
+    "book": ["k", "ada"],
+    "hold": ["k", "ada"],
+    "confirm": ["k", "ada"],
+    "release": ["k", "ada"],
+    "cancel": ["k", "ada"],
+    "expire": ["k"],
+    "checkin": ["k", "ada"],
+    "note": ["k", "ada", "paid"],
+    "wait": ["k", "ada"],
+    "unwait": ["k", "ada"],
+    "update": ["k", "--title", "T"],
+    "archive": ["k"],
+    "restore": ["k"],
+}
+
+
+def test_every_writing_command_takes_a_request_id() -> None:
+    from tui.cli.main import build_parser
+
+    parser = build_parser()
+    for name, args in WRITING.items():
+        parsed = parser.parse_args([name, *args, "--request-id", "a.B-1_:z"])
+        assert parsed.request_id == "a.B-1_:z", name
+        assert parser.parse_args([name, *args]).request_id is None, name
