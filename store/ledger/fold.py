@@ -31,6 +31,7 @@ from store.ledger.log_values import (
     whole,
 )
 from store.ledger.members import Member, RosterViews, SeatState
+from store.ledger.requests import RequestIndex
 from store.ledger.seat_index import SeatIndex
 from store.ledger.waiting import Waiter, WaitingList
 
@@ -73,6 +74,7 @@ class OccurrenceState(RosterViews):
         self._journal: list[tuple[Any, ...]] | None = None
         self._saved: tuple[Any, ...] | None = None
         self.waiting = WaitingList()
+        self.requests = RequestIndex()  # request id -> its write (SPEC §4.6)
         # told of each derived offer as it is made (the refold check verifies capacity there)
         self.offer_watch: Callable[[str], None] | None = None
 
@@ -119,6 +121,8 @@ class OccurrenceState(RosterViews):
                     self.members[actor] = old
             elif kind == "seat":
                 self._seats.add(entry[1], -entry[2])
+            elif kind == "request":
+                self.requests.undo(entry[1], entry[2])
             else:  # "expiry": an entry popped by a lapse goes back on the heap
                 heapq.heappush(self._expiry, entry[1])
         for name, value in zip(self._SCALARS, saved, strict=True):
@@ -171,6 +175,9 @@ class OccurrenceState(RosterViews):
             self._lapse(self.high_water)
         self.seq = event.seq
         self._fold_event(event, meta, recorded)
+        noted = self.requests.note(event.seq, meta)
+        if noted is not None and self._journal is not None:
+            self._journal.append(("request", *noted))
         if self.waiting:  # whatever the event freed goes to the waiters first (SPEC §4.5)
             self._walk(self.high_water)
 
@@ -439,6 +446,7 @@ class OccurrenceState(RosterViews):
                 (w.actor, w.seats, w.ref, w.joined_at, w.operator, w.note)
                 for w in self.waiting.in_order()
             ),
+            self.requests.canonical(),
         )
 
 
