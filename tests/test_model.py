@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from store import open_store
 from store.audit.check import check_stream
-from store.booking import Ledger, Outcome, Status, UnknownOccurrence
+from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
 
 #: Mostly one occurrence, so most steps act on shared state; "beta" starts uncreated.
 KEYS = ["alpha", "alpha", "alpha", "beta"]
@@ -173,6 +173,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.store = store
         # no rival writer exists here, so any retry is a bug: give up fast instead of 5 s
         self.ledger = Ledger(store, clock=lambda: self.clock, operator="model", deadline=0.5)
+        # SPEC §4.6: requests that wrote (key, id, command, actor, answer), and book requests
+        # that wrote nothing (key, id, spelling, seats, note), to be repeated later
+        self.requests: list[tuple[str, str, str, str, Outcome]] = []
+        self.unwritten: list[tuple[str, str, str, int, str]] = []
+        self.ids = 0
 
     def run(self, coro: Any) -> Any:
         return self.runner.run(coro)
@@ -210,6 +215,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert outcome.capacity == want.capacity, (outcome, want)
         if want.check_expiry:
             assert outcome.expires_at == want.expires_at, (outcome, want)
+        assert not outcome.replayed  # only a repeated request id replays
         assert outcome.attempts == 1  # one ledger, no rival: nothing to retry
 
     def acquired(self, key: str) -> None:
@@ -247,10 +253,24 @@ class LedgerMachine(RuleBasedStateMachine):
         occ.capacity = capacity
         self.expect(outcome, None, Expected(Status.CAPACITY_SET, capacity=capacity))
 
-    @rule(key=keys, spelling=actors, later=lateness, seats=party_sizes, note=notes)
-    def book(self, key: str, spelling: str, later: int, seats: int, note: str) -> None:
+    def fresh_id(self, wanted: bool) -> str | None:
+        if not wanted:
+            return None
+        self.ids += 1
+        return f"req-{self.ids}"
+
+    @rule(
+        key=keys, spelling=actors, later=lateness, seats=party_sizes, note=notes, ided=st.booleans()
+    )
+    def book(self, key: str, spelling: str, later: int, seats: int, note: str, ided: bool) -> None:
+        self.booking(key, spelling, later, seats, note, self.fresh_id(ided))
+
+    def booking(
+        self, key: str, spelling: str, later: int, seats: int, note: str, rid: str | None
+    ) -> None:
         self.clock += later * MINUTE
-        outcome = self.command(key, self.ledger.book(key, spelling, seats=seats, note=note))
+        call = self.ledger.book(key, spelling, seats=seats, note=note, request_id=rid)
+        outcome = self.command(key, call)
         if outcome is None:
             return
         actor = canonical(spelling)
@@ -258,12 +278,22 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expect(outcome, actor, want)
         if outcome.status is Status.BOOKED:
             self.acquired(key)
+        if rid is not None and outcome.status is Status.BOOKED:
+            self.requests.append((key, rid, "book", actor, outcome))
+        elif rid is not None:  # wrote nothing: a repeat decides again (SPEC §4.6)
+            self.unwritten.append((key, rid, spelling, seats, note))
 
-    @rule(key=keys, spelling=actors, ttl=ttls, later=lateness, seats=party_sizes)
-    def hold(self, key: str, spelling: str, ttl: int | None, later: int, seats: int) -> None:
+    @rule(
+        key=keys, spelling=actors, ttl=ttls, later=lateness, seats=party_sizes, ided=st.booleans()
+    )
+    def hold(
+        self, key: str, spelling: str, ttl: int | None, later: int, seats: int, ided: bool
+    ) -> None:
         self.clock += later * MINUTE
         delta = ttl * MINUTE if ttl is not None else None
-        outcome = self.command(key, self.ledger.hold(key, spelling, ttl=delta, seats=seats))
+        rid = self.fresh_id(ided)
+        call = self.ledger.hold(key, spelling, ttl=delta, seats=seats, request_id=rid)
+        outcome = self.command(key, call)
         if outcome is None:
             return
         actor = canonical(spelling)
@@ -271,6 +301,46 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expect(outcome, actor, want)
         if outcome.status is Status.HELD:
             self.acquired(key)
+            if rid is not None:
+                self.requests.append((key, rid, "hold", actor, outcome))
+
+    @rule(data=st.data(), how=st.sampled_from(["same", "same", "other-command", "other-actor"]))
+    def repeat_a_request(self, data: st.DataObject, how: str) -> None:
+        """A written request's id again: its answer as written, or refused; nothing is written."""
+        if not self.requests:
+            return
+        key, rid, command, actor, first = data.draw(st.sampled_from(self.requests))
+        head = self.run(self.store.head_position())
+        if how == "same":
+            again: Outcome = self.run(
+                self.ledger.book(key, actor, request_id=rid)
+                if command == "book"
+                else self.ledger.hold(key, actor, request_id=rid)
+            )
+            said = ("status", "actor", "seat", "seats", "ref", "expires_at")
+            assert [getattr(again, f) for f in said] == [getattr(first, f) for f in said]
+            assert again.replayed and not first.replayed
+        else:
+            other = ("bob" if actor != "bob" else "ada") if how == "other-actor" else actor
+            use_book = (command == "book") == (how == "other-actor")
+            with pytest.raises(InvalidInput) as caught:
+                self.run(
+                    self.ledger.book(key, other, request_id=rid)
+                    if use_book
+                    else self.ledger.hold(key, other, request_id=rid)
+                )
+            assert caught.value.field == "request_id"
+        assert self.run(self.store.head_position()) == head
+
+    @rule(data=st.data(), later=lateness)
+    def repeat_an_unwritten_book(self, data: st.DataObject, later: int) -> None:
+        """A book that wrote nothing (`full`, `already`) left nothing to replay: it decides."""
+        if not self.unwritten:
+            return
+        chosen = data.draw(st.sampled_from(self.unwritten))
+        self.unwritten.remove(chosen)
+        key, rid, spelling, seats, note = chosen
+        self.booking(key, spelling, later, seats, note, rid)
 
     @rule(key=keys, spelling=actors, later=lateness)
     def confirm(self, key: str, spelling: str, later: int) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
+from uuid import uuid4
 
 from textual.app import App
 from textual.content import Content
@@ -56,7 +57,8 @@ class Aim:
 #: A step: a screen to ask with (its answer is the value carried on; None or
 #: False abandons the command), or, when nothing needs asking, the value itself.
 Step = Callable[[Aim, Any], Any]
-Call = Callable[[Ledger, Aim, Any], Awaitable[Result]]
+#: The ledger call: the ledger, the aim, the asked value and the request id (SPEC §4.6).
+Call = Callable[[Ledger, Aim, Any, str], Awaitable[Result]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +151,13 @@ def _archive_question(aim: Aim, _: object) -> Screen[Any]:
     return ConfirmScreen(Content.assemble(question, f"\n\n{effect}"), yes=verb, no="Leave it")
 
 
-async def _archive_or_restore(ledger: Ledger, aim: Aim, _: object) -> Outcome:
+async def _archive_or_restore(ledger: Ledger, aim: Aim, _: object, rid: str) -> Outcome:
     if aim.record is not None and aim.record.archived:
-        return await ledger.restore(_key(aim))
-    return await ledger.archive(_key(aim))
+        return await ledger.restore(_key(aim), request_id=rid)
+    return await ledger.archive(_key(aim), request_id=rid)
 
 
-async def _seed(ledger: Ledger, aim: Aim, _: object) -> str:
+async def _seed(ledger: Ledger, aim: Aim, _: object, rid: str) -> str:
     keys = await seed_demo(ledger, await ledger.now())
     return f"Demo house created: {len(keys)} occurrences"
 
@@ -186,12 +188,13 @@ COMMANDS: dict[str, Command] = {
         Command(
             "new_occurrence",
             (lambda aim, _: NewOccurrenceForm(aim.tz),),
-            lambda ledger, aim, form: ledger.create_occurrence(
+            lambda ledger, aim, form, rid: ledger.create_occurrence(
                 form.key,
                 capacity=form.capacity,
                 title=form.title,
                 starts_at=form.starts_at,
                 hold_ttl=form.hold_ttl,
+                request_id=rid,
             ),
             needs_key=False,
         ),
@@ -203,13 +206,15 @@ COMMANDS: dict[str, Command] = {
                 ),
                 _below_the_seated,
             ),
-            lambda ledger, aim, capacity: ledger.set_capacity(_key(aim), capacity),
+            lambda ledger, aim, capacity, rid: ledger.set_capacity(
+                _key(aim), capacity, request_id=rid
+            ),
         ),
         Command(
             "book",
             (lambda aim, _: PartyForm(aim.heading("Book seats")),),
-            lambda ledger, aim, party: ledger.book(
-                _key(aim), party.actor, seats=party.seats, note=party.note
+            lambda ledger, aim, party, rid: ledger.book(
+                _key(aim), party.actor, seats=party.seats, note=party.note, request_id=rid
             ),
         ),
         Command(
@@ -219,8 +224,13 @@ COMMANDS: dict[str, Command] = {
                     aim.heading("Hold seats"), aim.record.hold_ttl if aim.record else None
                 ),
             ),
-            lambda ledger, aim, party: ledger.hold(
-                _key(aim), party.actor, party.ttl, seats=party.seats, note=party.note
+            lambda ledger, aim, party, rid: ledger.hold(
+                _key(aim),
+                party.actor,
+                party.ttl,
+                seats=party.seats,
+                note=party.note,
+                request_id=rid,
             ),
         ),
         Command(
@@ -230,13 +240,13 @@ COMMANDS: dict[str, Command] = {
                 "The hold becomes a sale: the seat is theirs and no longer lapses.",
                 "Not now",
             ),
-            lambda ledger, aim, actor: ledger.confirm(_key(aim), actor),
+            lambda ledger, aim, actor, rid: ledger.confirm(_key(aim), actor, request_id=rid),
             abandoned="Nothing confirmed",
         ),
         Command(
             "release",
             _on_a_hold("Release", "The seat goes back on sale at once.", "Keep the hold"),
-            lambda ledger, aim, actor: ledger.release(_key(aim), actor),
+            lambda ledger, aim, actor, rid: ledger.release(_key(aim), actor, request_id=rid),
             abandoned="Nothing released",
         ),
         Command(
@@ -250,7 +260,7 @@ COMMANDS: dict[str, Command] = {
                     "Keep it",
                 ),
             ),
-            lambda ledger, aim, actor: ledger.cancel(_key(aim), actor),
+            lambda ledger, aim, actor, rid: ledger.cancel(_key(aim), actor, request_id=rid),
             abandoned="Nothing cancelled",
         ),
         Command(
@@ -263,20 +273,22 @@ COMMANDS: dict[str, Command] = {
                     "Not now",
                 ),
             ),
-            lambda ledger, aim, _: ledger.expire_holds(_key(aim)),
+            lambda ledger, aim, _, rid: ledger.expire_holds(_key(aim), request_id=rid),
             abandoned="Nothing expired",
         ),
         Command(
             "join_waitlist",
             (lambda aim, _: WaiterForm(aim.heading("Add to the waiting list")),),
-            lambda ledger, aim, party: ledger.join_waitlist(
-                _key(aim), party.actor, seats=party.seats, note=party.note
+            lambda ledger, aim, party, rid: ledger.join_waitlist(
+                _key(aim), party.actor, seats=party.seats, note=party.note, request_id=rid
             ),
         ),
         Command(
             "leave_waitlist",
             (_waiter_or_form,),
-            lambda ledger, aim, value: ledger.leave_waitlist(_key(aim), _leaver(aim, value)),
+            lambda ledger, aim, value, rid: ledger.leave_waitlist(
+                _key(aim), _leaver(aim, value), request_id=rid
+            ),
             abandoned="Still on the waiting list",
         ),
         Command("archive", (_archive_question,), _archive_or_restore, abandoned="Nothing archived"),
@@ -304,22 +316,26 @@ def ask_then(
     app: App[Any],
     command: Command,
     aim: Aim,
-    write: Callable[[Command, Aim, Any], None],
+    write: Callable[[Command, Aim, Any, str], None],
     *,
     start: int = 0,
     value: Any = None,
+    request_id: str | None = None,
 ) -> None:
     """Run ``command``'s steps from ``start``, one screen after another, then ``write``.
 
     A form's answer becomes the value carried on; a question's yes keeps the
     value, its no (or Esc, or an abandoned form) ends the command unwritten.
+    The command gets its request id when its first step opens, so however often
+    its answer is delivered, the ledger acts on it once (SPEC §4.6).
     """
+    rid = request_id if request_id is not None else uuid4().hex
     if start == len(command.steps):
-        write(command, aim, value)
+        write(command, aim, value, rid)
         return
     asked = command.steps[start](aim, value)
     if not isinstance(asked, Screen):
-        ask_then(app, command, aim, write, start=start + 1, value=asked)
+        ask_then(app, command, aim, write, start=start + 1, value=asked, request_id=rid)
         return
     question = isinstance(asked, ConfirmScreen)
 
@@ -328,6 +344,7 @@ def ask_then(
             if command.abandoned and question:
                 app.notify(command.abandoned, markup=False)
             return
-        ask_then(app, command, aim, write, start=start + 1, value=value if question else result)
+        carried = value if question else result
+        ask_then(app, command, aim, write, start=start + 1, value=carried, request_id=rid)
 
     app.push_screen(asked, answered)

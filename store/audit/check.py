@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from store.audit.model import Offer, offers_in_log
 from store.eventstore.events import Event
 from store.ledger.fold import OccurrenceState, SeatState
+from store.ledger.requests import read_request
 
 ACQUISITIONS = ("booking", "hold")
 #: How a violation of the waiting list's first fit starts (SPEC §4.5).
@@ -129,6 +130,9 @@ def check_stream(events: Iterable[Event], stream: str | None = None) -> StreamRe
         actor = event.data.get("actor") if isinstance(event.data, dict) else None
         before = state.members.get(actor) if isinstance(actor, str) else None
         state.apply(event)
+        again = _request_written_again(state, event)
+        if again is not None:
+            report.violations.append(Violation(report.stream, event.seq, again))
         if event.type not in ACQUISITIONS or not isinstance(actor, str):
             continue
         report.acquisitions += 1
@@ -177,3 +181,19 @@ def _offers_against_the_model(report: StreamReport, events: list[Event]) -> list
         problem = f"{FIRST_FIT}: no offer to {missing.actor!r}, whom the model offers seats"
         return [Violation(report.stream, missing.seq, problem)]
     return []
+
+
+def _request_written_again(state: OccurrenceState, event: Event) -> str | None:
+    """A request id (SPEC §4.6) on an event that is not part of that request's first write:
+    a retry acted twice."""
+    found = read_request(event.meta)
+    if found is None:
+        return None
+    request = found[0]
+    written = state.requests.written.get(request.id)
+    if written is None or written.first <= event.seq <= written.last:
+        return None
+    return (
+        f"request {request.id!r} written again by {event.type} "
+        f"(its write was seq {written.first}): a retry acted twice"
+    )

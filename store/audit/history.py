@@ -93,17 +93,22 @@ class Op:
     lapsed: tuple[str, ...] = ()
     position: int | None = None
     attempts: int = 1  # tries the ledger needed (retries = attempts - 1); not checked
+    request_id: str | None = None  # SPEC §4.6: a retry with it replays, never acts twice
+    replayed: bool = False  # the reply was the replay of the request's earlier write
 
     @property
     def outcome(self) -> str:
-        """``ok`` (its event was written), ``refused`` (a definite other answer) or ``unknown``."""
+        """``ok`` (its event was written), ``refused`` (a definite other answer), ``replayed``
+        (the earlier write's answer again: no event of its own) or ``unknown``."""
         if self.complete is None:
             return "unknown"
+        if self.replayed:
+            return "replayed"
         wrote = self.status in SUCCESS or (self.kind == "expire" and bool(self.lapsed))
         return "ok" if wrote else "refused"
 
     def reply(self) -> tuple[Any, ...]:
-        return (self.status, self.seat, self.expires_at, self.lapsed, self.position)
+        return (self.status, self.seat, self.expires_at, self.lapsed, self.position, self.replayed)
 
 
 class Recorder:
@@ -131,6 +136,7 @@ class Recorder:
         ttl: int | None = None,
         seats: int | None = None,
         offer_ttl: int | None = None,
+        request_id: str | None = None,
     ) -> str:
         self._next += 1
         op_id = f"{self.client}/{self._next}"
@@ -138,7 +144,7 @@ class Recorder:
             {"id": op_id, "terminal": self.terminal, "key": key, "kind": kind, "actor": actor,
              "value": value, "ttl": ttl, "seats": seats, "offer_ttl": offer_ttl,
              "invoke": time.time_ns(),
-             "clock_lo": clock}
+             "clock_lo": clock, "request_id": request_id}
         )  # fmt: skip
         return op_id
 
@@ -153,11 +159,12 @@ class Recorder:
         lapsed: Sequence[str] = (),
         attempts: int = 1,
         position: int | None = None,
+        replayed: bool = False,
     ) -> None:
         self._line(
             {"id": op_id, "complete": time.time_ns(), "clock_hi": clock, "status": status,
              "seat": seat, "expires_at": expires_at, "lapsed": list(lapsed), "attempts": attempts,
-             "position": position}
+             "position": position, "replayed": replayed}
         )  # fmt: skip
 
     def _line(self, record: dict[str, Any]) -> None:
@@ -197,6 +204,7 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> list[Op]:
                 lapsed=tuple(reply.get("lapsed", ())),
                 position=reply.get("position"),
                 attempts=reply.get("attempts", 1),
+                replayed=reply.get("replayed", False) is True,
             )
         )
     return sorted(ops, key=lambda op: op.invoke)

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: A command's reply when the occurrence does not exist (UnknownOccurrence).
 UNKNOWN_OCCURRENCE = "unknown-occurrence"
+#: A command's reply when its request id was used by another command or actor (InvalidInput).
+INVALID_REQUEST = "invalid-request-id"
 
 # A member is (actor, state, join, expires, lapse_recorded, seats, checked_in, offered);
 # state is "held", "confirmed" or "lapsed". Joins are renumbered 0..n-1 whenever the
@@ -42,7 +44,7 @@ UNKNOWN_OCCURRENCE = "unknown-occurrence"
 Member = tuple[str, str, int, Any, bool, int, bool, bool]
 #: A waiting party: (actor, seats), kept in list (join) order.
 Waiting = tuple[str, int]
-#: A reply: (status, seat, expires_at, lapsed actors, position on the list).
+#: A reply: (status, seat, expires_at, lapsed actors, position on the list, replayed).
 Reply = tuple[Any, ...]
 
 
@@ -55,12 +57,14 @@ class Model:
     high_water: Any = None  # T: the latest decision instant of a written event
     members: tuple[Member, ...] = ()  # sorted by actor
     waiters: tuple[Waiting, ...] = ()  # in list order
+    # SPEC §4.6: (request id, kind, actor, reply) of each write made with an id, sorted
+    requests: tuple[tuple[Any, ...], ...] = ()
 
 
 def reply(
     status: str, seat: int | None = None, expires: Any = None, lapsed: Iterable[str] = (), **kw: Any
 ) -> Reply:
-    return (status, seat, expires, tuple(lapsed), kw.get("position"))
+    return (status, seat, expires, tuple(lapsed), kw.get("position"), kw.get("replayed", False))
 
 
 class Scene:
@@ -244,6 +248,25 @@ def _plus(at: Any, ttl: Any) -> Any:
 
 def step(model: Model, op: Any, t: Any) -> tuple[Reply, Model]:
     """What a sequential ledger answers to ``op`` decided at ``t``, and its state after.
+
+    SPEC §4.6 first: a request id the model has seen written replays that write's
+    reply (same command and actor) or is refused; a write made with an id is kept.
+    """
+    rid = getattr(op, "request_id", None)
+    for known, kind, actor, said in model.requests if rid is not None else ():
+        if known == rid:
+            if (kind, actor) != (op.kind, op.actor):
+                return reply(INVALID_REQUEST), model
+            return (*said[:5], True), model
+    said, after = _step(model, op, t)
+    if after is not model:  # a write: the index goes on (``Scene.freeze`` knows none of it)
+        made = ((rid, op.kind, op.actor, said),) if rid is not None else ()
+        after = replace(after, requests=tuple(sorted((*model.requests, *made), key=str)))
+    return said, after
+
+
+def _step(model: Model, op: Any, t: Any) -> tuple[Reply, Model]:
+    """``step`` without the request id (SPEC §2, §4.1-§4.5).
 
     ``op`` is a ``store.audit.history.Op``. The occurrence is played out to ``t``
     first (lapses and the offers they pass on); a command that writes nothing

@@ -45,6 +45,9 @@ class StreamAudit:
 def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
     """Every success reply has exactly one event from its terminal (SPEC §3).
 
+    A replayed reply (SPEC §4.6) is not a second acquisition: it needs only an event
+    that carries its request id, whichever terminal wrote it.
+
     Events are counted per (terminal, type, actor): at least one per success
     reply, at most that plus one per unknown command that could have written it
     (and per ``expired`` reply to a confirm, whose `expire` may already have been
@@ -53,7 +56,14 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
     low: Counter[tuple[str, str, str | None]] = Counter()
     high: Counter[tuple[str, str, str | None]] = Counter()
     any_expire: Counter[str] = Counter()  # unknown `expire` commands, any actor
+    audit = StreamAudit()
+    events = list(events)
+    carried = {_request_id(e.meta) for e in events} - {None}
     for op in ops:
+        if op.outcome == "replayed":  # SPEC §4.6: no event of its own; its request's must exist
+            if op.request_id not in carried:
+                audit.lost.append(f"{op.id}: replayed {op.request_id!r}; no event carries it")
+            continue
         if op.kind == "expire":
             for actor in op.lapsed:
                 low[op.terminal, "expire", actor] += 1
@@ -74,7 +84,6 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
         seen[
             str(event.meta.get("terminal")), event.type, who if isinstance(who, str) else None
         ] += 1
-    audit = StreamAudit()
     for slot in sorted(set(low) | set(seen), key=str):
         if seen[slot] < low[slot]:
             audit.lost.append(f"{slot}: {low[slot]} acknowledged, {seen[slot]} in the log")
@@ -85,3 +94,9 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
         if excess > 0:
             audit.unexplained.append(f"{slot}: {seen[slot]} in the log, at most {high[slot]} sent")
     return audit
+
+
+def _request_id(meta: Any) -> str | None:
+    request = meta.get("request") if isinstance(meta, dict) else None
+    rid = request.get("id") if isinstance(request, dict) else None
+    return rid if isinstance(rid, str) else None

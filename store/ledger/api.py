@@ -28,6 +28,7 @@ from store.ledger.lanes import Lanes, at_instant
 from store.ledger.observed import observed_acquire
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
 from store.ledger.provenance import default_operator
+from store.ledger.requests import Request
 from store.ledger.rules import InvalidInput
 from store.ledger.venue import venue_zone
 from store.ledger.views import (
@@ -139,6 +140,7 @@ class Ledger:
         hold_ttl: timedelta | None = None,
         demo: bool = False,
         offer_ttl: timedelta | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         """``demo=True`` marks an occurrence made for a demonstration (racers, demo house).
 
@@ -151,14 +153,17 @@ class Ledger:
         ttl = v.optional_ttl(hold_ttl)
         demo = v.flag(demo, "demo")
         offer = v.optional_ttl(offer_ttl, "offer_ttl")
-        return await self._lanes.command(
-            key, None, d.create(key, capacity, title, starts, ttl, demo=demo, offer_ttl=offer)
-        )
+        decide = d.create(key, capacity, title, starts, ttl, demo=demo, offer_ttl=offer)
+        request = _request(request_id, "create_occurrence", None)
+        return await self._lanes.command(key, None, decide, request)
 
-    async def set_capacity(self, key: str, capacity: int) -> Outcome:
+    async def set_capacity(
+        self, key: str, capacity: int, *, request_id: str | None = None
+    ) -> Outcome:
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
-        return await self._lanes.command(key, None, d.set_capacity(key, capacity))
+        request = _request(request_id, "set_capacity", None)
+        return await self._lanes.command(key, None, d.set_capacity(key, capacity), request)
 
     async def update_occurrence(
         self,
@@ -168,6 +173,7 @@ class Ledger:
         starts_at: datetime | str | Unset | None = UNSET,
         hold_ttl: timedelta | Unset | None = UNSET,
         offer_ttl: timedelta | Unset | None = UNSET,
+        request_id: str | None = None,
     ) -> Outcome:
         """Change only the fields given (None clears one); ``updated``."""
         key = v.occurrence_key(key)
@@ -184,26 +190,36 @@ class Ledger:
             raise InvalidInput(
                 "update", "give at least one of title, starts_at, hold_ttl, offer_ttl"
             )
-        return await self._lanes.command(key, None, d.update(key, fields))
+        request = _request(request_id, "update_occurrence", None)
+        return await self._lanes.command(key, None, d.update(key, fields), request)
 
-    async def archive(self, key: str) -> Outcome:
+    async def archive(self, key: str, *, request_id: str | None = None) -> Outcome:
         """Take an occurrence off the lists and stop new bookings; ``archived``."""
         key = v.occurrence_key(key)
-        return await self._lanes.command(key, None, d.archive(key))
+        request = _request(request_id, "archive", None)
+        return await self._lanes.command(key, None, d.archive(key), request)
 
-    async def restore(self, key: str) -> Outcome:
+    async def restore(self, key: str, *, request_id: str | None = None) -> Outcome:
         """Bring an archived occurrence back; ``restored``."""
         key = v.occurrence_key(key)
-        return await self._lanes.command(key, None, d.restore(key))
+        request = _request(request_id, "restore", None)
+        return await self._lanes.command(key, None, d.restore(key), request)
 
     async def book(
-        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+        self,
+        key: str,
+        actor: str,
+        *,
+        seats: int = 1,
+        note: str | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         """Confirmed seats for a party of ``seats`` (1-100), with an optional ``note``."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats, note = p.party_size(seats), p.optional_note(note)
         decide = d.acquire(key, actor, "booking", None, seats, note)
-        return await self._lanes.command(key, actor, decide)
+        request = _request(request_id, "book", actor)
+        return await self._lanes.command(key, actor, decide, request)
 
     async def hold(
         self,
@@ -213,60 +229,87 @@ class Ledger:
         *,
         seats: int = 1,
         note: str | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         """Held seats for a party, lapsing after ``ttl`` (else the occurrence's hold ttl)."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         ttl = v.ttl(ttl) if ttl is not None else None
         seats, note = p.party_size(seats), p.optional_note(note)
         decide = d.acquire(key, actor, "hold", ttl, seats, note)
-        return await self._lanes.command(key, actor, decide)
+        request = _request(request_id, "hold", actor)
+        return await self._lanes.command(key, actor, decide, request)
 
-    async def confirm(self, key: str, actor: str) -> Outcome:
+    async def confirm(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.confirm(key, actor))
+        request = _request(request_id, "confirm", actor)
+        return await self._lanes.command(key, actor, d.confirm(key, actor), request)
 
-    async def release(self, key: str, actor: str) -> Outcome:
+    async def release(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.release(key, actor))
+        request = _request(request_id, "release", actor)
+        return await self._lanes.command(key, actor, d.release(key, actor), request)
 
-    async def cancel(self, key: str, actor: str, *, seats: int | None = None) -> Outcome:
+    async def cancel(
+        self, key: str, actor: str, *, seats: int | None = None, request_id: str | None = None
+    ) -> Outcome:
         """The whole party leaves; with ``seats`` fewer than its size, it shrinks in place."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats = p.optional_party_size(seats)
-        return await self._lanes.command(key, actor, d.cancel(key, actor, seats))
+        request = _request(request_id, "cancel", actor)
+        return await self._lanes.command(key, actor, d.cancel(key, actor, seats), request)
 
-    async def check_in(self, key: str, actor: str) -> Outcome:
+    async def check_in(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         """At the door: `checked-in` once for a confirmed party (SPEC §4.3)."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.check_in(key, actor))
+        request = _request(request_id, "check_in", actor)
+        return await self._lanes.command(key, actor, d.check_in(key, actor), request)
 
     async def join_waitlist(
-        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+        self,
+        key: str,
+        actor: str,
+        *,
+        seats: int = 1,
+        note: str | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         """Join the waiting list (`waiting`, +position), or `offered` if seats are free now."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats, note = p.party_size(seats), p.optional_note(note)
-        return await self._lanes.command(key, actor, d.join_waitlist(key, actor, seats, note))
+        decide = d.join_waitlist(key, actor, seats, note)
+        request = _request(request_id, "join_waitlist", actor)
+        return await self._lanes.command(key, actor, decide, request)
 
-    async def leave_waitlist(self, key: str, actor: str) -> Outcome:
+    async def leave_waitlist(
+        self, key: str, actor: str, *, request_id: str | None = None
+    ) -> Outcome:
         """Leave the waiting list (`left`); an offered party declines with ``release``."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        return await self._lanes.command(key, actor, d.leave_waitlist(key, actor))
+        request = _request(request_id, "leave_waitlist", actor)
+        return await self._lanes.command(key, actor, d.leave_waitlist(key, actor), request)
 
     async def waitlist(self, key: str) -> list[WaiterRecord]:
         """The waiting parties in list order, as of now (offers due by now already made)."""
         key = v.occurrence_key(key)
         return await self._lanes.read(key, lambda s, now: waiter_records(s))
 
-    async def annotate(self, key: str, actor: str, note: str) -> Outcome:
+    async def annotate(
+        self, key: str, actor: str, note: str, *, request_id: str | None = None
+    ) -> Outcome:
         """Replace the note kept with a seated party (`noted`); an empty note clears it."""
         key, actor, note = v.occurrence_key(key), v.actor(actor), p.note(note)
-        return await self._lanes.command(key, actor, d.annotate(key, actor, note))
+        request = _request(request_id, "annotate", actor)
+        return await self._lanes.command(key, actor, d.annotate(key, actor, note), request)
 
-    async def expire_holds(self, key: str) -> list[Outcome]:
-        """Write one `expire` event per lapse not yet recorded, in join order."""
+    async def expire_holds(self, key: str, *, request_id: str | None = None) -> list[Outcome]:
+        """Write one `expire` event per lapse not yet recorded, in join order.
+
+        With ``request_id``, a retry replays the list its first run wrote (an empty
+        run wrote nothing, so it decides again).
+        """
         key = v.occurrence_key(key)
-        outcomes: list[Outcome] = await self._lanes.command(key, None, d.expire_holds(key))
+        request = _request(request_id, "expire_holds", None)
+        outcomes: list[Outcome] = await self._lanes.command(key, None, d.expire_holds(key), request)
         return outcomes
 
     # -- single attempts against a caller's snapshot (test and demo seams) ----------------
@@ -440,6 +483,12 @@ class Ledger:
         """Whether the incremental state equals a refold of the whole stream."""
         key = v.occurrence_key(key)
         return await self._lanes.matches_full_fold(key)
+
+
+def _request(request_id: str | None, command: str, actor: str | None) -> Request | None:
+    """The request a command was asked as (SPEC §4.6), or None without an id."""
+    rid = v.request_id(request_id)
+    return Request(rid, command, actor) if rid is not None else None
 
 
 def _seconds(ttl: timedelta | None) -> float | None:

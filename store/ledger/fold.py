@@ -31,6 +31,7 @@ from store.ledger.log_values import (
     whole,
 )
 from store.ledger.members import Member, RosterViews, SeatState
+from store.ledger.requests import RequestIndex
 from store.ledger.seat_index import SeatIndex
 from store.ledger.waiting import OfferMade, Waiter, WaitingList
 
@@ -75,6 +76,7 @@ class OccurrenceState(RosterViews):
         self.waiting = WaitingList()
         # every offer derived so far, in fold order (the event log shows them; not in canonical)
         self.offers: list[OfferMade] = []
+        self.requests = RequestIndex()  # request id -> its write (SPEC §4.6)
         # told of each derived offer as it is made (the refold check verifies capacity there)
         self.offer_watch: Callable[[str], None] | None = None
 
@@ -123,6 +125,8 @@ class OccurrenceState(RosterViews):
                 self._seats.add(entry[1], -entry[2])
             elif kind == "offer":  # an offer played out by a read (or a lost append) is undone
                 self.offers.pop()
+            elif kind == "request":
+                self.requests.undo(entry[1], entry[2])
             else:  # "expiry": an entry popped by a lapse goes back on the heap
                 heapq.heappush(self._expiry, entry[1])
         for name, value in zip(self._SCALARS, saved, strict=True):
@@ -175,6 +179,9 @@ class OccurrenceState(RosterViews):
             self._lapse(self.high_water)
         self.seq = event.seq
         self._fold_event(event, meta, recorded)
+        noted = self.requests.note(event.seq, meta)
+        if noted is not None and self._journal is not None:
+            self._journal.append(("request", *noted))
         if self.waiting:  # whatever the event freed goes to the waiters first (SPEC §4.5)
             self._walk(self.high_water)
 
@@ -446,6 +453,7 @@ class OccurrenceState(RosterViews):
                 (w.actor, w.seats, w.ref, w.joined_at, w.operator, w.note)
                 for w in self.waiting.in_order()
             ),
+            self.requests.canonical(),
         )
 
 

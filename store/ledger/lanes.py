@@ -27,6 +27,7 @@ from store.ledger.decide import Decide, UnknownOccurrence
 from store.ledger.fold import OccurrenceState, fold, stream_of
 from store.ledger.outcomes import Outcome, Status
 from store.ledger.provenance import event_meta
+from store.ledger.requests import Request, request_meta
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ class _Pending:
     future: asyncio.Future[Any]
     deadline: float
     attempts: int = 0
+    request: Request | None = None
 
 
 @dataclass(slots=True)
@@ -119,10 +121,14 @@ class Lanes:
 
     # -- the write path ------------------------------------------------------------------
 
-    async def command(self, key: str, actor: str | None, decide: Decide) -> Any:
+    async def command(
+        self, key: str, actor: str | None, decide: Decide, request: Request | None = None
+    ) -> Any:
+        """Queue ``decide``; with a ``request``, a stream that holds its id replays instead."""
         lane = self._lane(key)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        lane.pending.append(_Pending(actor, decide, future, time.monotonic() + self.deadline))
+        deadline = time.monotonic() + self.deadline
+        lane.pending.append(_Pending(actor, decide, future, deadline, request=request))
         if lane.drainer is None:
             lane.drainer = asyncio.create_task(self._drain(key, lane))
         return await future
@@ -215,21 +221,34 @@ class Lanes:
     def _decide_batch(
         self, state: OccurrenceState, batch: list[_Pending], now: datetime | None
     ) -> tuple[list[tuple[_Pending, Any]], list[NewEvent]]:
-        """Decide each command in turn, applying its events tentatively (caller began)."""
+        """Decide each command in turn, applying its events tentatively (caller began).
+
+        A command whose request id the stream already holds (this batch's own
+        events included) is answered from the log before any rule: SPEC §4.6.
+        """
         meta = event_meta(self.operator, now) if now is not None else {}
         state.advance(now)  # lapses and offers up to now, as the fold will see them at now
         decided: list[tuple[_Pending, Any]] = []
         new: list[NewEvent] = []
         for pending in batch:
             pending.attempts += 1
+            request = pending.request
             try:
+                replayed = state.requests.replay(request) if request is not None else None
+                if replayed is not None:
+                    decided.append((pending, replayed))
+                    continue
                 result, events = pending.decide(state, now)
             except Exception as exc:  # one command's failure is its own, not its batch's
                 decided.append((pending, exc))
                 continue
-            for type_, data in events:
-                state.apply(Event(state.stream, state.seq + 1, 0, type_, data, meta))
-                new.append(NewEvent(type_, data, meta))
+            answers = result if isinstance(result, list) else [result] * len(events)
+            for (type_, data), answer in zip(events, answers, strict=True):
+                own: dict[str, Any] = meta
+                if request is not None:
+                    own = {**meta, "request": request_meta(request, answer)}
+                state.apply(Event(state.stream, state.seq + 1, 0, type_, data, own))
+                new.append(NewEvent(type_, data, own))
             decided.append((pending, result))
         return decided, new
 

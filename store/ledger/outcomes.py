@@ -90,6 +90,8 @@ class Outcome:
     #: why a ``conflict`` wrote nothing ("another process (pid 7262) has held the write
     #: turn for 5 s"); None for every other status
     reason: str | None = None
+    #: the stream already held this request id's write: nothing new was written (SPEC §4.6)
+    replayed: bool = False
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, tzinfo
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,120}")
+#: A request id (SPEC §4.6): short, ASCII, safe to print and to put in a log line.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 MAX_TEXT = 500
 #: No character's canonical decomposition is longer than 4 code points, so NFC(x) has at
 #: least len(x) / 4 characters (len(x) <= len(NFD(x)) = len(NFD(NFC(x))) <= 4 len(NFC(x))):
@@ -43,6 +45,17 @@ def occurrence_key(value: object, field: str = "key") -> str:
             field,
             "must be 1-120 ASCII letters, digits and . _ : - (for example 'hamlet-2026-12-01')",
         )
+    return value
+
+
+def request_id(value: object) -> str | None:
+    """None, or 1-64 ASCII letters, digits and ``- _ . :`` (checked before any length work)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("request_id", f"must be text, not {type(value).__name__}")
+    if len(value) > 64 or not value.isascii() or not REQUEST_ID_PATTERN.fullmatch(value):
+        raise InvalidInput("request_id", "must be 1-64 ASCII letters, digits and - _ . :")
     return value
 
 

@@ -258,14 +258,23 @@ class CheckThenAppendLedger(Ledger):
         *,
         seats: int = 1,
         note: str | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         assert seats == 1 and note is None, "the broken ledger races single seats only"
+        assert request_id is None, "the broken ledger has no request ids"
         return await self._check_then_append(key, actor, "hold", ttl)
 
     async def book(
-        self, key: str, actor: str, *, seats: int = 1, note: str | None = None
+        self,
+        key: str,
+        actor: str,
+        *,
+        seats: int = 1,
+        note: str | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
         assert seats == 1 and note is None, "the broken ledger races single seats only"
+        assert request_id is None, "the broken ledger has no request ids"
         return await self._check_then_append(key, actor, "booking", None)
 
     async def _check_then_append(

@@ -70,6 +70,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         super().__init__(classes="form-screen")
         self.heading = heading
         self.fields = fields
+        self._answered = False  # a second Enter in the same burst must not dismiss twice
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -96,6 +97,8 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     @on(Button.Pressed, "#submit")
     @on(Input.Submitted)
     def submit(self) -> None:
+        if self._answered:
+            return  # the form is closing: its answer went once (a double Enter, issue 12)
         values = {f.name: self.query_one(f"#{f.name}", Input).value for f in self.fields}
         for field in self.fields:
             self.query_one(f"#{field.name}-error", Static).update(Content(""))
@@ -104,6 +107,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         except FieldError as error:
             self.show_error(error.field, error.message)
             return
+        self._answered = True
         self.dismiss(result)
 
     def show_error(self, field: str, message: str) -> None:

@@ -404,14 +404,14 @@ class MainScreen(Screen[None]):
         if aim is not None:
             ask_then(self.app, command, aim, self._write, start=len(command.steps) if asked else 0)
 
-    def _write(self, command: Command, aim: Aim, value: Any) -> None:
+    def _write(self, command: Command, aim: Aim, value: Any, request_id: str) -> None:
         """Run the ledger call in its own worker and report the answer in words."""
         if command.name == "new_occurrence":
             self._select_when_seen = value.key
 
         async def run() -> None:
             assert self.ledger is not None
-            result: Result = await command.call(self.ledger, aim, value)
+            result: Result = await command.call(self.ledger, aim, value, request_id)
             if isinstance(result, str):
                 text, ok = result, True
             elif isinstance(result, list):

@@ -22,7 +22,15 @@ def _until(moment: datetime | None, tz: tzinfo | None) -> str:
 
 
 def answer(outcome: Outcome, tz: tzinfo | None = None) -> str:
-    """One line that says what the command did (or why it did nothing)."""
+    """One line that says what the command did (or why it did nothing).
+
+    A replay (SPEC §4.6) says so: the write is the same request's earlier one.
+    """
+    said = _words(outcome, tz)
+    return f"{said} (already written by this request)" if outcome.replayed else said
+
+
+def _words(outcome: Outcome, tz: tzinfo | None) -> str:
     who, seat = _who(outcome), outcome.seat
     match outcome.status:
         case Status.CREATED:

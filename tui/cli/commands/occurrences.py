@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DURATION",
         help="how long a waiting-list offer lasts; default: the hold ttl",
     )
+    arguments.add_request_id(create)
     create.set_defaults(handler=create_occurrence)
 
     capacity = subparsers.add_parser(
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     capacity.add_argument("key", metavar="KEY")
     capacity.add_argument("capacity", metavar="N", type=arguments.whole_number)
+    arguments.add_request_id(capacity)
     capacity.set_defaults(handler=set_capacity)
 
 
@@ -114,6 +116,7 @@ def create_occurrence(opts: Options, args: argparse.Namespace) -> int:
                 starts_at=args.starts,
                 hold_ttl=args.hold_ttl,
                 offer_ttl=args.offer_ttl,
+                request_id=args.request_id,
             )
 
     return outcomes.report(opts, args.key, run(create()))
@@ -122,6 +125,6 @@ def create_occurrence(opts: Options, args: argparse.Namespace) -> int:
 def set_capacity(opts: Options, args: argparse.Namespace) -> int:
     async def apply() -> outcomes.Outcome:
         async with open_ledger(opts) as ledger:
-            return await ledger.set_capacity(args.key, args.capacity)
+            return await ledger.set_capacity(args.key, args.capacity, request_id=args.request_id)
 
     return outcomes.report(opts, args.key, run(apply()))

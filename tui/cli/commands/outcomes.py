@@ -17,6 +17,9 @@ __all__ = ["Outcome", "outcome_json", "outcome_text", "report", "seat_range"]
 from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options
 from tui.cli.output import cell, emit_json, line
 
+#: Said after a replayed answer (SPEC §4.6): the write is the earlier run's, not this one's.
+REPLAYED = " (replayed: already written by this request)"
+
 
 def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
     return {
@@ -34,6 +37,7 @@ def outcome_json(key: str, outcome: Outcome) -> dict[str, Any]:
         "actual": outcome.actual,
         "attempts": outcome.attempts,
         "reason": outcome.reason,
+        "replayed": outcome.replayed,
     }
 
 
@@ -68,7 +72,8 @@ def outcome_text(key: str, outcome: Outcome) -> str:
     if outcome.reason is not None:
         details.append(cell(outcome.reason))
     text = f"{outcome.status} {key}"
-    return f"{text}: {', '.join(details)}" if details else text
+    text = f"{text}: {', '.join(details)}" if details else text
+    return text + REPLAYED if outcome.replayed else text
 
 
 def report(opts: Options, key: str, outcome: Outcome) -> int:

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from store.booking import Ledger, OccurrenceRecord, SeatRecord
+from tui.cli import arguments
 from tui.cli.commands import outcomes
 from tui.cli.commands.common import EXIT_OK, EXIT_REFUSED, Options, open_ledger, run
 from tui.cli.commands.outcomes import seat_range
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     checkin.add_argument("key", metavar="KEY", help="the occurrence")
     checkin.add_argument("actor", metavar="ACTOR", help="the party's name")
+    arguments.add_request_id(checkin)
     checkin.set_defaults(handler=check_in)
 
     note = subparsers.add_parser(
@@ -37,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     note.add_argument("key", metavar="KEY", help="the occurrence")
     note.add_argument("actor", metavar="ACTOR", help="the party's name")
     note.add_argument("text", metavar="TEXT", help="a phone number, a payment reference...")
+    arguments.add_request_id(note)
     note.set_defaults(handler=annotate)
 
     find = subparsers.add_parser(
@@ -52,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def check_in(opts: Options, args: argparse.Namespace) -> int:
     async def act() -> outcomes.Outcome:
         async with open_ledger(opts) as ledger:
-            return await ledger.check_in(args.key, args.actor)
+            return await ledger.check_in(args.key, args.actor, request_id=args.request_id)
 
     return outcomes.report(opts, args.key, run(act()))
 
@@ -60,7 +63,9 @@ def check_in(opts: Options, args: argparse.Namespace) -> int:
 def annotate(opts: Options, args: argparse.Namespace) -> int:
     async def act() -> outcomes.Outcome:
         async with open_ledger(opts) as ledger:
-            return await ledger.annotate(args.key, args.actor, args.text)
+            return await ledger.annotate(
+                args.key, args.actor, args.text, request_id=args.request_id
+            )
 
     return outcomes.report(opts, args.key, run(act()))
 

@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 metavar="K",
                 help="give back only K of the party's seats (default: all of them)",
             )
+        arguments.add_request_id(parser)
         parser.set_defaults(handler=seat_command, action=action)
 
     expire = subparsers.add_parser(
@@ -62,20 +63,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Record every lapsed hold not yet recorded, for KEY or every occurrence.",
     )
     expire.add_argument("key", metavar="KEY", nargs="?")
+    arguments.add_request_id(expire)
     expire.set_defaults(handler=expire_holds)
 
 
 async def _act(ledger: Ledger, args: argparse.Namespace) -> Outcome:
-    key, actor = args.key, args.actor
+    key, actor, rid = args.key, args.actor, args.request_id
     if args.action == "book":
-        return await ledger.book(key, actor, seats=args.seats, note=args.note)
+        return await ledger.book(key, actor, seats=args.seats, note=args.note, request_id=rid)
     if args.action == "hold":
-        return await ledger.hold(key, actor, ttl=args.ttl, seats=args.seats, note=args.note)
+        return await ledger.hold(
+            key, actor, ttl=args.ttl, seats=args.seats, note=args.note, request_id=rid
+        )
     if args.action == "confirm":
-        return await ledger.confirm(key, actor)
+        return await ledger.confirm(key, actor, request_id=rid)
     if args.action == "release":
-        return await ledger.release(key, actor)
-    return await ledger.cancel(key, actor, seats=args.seats)
+        return await ledger.release(key, actor, request_id=rid)
+    return await ledger.cancel(key, actor, seats=args.seats, request_id=rid)
 
 
 def seat_command(opts: Options, args: argparse.Namespace) -> int:
@@ -97,7 +101,8 @@ def expire_holds(opts: Options, args: argparse.Namespace) -> int:
                 keys = [r.key for r in await ledger.occurrences(include_archived=True)]
             done: list[tuple[str, Outcome]] = []
             for key in keys:
-                done.extend((key, o) for o in await ledger.expire_holds(key))
+                lapses = await ledger.expire_holds(key, request_id=args.request_id)
+                done.extend((key, o) for o in lapses)
             return done
 
     expired = run(expire())

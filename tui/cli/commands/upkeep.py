@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FIELD",
         help=f"empty a field ({', '.join(sorted(CLEARABLE))}); repeatable",
     )
+    arguments.add_request_id(update)
     update.set_defaults(handler=update_occurrence)
 
     for name, summary in (
@@ -60,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         parser = subparsers.add_parser(name, help=summary, description=summary.capitalize() + ".")
         parser.add_argument("key", metavar="KEY")
+        arguments.add_request_id(parser)
         parser.set_defaults(handler=archive_or_restore, action=name)
 
 
@@ -89,7 +91,7 @@ def update_occurrence(opts: Options, args: argparse.Namespace) -> int:
 
     async def apply() -> Outcome:
         async with open_ledger(opts) as ledger:
-            return await ledger.update_occurrence(args.key, **fields)
+            return await ledger.update_occurrence(args.key, **fields, request_id=args.request_id)
 
     return outcomes.report(opts, args.key, run(apply()))
 
@@ -98,7 +100,7 @@ def archive_or_restore(opts: Options, args: argparse.Namespace) -> int:
     async def apply() -> Outcome:
         async with open_ledger(opts) as ledger:
             if args.action == "archive":
-                return await ledger.archive(args.key)
-            return await ledger.restore(args.key)
+                return await ledger.archive(args.key, request_id=args.request_id)
+            return await ledger.restore(args.key, request_id=args.request_id)
 
     return outcomes.report(opts, args.key, run(apply()))

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seats", type=arguments.whole_number, default=1, metavar="N", help="party size, 1-100"
     )
     wait.add_argument("--note", metavar="TEXT", help="a phone or payment note")
+    arguments.add_request_id(wait)
     wait.set_defaults(handler=join)
 
     unwait = subparsers.add_parser(
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     unwait.add_argument("key", metavar="KEY")
     unwait.add_argument("actor", metavar="ACTOR")
+    arguments.add_request_id(unwait)
     unwait.set_defaults(handler=leave)
 
     listing = subparsers.add_parser("waitlist", help="the waiting list, in order")
@@ -57,7 +59,7 @@ def join(opts: Options, args: argparse.Namespace) -> int:
     async def act() -> outcomes.Outcome:
         async with open_ledger(opts) as ledger:
             return await ledger.join_waitlist(
-                args.key, args.actor, seats=args.seats, note=args.note
+                args.key, args.actor, seats=args.seats, note=args.note, request_id=args.request_id
             )
 
     return outcomes.report(opts, args.key, run(act()))
@@ -66,7 +68,7 @@ def join(opts: Options, args: argparse.Namespace) -> int:
 def leave(opts: Options, args: argparse.Namespace) -> int:
     async def act() -> outcomes.Outcome:
         async with open_ledger(opts) as ledger:
-            return await ledger.leave_waitlist(args.key, args.actor)
+            return await ledger.leave_waitlist(args.key, args.actor, request_id=args.request_id)
 
     return outcomes.report(opts, args.key, run(act()))
 
