@@ -15,8 +15,8 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
-from textual.geometry import Size
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
