@@ -7,6 +7,7 @@ It prints one line per round (the seed's oversold seats, ours) and keeps the
 recording of the first round in which the seed oversold.
 
     python -m bench.side_by_side_record OUT.jsonl [--racers 120] [--processes 2] [--capacity 30]
+        [--db postgresql://...]   # on PostgreSQL the seed's two reads are two round trips
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from store.racers.pair import fresh_pair, run_pair
 from store.racers.recording import Recorder
 
 
-async def rounds(out: Path, racers: int, processes: int, capacity: int, most: int) -> int:
+async def rounds(
+    out: Path, racers: int, processes: int, capacity: int, most: int, url: str | None
+) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "pair.db")
+        db = url or str(Path(tmp) / "pair.db")
         async with open_store(db, create=True):
             pass
         for number in range(1, most + 1):
@@ -56,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--capacity", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--db", help="a database URL (default: a fresh SQLite file)")
     args = parser.parse_args(argv)
-    return asyncio.run(rounds(args.out, args.racers, args.processes, args.capacity, args.rounds))
+    return asyncio.run(
+        rounds(args.out, args.racers, args.processes, args.capacity, args.rounds, args.db)
+    )
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ async def test_a_recording_plays_back_in_the_panel_to_its_recorded_verdict(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # nothing may appear here: no database is opened
     runs = load(FIXTURE)
-    expected = _summaries(runs)
+    expected = await replay_summaries(runs)
     screen = RaceScreen(None, "tester", None, play=FIXTURE, speed=0)
     app = Host(screen)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -243,6 +243,10 @@ def test_play_refuses_a_file_that_is_not_a_recording_in_one_line(
     assert err.startswith("boxoffice: recording") and "line 1" in err and "\n" not in err
     assert main(["--side-by-side", "occurrences"]) == 2
     assert "--side-by-side only applies when starting the app" in capsys.readouterr().err
+    assert main(["--play", str(FIXTURE), "occurrences"]) == 2
+    assert "--play only applies when starting the app" in capsys.readouterr().err
+    assert main(["race", "--play", str(FIXTURE), "--json"]) == 1  # the race's own --play
+    capsys.readouterr()
 
 
 # -- the plot's arithmetic -------------------------------------------------------------

@@ -87,11 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--side-by-side",
+        dest="panel_side_by_side",
         action="store_true",
         help="open the racers panel racing the seed's algorithm beside ours (app only)",
     )
     parser.add_argument(
         "--play",
+        dest="panel_play",
         metavar="FILE",
         help="open the racers panel playing back a `race --record` FILE, no database (app only)",
     )
@@ -167,14 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         opts = _options(args)
         if args.command is None:
-            if args.play or args.side_by_side:
-                return _start_panel(opts, args.play, args.side_by_side)
+            if args.panel_play or args.panel_side_by_side:
+                return _start_panel(opts, args.panel_play, args.panel_side_by_side)
             return _start_app(opts, args.demo)
-        for flag, given in (("--demo", args.demo), ("--side-by-side", args.side_by_side)):
+        # (``race --play FILE`` is the race command's own option, not these)
+        app_only = (
+            ("--demo", args.demo),
+            ("--side-by-side", args.panel_side_by_side),
+            ("--play", args.panel_play),
+        )
+        for flag, given in app_only:
             if given:
                 raise CommandError(EXIT_USAGE, f"{flag} only applies when starting the app")
-        if args.play:
-            raise CommandError(EXIT_USAGE, "--play only applies when starting the app")
         return int(args.handler(opts, args))
     except KeyboardInterrupt:
         return 130

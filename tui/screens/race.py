@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -84,6 +84,7 @@ _HELP = [
     Binding("tab", "focus_next", "Next", id="focus", tooltip="Into the racers (arrows pick one)"),
 ]
 REDRAW_S = 0.1
+SHORT_ROWS = 34  # below this many rows the plots make way for the checks
 FEED_PACE_S = 0.2  # the roster and the list are read at most this often while streams move
 RUNNING = (WorkerState.PENDING, WorkerState.RUNNING)
 
@@ -228,6 +229,11 @@ class RaceScreen(Screen[None]):
             yield SystemCommand(
                 binding.description, binding.tooltip, partial(self.run_action, binding.action)
             )
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A short terminal keeps what proves the point (the checks and the verdict)
+        # and drops the plots, which cannot be read in a few rows anyway.
+        self.set_class(event.size.height < SHORT_ROWS, "short")
 
     def lanes(self) -> list[RaceLane]:
         return [lane for lane in self.query(RaceLane) if not lane.has_class("hidden")]
@@ -378,7 +384,8 @@ class RaceScreen(Screen[None]):
     def action_pace(self) -> None:
         select = self.query_one("#race-pace", Select)
         select.value = next_pace(self._pace())
-        self._status("pending", f"pace {pace_label(self._pace())}: used by the next race")
+        when = "when played again (F5)" if self.recording is not None else "by the next race"
+        self._status("pending", f"pace {pace_label(self._pace())}: used {when}")
 
     def action_settings(self) -> None:
         if self.store_url is not None:
@@ -388,8 +395,10 @@ class RaceScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only the keys that do something now are in the footer."""
         playback = self.recording is not None
-        if action in ("side_by_side", "settings"):
+        if action == "settings":
             return not playback
+        if action == "side_by_side":
+            return not playback and not self.is_racing()
         if action == "stop":
             return self.is_racing()
         if action == "start":

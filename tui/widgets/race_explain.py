@@ -40,8 +40,13 @@ def over_capacity(summary: RaceSummary) -> Content | None:
 
 
 def verdict_line(summary: RaceSummary) -> str:
-    """The verdict as the command line's last line, with how the run ended."""
-    line = summary.verdict.line()
+    """The verdict in one short line (the checks above it give the details), and how it ended."""
+    verdict = summary.verdict
+    line = verdict.line()
+    if not verdict.ok:
+        failed = next(i for i in verdict.invariants if not i.ok)
+        where = f" at seq {verdict.first_seq}" if verdict.first_seq is not None else ""
+        line = line.split(" ✗ ", 1)[0] + f" ✗ {failed.name}{where}"
     if summary.errors:
         return f"{line} · {summary.errors[0]}"
     return f"{line} (stopped early)" if summary.stopped else line

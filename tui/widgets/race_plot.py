@@ -64,6 +64,8 @@ class RaceSeries:
 
     def span(self, until: float | None = None) -> float:
         """The x axis's length: the whole race (its elapsed time once known)."""
+        if not (self.holds or self.conflicts or self.last):
+            return 1.0  # nothing yet: a one-second axis, not a millisecond one
         return max(until or 0.0, self.last, 1e-3)
 
     def cumulative_holds(self, span: float) -> tuple[list[float], list[int]]:
