@@ -28,6 +28,7 @@ from store.racers.recording import load, replay_summaries
 from tui.cli.main import main
 from tui.screens.race import RaceScreen
 from tui.screens.race_side_by_side import round_note
+from tui.widgets.race_explain import verdict_line
 from tui.widgets.race_plot import RaceSeries, even_ticks, nice_step
 from tui.widgets.racer_grid import RacerGrid
 
@@ -163,7 +164,7 @@ async def test_a_recording_plays_back_in_the_panel_to_its_recorded_verdict(
         assert not screen.query_one("#race-roster").display
         for lane, summary in enumerate(expected):
             verdict = _text(screen, f"#race-lane-{lane} .lane-verdict")
-            assert verdict.startswith(summary.verdict.line())
+            assert verdict == verdict_line(summary)
             t = summary.tally
             counters = _text(screen, f"#race-lane-{lane} .lane-counters")
             assert counters.startswith(
@@ -172,6 +173,12 @@ async def test_a_recording_plays_back_in_the_panel_to_its_recorded_verdict(
             )
         seed = expected[0]
         assert seed.plan.algorithm == "seed" and seed.oversold_seqs  # the fixture's point
+        v = seed.verdict
+        assert _text(screen, "#race-lane-0 .lane-verdict") == (
+            f"capacity {v.capacity} · occupied {v.occupied} · oversold {v.oversold} ✗ "
+            f"never oversold at seq {seed.oversold_seqs[0]}"
+        )
+        assert _text(screen, "#race-lane-1 .lane-verdict").endswith("oversold 0 ✓")
         checks = _text(screen, "#race-lane-0 .lane-checks")
         assert (
             f"OVER CAPACITY +{len(seed.oversold_seqs)} oversold at seq {seed.oversold_seqs[0]}"

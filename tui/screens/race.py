@@ -109,6 +109,8 @@ class RaceScreen(Screen[None]):
             "f6", "stop", "Stop", id="race.stop", tooltip="Stop the race; processes are reaped"
         ),
         Binding("s", "settings", "Settings", id="race.settings", tooltip="Show or hide the form"),
+        # q leaves the panel, not the app: the footer lists the panel's keys only
+        Binding("q", "close", "Back", show=False, id="race.quit", tooltip="Back to the house"),
     ]
 
     def __init__(
@@ -158,30 +160,34 @@ class RaceScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Racers: capacity under a rush"), id="race-title")
-        with Horizontal(id="race-setup"):
-            with Vertical(classes="race-field race-occurrence"):
-                yield Label(Content("occurrence"))
-                yield Select[str](
-                    [(Text("new demo occurrence"), NEW)], allow_blank=False, id="race-occurrence"
-                )
-            for name, label, value, length in (
-                ("capacity", "capacity", "40", 5),
-                ("racers", f"racers 1-{MAX_PANEL_RACERS:,}", "200", 4),
-                ("processes", f"processes 1-{MAX_PANEL_PROCESSES}", "4", 1),
-            ):
-                with Vertical(classes="race-field"):
-                    yield Label(Content(label))
-                    yield Input(value, type="integer", id=f"race-{name}", max_length=length)
-            with Vertical(classes="race-field race-pace"):
-                yield Label(Content("pace"))
-                yield Select[float](PACE_OPTIONS, value=1.0, allow_blank=False, id="race-pace")
-            with Vertical(classes="race-field race-churn"):
-                yield Label(Content("churn"))
-                yield Switch(False, id="race-churn", tooltip="Winners then confirm or release")
+        with Vertical(id="race-setup"):
+            with Horizontal(classes="race-fields"):
+                with Vertical(classes="race-field race-occurrence"):
+                    yield Label(Content("occurrence"))
+                    yield Select[str](
+                        [(Text("new demo occurrence"), NEW)],
+                        allow_blank=False,
+                        id="race-occurrence",
+                    )
+                for name, label, value, length, tip in (
+                    ("capacity", "capacity", "40", 5, "Seats of a new demo occurrence"),
+                    ("racers", "racers", "200", 4, f"1 to {MAX_PANEL_RACERS:,}"),
+                    ("processes", "processes", "4", 1, f"1 to {MAX_PANEL_PROCESSES}"),
+                ):
+                    with Vertical(classes="race-field"):
+                        yield Label(Content(label))
+                        yield Input(
+                            value, type="integer", id=f"race-{name}", max_length=length, tooltip=tip
+                        )
+                with Vertical(classes="race-field race-pace"):
+                    yield Label(Content("pace"))
+                    yield Select[float](PACE_OPTIONS, value=1.0, allow_blank=False, id="race-pace")
             with Horizontal(classes="race-buttons"):
-                yield Button(Content("Start"), variant="success", id="race-start")
-                yield Button(Content("Side by side"), variant="warning", id="race-pair")
-                yield Button(Content("Stop"), variant="error", id="race-stop", disabled=True)
+                yield Label(Content("churn"), classes="race-churn-label")
+                yield Switch(False, id="race-churn", tooltip="Winners then confirm or release")
+                yield Button(Content("Start F5"), variant="success", id="race-start")
+                yield Button(Content("Side by side v"), variant="warning", id="race-pair")
+                yield Button(Content("Stop F6"), variant="error", id="race-stop", disabled=True)
         yield Static(Content(""), id="race-setup-error")
         with Horizontal(id="race-body"):
             yield RaceLane(id="race-lane-0")
@@ -210,16 +216,17 @@ class RaceScreen(Screen[None]):
     def help_rows(self) -> list[tuple[str, str, str, str]]:
         """The panel's keys (and the racer grid's), as the help screen lists them."""
         rows: list[tuple[str, str, str, str]] = []
-        for binding in [*self.BINDINGS, *RacerGrid.BINDINGS, *_HELP]:
+        for binding in [*self.BINDINGS, *_HELP]:
             assert isinstance(binding, Binding)
-            rows.append(
-                (
-                    self.app.get_key_display(binding),
-                    binding.description,
-                    binding.tooltip or "Move the cursor over the racers",
-                    binding.id or "",
-                )
+            keys = " / ".join(
+                self.app.get_key_display(Binding(key, binding.action))
+                for key in binding.key.split(",")
             )
+            rows.append((keys, binding.description, binding.tooltip, binding.id or ""))
+        arrows = [b for b in RacerGrid.BINDINGS if isinstance(b, Binding)]
+        keys = " ".join(self.app.get_key_display(b) for b in arrows)
+        ids = ", ".join(b.id or "" for b in arrows)
+        rows.append((keys, "Racer", "In the racers: pick one to see its attempts", ids))
         return rows
 
     def system_commands(self) -> Iterable[SystemCommand]:

@@ -46,7 +46,10 @@ class RaceLane(Vertical):
         self._dirty = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Content("no race yet"), classes="lane-heading")
+        yield Static(
+            Content("F5 races one house · v the seed's algorithm beside ours"),
+            classes="lane-heading",
+        )
         yield Static(Content(""), classes="lane-counters")
         yield RacerGrid(classes="lane-grid")
         yield Static(Content(""), classes="lane-legend")
@@ -55,7 +58,7 @@ class RaceLane(Vertical):
             yield HoldsPlot(classes="lane-holds")
             yield ConflictsPlot(classes="lane-conflicts")
         yield Static(Content(""), classes="lane-checks")
-        yield Static(Content("no race yet"), classes="lane-verdict pending")
+        yield Static(Content(""), classes="lane-verdict pending")
 
     @property
     def grid(self) -> RacerGrid:
