@@ -19,18 +19,16 @@ whose ``finally`` stops and reaps every racer process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.binding import BindingType
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Footer, Select, Static
 from textual.worker import Worker, WorkerState
 
 from store import open_store
@@ -47,8 +45,9 @@ from store.racers import (
 )
 from store.racers.pair import RacePair
 from tui.cli.safe_text import printable
-from tui.live import LiveFeed, ReadRequest
+from tui.live import LiveFeed, Reading, ReadRequest
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.race_keys import PANEL_BINDINGS, help_rows, system_commands
 from tui.screens.race_messages import (
     FeedRead,
     LanesEnded,
@@ -59,30 +58,22 @@ from tui.screens.race_messages import (
     RoundNote,
 )
 from tui.screens.race_playback import play_recording
-from tui.screens.race_setup import (
-    MAX_PANEL_PROCESSES,
-    MAX_PANEL_RACERS,
+from tui.screens.race_side_by_side import race_side_by_side
+from tui.widgets.race_explain import attempts_text
+from tui.widgets.race_form import RaceForm
+from tui.widgets.race_lane import RaceLane
+from tui.widgets.race_roster import RaceRoster
+from tui.widgets.race_settings import (
     NEW,
-    PACE_OPTIONS,
     RaceSetup,
     SetupError,
     next_pace,
     pace_label,
-    whole,
 )
-from tui.screens.race_side_by_side import race_side_by_side
-from tui.widgets.race_explain import attempts_text
-from tui.widgets.race_lane import RaceLane
-from tui.widgets.race_roster import RaceRoster
-from tui.widgets.racer_grid import RacerGrid, RacerPicked
+from tui.widgets.racer_grid import RacerPicked
 
 __all__ = ["NEW", "RaceScreen", "RaceStarted", "RacersMoved"]
 
-#: The help screen's own close and help keys, listed with the panel's.
-_HELP = [
-    Binding("question_mark,f1", "help", "Help", id="help", tooltip="Every key and what it does"),
-    Binding("tab", "focus_next", "Next", id="focus", tooltip="Into the racers (arrows pick one)"),
-]
 REDRAW_S = 0.1
 SHORT_ROWS = 34  # below this many rows the plots make way for the checks
 FEED_PACE_S = 0.2  # the roster and the list are read at most this often while streams move
@@ -94,24 +85,7 @@ class RaceScreen(Screen[None]):
 
     CSS_PATH = "race.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back", id="race.close", tooltip="Stop any race and go back"),
-        Binding("f5", "start", "Start", id="race.start", tooltip="Start a race (or play again)"),
-        Binding(
-            "v",
-            "side_by_side",
-            "Side by side",
-            id="race.side_by_side",
-            tooltip="The seed's algorithm beside ours on two fresh demo occurrences",
-        ),
-        Binding("p", "pace", "Pace", id="race.pace", tooltip="Slow motion: 1×, 1/4×, 1/16×"),
-        Binding(
-            "f6", "stop", "Stop", id="race.stop", tooltip="Stop the race; processes are reaped"
-        ),
-        Binding("s", "settings", "Settings", id="race.settings", tooltip="Show or hide the form"),
-        # q leaves the panel, not the app: the footer lists the panel's keys only
-        Binding("q", "close", "Back", show=False, id="race.quit", tooltip="Back to the house"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = PANEL_BINDINGS
 
     def __init__(
         self,
@@ -151,8 +125,6 @@ class RaceScreen(Screen[None]):
         self.summary: RaceSummary | None = None
         self.summaries: list[RaceSummary | None] = []
         self._roster_key: str | None = None
-        self._capacities: dict[str, int] = {}
-        self._demos: dict[str, bool] = {}
         self._listed = False
         self._picked: tuple[int, int] | None = None  # (lane, racer) whose attempts are shown
 
@@ -160,34 +132,7 @@ class RaceScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Racers: capacity under a rush"), id="race-title")
-        with Vertical(id="race-setup"):
-            with Horizontal(classes="race-fields"):
-                with Vertical(classes="race-field race-occurrence"):
-                    yield Label(Content("occurrence"))
-                    yield Select[str](
-                        [(Text("new demo occurrence"), NEW)],
-                        allow_blank=False,
-                        id="race-occurrence",
-                    )
-                for name, label, value, length, tip in (
-                    ("capacity", "capacity", "40", 5, "Seats of a new demo occurrence"),
-                    ("racers", "racers", "200", 4, f"1 to {MAX_PANEL_RACERS:,}"),
-                    ("processes", "processes", "4", 1, f"1 to {MAX_PANEL_PROCESSES}"),
-                ):
-                    with Vertical(classes="race-field"):
-                        yield Label(Content(label))
-                        yield Input(
-                            value, type="integer", id=f"race-{name}", max_length=length, tooltip=tip
-                        )
-                with Vertical(classes="race-field race-pace"):
-                    yield Label(Content("pace"))
-                    yield Select[float](PACE_OPTIONS, value=1.0, allow_blank=False, id="race-pace")
-            with Horizontal(classes="race-buttons"):
-                yield Label(Content("churn"), classes="race-churn-label")
-                yield Switch(False, id="race-churn", tooltip="Winners then confirm or release")
-                yield Button(Content("Start F5"), variant="success", id="race-start")
-                yield Button(Content("Side by side v"), variant="warning", id="race-pair")
-                yield Button(Content("Stop F6"), variant="error", id="race-stop", disabled=True)
+        yield RaceForm(id="race-setup")
         yield Static(Content(""), id="race-setup-error")
         with Horizontal(id="race-body"):
             yield RaceLane(id="race-lane-0")
@@ -215,27 +160,11 @@ class RaceScreen(Screen[None]):
 
     def help_rows(self) -> list[tuple[str, str, str, str]]:
         """The panel's keys (and the racer grid's), as the help screen lists them."""
-        rows: list[tuple[str, str, str, str]] = []
-        for binding in [*self.BINDINGS, *_HELP]:
-            assert isinstance(binding, Binding)
-            keys = " / ".join(
-                self.app.get_key_display(Binding(key, binding.action))
-                for key in binding.key.split(",")
-            )
-            rows.append((keys, binding.description, binding.tooltip, binding.id or ""))
-        arrows = [b for b in RacerGrid.BINDINGS if isinstance(b, Binding)]
-        keys = " ".join(self.app.get_key_display(b) for b in arrows)
-        ids = ", ".join(b.id or "" for b in arrows)
-        rows.append((keys, "Racer", "In the racers: pick one to see its attempts", ids))
-        return rows
+        return help_rows(self.app)
 
     def system_commands(self) -> Iterable[SystemCommand]:
         """The palette's entries while the panel is open: its own actions only."""
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            yield SystemCommand(
-                binding.description, binding.tooltip, partial(self.run_action, binding.action)
-            )
+        return system_commands(self)
 
     def on_resize(self, event: events.Resize) -> None:
         # A short terminal keeps what proves the point (the checks and the verdict)
@@ -247,30 +176,12 @@ class RaceScreen(Screen[None]):
 
     # -- the form ---------------------------------------------------------------------------
 
-    def _pace(self) -> float:
-        value = self.query_one("#race-pace", Select).value
-        return float(value) if isinstance(value, float | int) else 1.0
+    @property
+    def form(self) -> RaceForm:
+        return self.query_one(RaceForm)
 
-    def _read_setup(self) -> RaceSetup:
-        chosen = self.query_one("#race-occurrence", Select).value
-        new = chosen == NEW or chosen is Select.NULL
-        capacity = None
-        if new:
-            capacity = whole(self.query_one("#race-capacity", Input).value, "capacity", 1, 10_000)
-        racers = whole(self.query_one("#race-racers", Input).value, "racers", 1, MAX_PANEL_RACERS)
-        processes = whole(
-            self.query_one("#race-processes", Input).value, "processes", 1, MAX_PANEL_PROCESSES
-        )
-        key = None if new else str(chosen)
-        return RaceSetup(
-            key=key,
-            capacity=capacity,
-            real=key is not None and not self._demos.get(key, False),
-            racers=racers,
-            processes=processes,
-            churn=self.query_one("#race-churn", Switch).value,
-            pace=self._pace(),
-        )
+    def _pace(self) -> float:
+        return self.form.pace
 
     def _say_setup_error(self, text: str) -> None:
         line = self.query_one("#race-setup-error", Static)
@@ -278,15 +189,11 @@ class RaceScreen(Screen[None]):
         line.display = bool(text)
 
     @on(Select.Changed, "#race-occurrence")
-    def _occurrence_chosen(self, event: Select.Changed) -> None:
+    def _occurrence_chosen(self) -> None:
         if self.is_racing():
             return  # the form is disabled while racing; the roster follows the race
-        new = event.value == NEW or event.value is Select.NULL
-        capacity = self.query_one("#race-capacity", Input)
-        capacity.disabled = not new
-        if not new and event.value in self._capacities:
-            capacity.value = str(self._capacities[str(event.value)])  # shown, not editable
-        self._show_roster_of(None if new else str(event.value))
+        self.form.chose(self.form.chosen)
+        self._show_roster_of(self.form.chosen)
 
     def _show_roster_of(self, key: str | None) -> None:
         if key == self._roster_key:
@@ -321,7 +228,7 @@ class RaceScreen(Screen[None]):
             self._launch(play_recording(self.recording, speed, self.post_message), "play")
             return
         try:
-            setup = self._read_setup()
+            setup = self.form.read()
         except SetupError as exc:
             self._say_setup_error(str(exc))
             return
@@ -344,16 +251,11 @@ class RaceScreen(Screen[None]):
         if self.is_racing() or self.store_url is None:
             return
         try:
-            setup = self._read_setup()
-            # always two fresh demo occurrences, whatever the list shows
-            capacity = whole(self.query_one("#race-capacity", Input).value, "capacity", 1, 10_000)
+            setup = self.form.read(fresh=True)  # two fresh demo occurrences, whatever is picked
         except SetupError as exc:
             self._say_setup_error(str(exc))
             return
         self._say_setup_error("")
-        setup = RaceSetup(
-            None, capacity, False, setup.racers, setup.processes, setup.churn, setup.pace
-        )
         rounds = {"rounds": self.rounds} if self.rounds else {}
         body = race_side_by_side(
             setup, self.store_url, self.operator, self.post_message, self._set_pair, **rounds
@@ -389,8 +291,7 @@ class RaceScreen(Screen[None]):
         await stopping  # type: ignore[misc]  # the race's batches() then end and it verifies
 
     def action_pace(self) -> None:
-        select = self.query_one("#race-pace", Select)
-        select.value = next_pace(self._pace())
+        self.form.pace = next_pace(self._pace())
         when = "when played again (F5)" if self.recording is not None else "by the next race"
         self._status("pending", f"pace {pace_label(self._pace())}: used {when}")
 
@@ -417,15 +318,7 @@ class RaceScreen(Screen[None]):
 
     def _set_running(self, running: bool) -> None:
         self.refresh_bindings()
-        for selector in ("#race-start", "#race-pair"):
-            self.query_one(selector, Button).disabled = running
-        self.query_one("#race-stop", Button).disabled = not running
-        for selector in ("#race-occurrence", "#race-racers", "#race-processes", "#race-churn"):
-            self.query_one(selector).disabled = running
-        chosen = self.query_one("#race-occurrence", Select).value
-        self.query_one("#race-capacity", Input).disabled = running or chosen != NEW
-        if running:
-            self.query_one("#race-setup").display = False  # room for the race; `s` shows it
+        self.form.set_running(running)
 
     def _status(self, state: str, text: str) -> None:
         line = self.query_one("#race-status", Static)
@@ -494,26 +387,11 @@ class RaceScreen(Screen[None]):
                 roster.border_title = f"roster {len(rows)}/{view.record.capacity}"
                 roster.show(rows)
 
-    def _list_occurrences(self, reading: object) -> None:
-        select = self.query_one("#race-occurrence", Select)
-        current = select.value
-        options: list[tuple[Text, str]] = [(Text("new demo occurrence"), NEW)]
-        keys = set()
-        for view in reading.lines:  # type: ignore[attr-defined]
-            record = view.record
-            keys.add(record.key)
-            self._capacities[record.key] = record.capacity
-            self._demos[record.key] = record.demo
-            label = Text(printable(f"{record.key}  {record.occupied}/{record.capacity}"))
-            label.append(
-                "  demo" if record.demo else "  real show", "dim" if record.demo else "bold"
-            )
-            options.append((label, record.key))
-        select.set_options(options)
+    def _list_occurrences(self, reading: Reading) -> None:
         # Never the house's selection by default: racers aim at a fresh demo
         # occurrence unless someone picks another (and, for a real show, says yes).
-        wanted = self._roster_key if not self.is_racing() else current
-        select.value = wanted if wanted in keys else NEW
+        keep = self.form.chosen if self.is_racing() else self._roster_key
+        self.form.list_occurrences(reading.lines, keep)
         self._listed = True
 
     def on_lanes_planned(self, message: LanesPlanned) -> None:

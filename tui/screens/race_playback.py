@@ -14,6 +14,7 @@ panel's messages.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,14 +23,14 @@ from textual.message import Message
 from store.racers import RaceSummary, Tally
 from store.racers.recording import load, play
 from tui.screens.race_messages import LanesEnded, LanesPlanned, LanesReleased, RacersMoved
-from tui.screens.race_setup import pace_label
+from tui.widgets.race_settings import pace_label
 
 Post = Callable[[Message], object]
 
 
 async def play_recording(path: str | Path, speed: float, post: Post) -> list[RaceSummary]:
     """Play ``path`` into the lanes; the summaries it re-derives (a ``RaceError`` if unreadable)."""
-    runs = load(path)
+    runs = await asyncio.to_thread(load, path)  # a file read: off the event loop
     shown = "at once" if speed == 0 else f"at {pace_label(speed)}"
     post(
         LanesPlanned(

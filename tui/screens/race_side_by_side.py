@@ -27,7 +27,7 @@ from tui.screens.race_messages import (
     RacersMoved,
     RoundNote,
 )
-from tui.screens.race_setup import RaceSetup
+from tui.widgets.race_settings import RaceSetup
 
 Post = Callable[[Message], object]
 
