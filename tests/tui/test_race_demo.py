@@ -75,6 +75,13 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
         await pilot.click("#race-pair")
         worker = screen.race_worker
         assert worker is not None and worker.name == "side-by-side"
+        # a visible start: the processes coming up are shown before the barrier is released
+        starting = ("spawning 2 racer processes", "of 2 processes ready")
+        await until(
+            pilot,
+            lambda: any(s in _text(screen, "#race-lane-0 .lane-counters") for s in starting),
+            "the start's phase on screen",
+        )
         await until(pilot, lambda: screen.pair is not None and bool(screen.pair.pids), "spawn")
         assert screen.pair is not None
         pids = screen.pair.pids
@@ -109,6 +116,34 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
             records = {r.key: r for r in await Ledger(store).occurrences()}
         assert records[seed.plan.occurrence].demo and records[ours.plan.occurrence].demo
         assert not multiprocessing.active_children()
+        await _leave(app)
+
+
+@pytest.mark.slow
+async def test_the_pace_key_slows_the_next_race(db_path: str) -> None:
+    async with open_store(db_path, create=True):
+        pass
+    screen = RaceScreen(db_path, "tester", None)
+    app = Host(screen)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: screen._listed, "the occurrence list")
+        screen.set_focus(None)  # the keys go to the panel, not into a field
+        paces = []
+        for _ in range(4):
+            await pilot.press("p")
+            paces.append(screen.form.pace)
+        assert paces == [0.25, 0.0625, 1.0, 0.25]
+        assert _text(screen, "#race-status") == "pace 1/4×: used by the next race"
+        screen.query_one("#race-racers", Input).value = "6"
+        screen.query_one("#race-processes", Input).value = "1"
+        screen.query_one("#race-capacity", Input).value = "2"
+        await pilot.press("f5")
+        assert screen.race_worker is not None
+        await screen.race_worker.wait()
+        await pilot.pause()
+        assert screen.summary is not None and screen.summary.plan.pace == 0.25
+        assert "pace 1/4×" in _text(screen, "#race-lane-0 .lane-heading")
+        assert "pace 1/4×" in _text(screen, "#race-title")
         await _leave(app)
 
 
