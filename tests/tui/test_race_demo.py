@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from pilot_helpers import until
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 
 from store import open_store
 from store.booking import Ledger
@@ -82,7 +83,9 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
             lambda: any(s in _text(screen, "#race-lane-0 .lane-counters") for s in starting),
             "the start's phase on screen",
         )
-        await until(pilot, lambda: screen.pair is not None and bool(screen.pair.pids), "spawn")
+        await until(
+            pilot, lambda: screen.pair is not None and len(screen.pair.pids) == 2, "both spawned"
+        )
         assert screen.pair is not None
         pids = screen.pair.pids
         assert len(pids) == 2  # one process a side, both up at once
@@ -145,6 +148,54 @@ async def test_the_pace_key_slows_the_next_race(db_path: str) -> None:
         assert "pace 1/4×" in _text(screen, "#race-lane-0 .lane-heading")
         assert "pace 1/4×" in _text(screen, "#race-title")
         await _leave(app)
+
+
+@pytest.mark.slow
+async def test_leaving_during_side_by_side_stops_and_reaps_both_sides(db_path: str) -> None:
+    async with open_store(db_path, create=True):
+        pass
+    screen = RaceScreen(db_path, "tester", None)
+    app = Host(screen)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: screen._listed, "the occurrence list")
+        screen.query_one("#race-racers", Input).value = "200"
+        screen.query_one("#race-processes", Input).value = "1"
+        screen.query_one("#race-capacity", Input).value = "190"
+        await pilot.click("#race-pair")
+        worker = screen.race_worker
+        assert worker is not None
+
+        def racing() -> bool:
+            pair = screen.pair
+            return pair is not None and all(r.started_at for r in pair.races)
+
+        deadline = time.monotonic() + 60  # processes coming up on a busy machine
+        while not racing() and worker.state is WorkerState.RUNNING:
+            assert time.monotonic() < deadline, "both sides released"
+            await pilot.pause(0.05)
+        assert screen.pair is not None
+        pids = screen.pair.pids
+        assert len(pids) == 2
+        await pilot.press("escape")
+        with pytest.raises(WorkerCancelled):
+            await worker.wait()
+        await _leave_rest(app)
+    assert not multiprocessing.active_children()
+    assert not any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def _leave_rest(app: App[None]) -> None:
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await worker.wait()
 
 
 def test_a_round_says_honestly_whether_the_seed_oversold() -> None:
