@@ -28,7 +28,7 @@ from store.racers import Kind, RacerEvent
 from store.racers.recording import load, replay_summaries
 from tui.cli.main import main
 from tui.screens.race import RaceScreen
-from tui.screens.race_side_by_side import round_note
+from tui.screens.race_runs import round_note
 from tui.widgets.race_explain import verdict_line
 from tui.widgets.race_plot import RaceSeries, even_ticks, nice_step
 from tui.widgets.racer_grid import RacerGrid
@@ -73,7 +73,10 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
         screen.query_one("#race-racers", Input).value = "24"
         screen.query_one("#race-processes", Input).value = "1"
         screen.query_one("#race-capacity", Input).value = "5"
-        await pilot.click("#race-pair")
+        await pilot.click("#race-pair")  # a mode, not a start: no single key writes
+        assert screen.side_by_side and screen.race_worker is None
+        assert not screen.query_one("#race-lane-1").has_class("hidden")
+        await pilot.click("#race-start")
         worker = screen.race_worker
         assert worker is not None and worker.name == "side-by-side"
         # a visible start: the processes coming up are shown before the barrier is released
@@ -162,6 +165,7 @@ async def test_leaving_during_side_by_side_stops_and_reaps_both_sides(db_path: s
         screen.query_one("#race-processes", Input).value = "1"
         screen.query_one("#race-capacity", Input).value = "190"
         await pilot.click("#race-pair")
+        await pilot.click("#race-start")
         worker = screen.race_worker
         assert worker is not None
 

@@ -18,9 +18,9 @@ whose ``finally`` stops and reaps every racer process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
@@ -37,11 +37,7 @@ from store.ledger.provenance import default_operator
 from store.racers import (
     HOLD_TTL,
     Race,
-    RacePlan,
     RaceSummary,
-    demo_key,
-    new_seed,
-    prepare_occurrence,
 )
 from store.racers.pair import RacePair
 from tui.cli.safe_text import printable
@@ -58,7 +54,7 @@ from tui.screens.race_messages import (
     RoundNote,
 )
 from tui.screens.race_playback import play_recording
-from tui.screens.race_side_by_side import race_side_by_side
+from tui.screens.race_runs import race_one, race_side_by_side
 from tui.widgets.race_explain import attempts_text
 from tui.widgets.race_form import RaceForm
 from tui.widgets.race_lane import RaceLane
@@ -74,6 +70,10 @@ from tui.widgets.racer_grid import RacerPicked
 
 __all__ = ["NEW", "RaceScreen", "RaceStarted", "RacersMoved"]
 
+MODE_TEXT = {
+    True: "side by side: F5 races the seed's algorithm beside ours (fresh demo houses)",
+    False: "one house: F5 races the occurrence picked (a fresh demo one by default)",
+}
 REDRAW_S = 0.1
 SHORT_ROWS = 34  # below this many rows the plots make way for the checks
 FEED_PACE_S = 0.2  # the roster and the list are read at most this often while streams move
@@ -98,16 +98,9 @@ class RaceScreen(Screen[None]):
         side_by_side: bool = False,
         rounds: int | None = None,
     ) -> None:
-        """
-        Args:
-            store_url: the database (None: playback only, no database at all).
-            operator: recorded on the racers' events.
-            occurrence_key: the house's selection, offered in the list, never the default.
-            play: a recording to play back at once (``boxoffice --play FILE``).
-            speed: playback speed (None: the pace chosen; 0: as fast as possible).
-            side_by_side: start the side-by-side demo at once.
-            rounds: at most this many side-by-side rounds (default ``pair.MAX_ROUNDS``).
-        """
+        """``store_url`` None: playback only; ``play`` a recording at ``speed`` (None: the
+        pace chosen, 0: at once); ``side_by_side`` starts the demo at once (``--side-by-side``),
+        in at most ``rounds`` rounds (default ``pair.MAX_ROUNDS``)."""
         super().__init__()
         self.store_url = store_url
         self.operator = operator or default_operator()
@@ -118,6 +111,7 @@ class RaceScreen(Screen[None]):
         self.speed = speed
         self.rounds = rounds
         self._autostart = "play" if play is not None else "pair" if side_by_side else None
+        self.side_by_side = False  # the mode: F5 races one house, or both algorithms
         self.race: Race | None = None
         self.pair: RacePair | None = None
         self.race_worker: Worker[object] | None = None
@@ -151,10 +145,10 @@ class RaceScreen(Screen[None]):
         else:
             self.query_one("#race-setup").display = False
             self.query_one("#race-roster").display = False
-        if self._autostart == "play":
-            self.action_start()
-        elif self._autostart == "pair":
+        if self._autostart == "pair":
             self.action_side_by_side()
+        if self._autostart is not None:  # asked for on the command line: start at once
+            self.action_start()
 
     # -- keys: the panel's own, in the footer, the help and the palette -------------------
 
@@ -227,6 +221,9 @@ class RaceScreen(Screen[None]):
             speed = self.speed if self.speed is not None else self._pace()
             self._launch(play_recording(self.recording, speed, self.post_message), "play")
             return
+        if self.side_by_side:
+            self._start_side_by_side()
+            return
         try:
             setup = self.form.read()
         except SetupError as exc:
@@ -248,8 +245,31 @@ class RaceScreen(Screen[None]):
         self._launch(self._run_race(setup), "race")
 
     def action_side_by_side(self) -> None:
+        """Switch the mode (one house, or the seed's algorithm beside ours); F5 starts it.
+
+        A mode, not a start: no single letter writes anything (README, "No single key writes").
+        """
         if self.is_racing() or self.store_url is None:
             return
+        pair = self.side_by_side = not self.side_by_side
+        self.query_one("#race-pair", Button).label = Content(
+            "One house v" if pair else "Side by side v"
+        )
+        for lane in self._layout(pair):
+            lane.expect_mode(pair)
+        self._status("pending", MODE_TEXT[pair])
+        self.refresh_bindings()
+
+    def _layout(self, pair: bool) -> list[RaceLane]:
+        """Two lanes and no roster side by side, else one lane and the raced roster."""
+        lanes = list(self.query(RaceLane))
+        lanes[1].set_class(not pair, "hidden")
+        self.query_one("#race-body").set_class(pair, "pair")
+        self.query_one("#race-roster").display = not pair and self.store_url is not None
+        return lanes if pair else lanes[:1]
+
+    def _start_side_by_side(self) -> None:
+        assert self.store_url is not None
         try:
             setup = self.form.read(fresh=True)  # two fresh demo occurrences, whatever is picked
         except SetupError as exc:
@@ -327,35 +347,12 @@ class RaceScreen(Screen[None]):
 
     # -- workers: all I/O happens here ------------------------------------------------------
 
-    async def _run_race(self, setup: RaceSetup) -> None:
+    def _run_race(self, setup: RaceSetup) -> Coroutine[Any, Any, object]:
         assert self.store_url is not None
-        key = setup.key or demo_key()
-        record = await prepare_occurrence(
-            self.store_url, key, setup.capacity, operator=self.operator, allow_real=setup.real
-        )
-        plan = RacePlan(
-            self.store_url,
-            key,
-            racers=setup.racers,
-            processes=setup.processes,
-            seed=new_seed(),
-            churn=setup.churn,
-            operator=self.operator,
-            pace=setup.pace,
-        )
-        self.post_message(LanesPlanned([plan], [record.capacity]))
-        race = self.race = Race(plan)
-        try:
-            await race.start()
-            self.post_message(LanesReleased([race.started_at or 0.0], race.pids))
-            self.post_message(RaceStarted(race))
-            async for batch in race.batches():
-                self.post_message(RacersMoved(batch))
-            summary = await race.summary()
-        finally:
-            await race.stop()  # cancelled by leaving the screen, or failed: reap all the same
-            self.race = None
-        self.post_message(LanesEnded([summary]))
+        return race_one(setup, self.store_url, self.operator, self.post_message, self._set_race)
+
+    def _set_race(self, race: Race | None) -> None:
+        self.race = race
 
     @work(group="race-feed", exclusive=True, exit_on_error=False, name="feed")
     async def _follow_feed(self, store_url: str) -> None:
@@ -396,10 +393,7 @@ class RaceScreen(Screen[None]):
 
     def on_lanes_planned(self, message: LanesPlanned) -> None:
         pair = len(message.plans) > 1
-        lanes = list(self.query(RaceLane))
-        lanes[1].set_class(not pair, "hidden")
-        self.query_one("#race-body").set_class(pair, "pair")
-        self.query_one("#race-roster").display = not pair and self.store_url is not None
+        lanes = self._layout(pair)
         for lane, plan, capacity in zip(lanes, message.plans, message.capacities, strict=False):
             lane.begin(plan, capacity, message.note)
         plan = message.plans[0]

@@ -26,7 +26,7 @@ PANEL_BINDINGS: list[BindingType] = [
         "side_by_side",
         "Side by side",
         id="race.side_by_side",
-        tooltip="The seed's algorithm beside ours on two fresh demo occurrences",
+        tooltip="Mode: the seed's algorithm beside ours on fresh demo houses, or one (F5 starts)",
     ),
     Binding("p", "pace", "Pace", id="race.pace", tooltip="Slow motion: 1×, 1/4×, 1/16×"),
     Binding("f6", "stop", "Stop", id="race.stop", tooltip="Stop the race; processes are reaped"),

@@ -90,6 +90,18 @@ class RaceLane(Vertical):
         self.verdict("pending", note or "starting the racer processes…")
         self._dirty = True
 
+    def expect_mode(self, pair: bool) -> None:
+        """Before a race: say what this lane will show in the mode just chosen."""
+        seed = pair and self.id == "race-lane-0"
+        if not pair:
+            heading = "F5 races one house · v the seed's algorithm beside ours"
+        elif seed:
+            heading = "seed's algorithm (UNSAFE): two separate reads"
+        else:
+            heading = "boxoffice: one snapshot, appended at its seq"
+        self._static("heading").update(Content(heading))
+        self.set_class(seed, "seed")
+
     def released(self, start: float) -> None:
         """The barrier was released at ``start`` (the instant events are measured from)."""
         self.series.start = start

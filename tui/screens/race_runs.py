@@ -1,4 +1,4 @@
-"""The side-by-side demo: the seed's algorithm and ours, same racers, released together.
+"""The racers panel's live races: one house, or the seed's algorithm beside ours.
 
 Why rounds: the seed's two-read algorithm oversells only when a write lands
 between its reads just as the house fills, about one race in three at 800
@@ -8,8 +8,9 @@ fresh demo occurrences each round, both algorithms) until the seed's house
 oversells or ``MAX_ROUNDS`` have run, and says on screen which happened:
 "round 2: no oversell this time — racing again", or that it held every round.
 
-This module is the worker's body; it talks to the screen only through the
-panel's messages (``tui.screens.race_messages``).
+This module holds the workers' bodies (``race_one``, ``race_side_by_side``);
+they talk to the screen only through the panel's messages
+(``tui.screens.race_messages``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,58 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from store.racers import RacePlan, RaceSummary, new_seed
+from store.racers import Race, RacePlan, RaceSummary, demo_key, new_seed, prepare_occurrence
 from store.racers.pair import MAX_ROUNDS, RacePair, fresh_pair
 from tui.screens.race_messages import (
     LanesEnded,
     LanesPlanned,
     LanesReleased,
     RacersMoved,
+    RaceStarted,
     RoundNote,
 )
 from tui.widgets.race_settings import RaceSetup
 
 Post = Callable[[Message], object]
+
+
+async def race_one(
+    setup: RaceSetup,
+    store_url: str,
+    operator: str,
+    post: Post,
+    on_race: Callable[[Race | None], None],
+) -> RaceSummary:
+    """One house (the occurrence picked, or a fresh demo one), raced and verified."""
+    key = setup.key or demo_key()
+    record = await prepare_occurrence(
+        store_url, key, setup.capacity, operator=operator, allow_real=setup.real
+    )
+    plan = RacePlan(
+        store_url,
+        key,
+        racers=setup.racers,
+        processes=setup.processes,
+        seed=new_seed(),
+        churn=setup.churn,
+        operator=operator,
+        pace=setup.pace,
+    )
+    post(LanesPlanned([plan], [record.capacity]))
+    race = Race(plan)
+    on_race(race)
+    try:
+        await race.start()
+        post(LanesReleased([race.started_at or 0.0], race.pids))
+        post(RaceStarted(race))
+        async for batch in race.batches():
+            post(RacersMoved(batch))
+        summary = await race.summary()
+    finally:
+        await race.stop()  # cancelled by leaving the screen, or failed: reap all the same
+        on_race(None)
+    post(LanesEnded([summary]))
+    return summary
 
 
 def round_note(number: int, summaries: list[RaceSummary], rounds: int) -> tuple[str, str, bool]:
