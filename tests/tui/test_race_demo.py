@@ -344,6 +344,11 @@ def test_play_refuses_a_file_that_is_not_a_recording_in_one_line(
     assert "--play only applies when starting the app" in capsys.readouterr().err
     assert main(["race", "--play", str(FIXTURE), "--json"]) == 1  # the race's own --play
     capsys.readouterr()
+    missing = tmp_path / "nope.db"
+    assert main(["--side-by-side", "--db", str(missing)]) == 3  # never a fresh, empty file
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("boxoffice: ") and "\n" not in err and not missing.exists()
+    assert main(["--play", str(FIXTURE), "--side-by-side"]) == 2
 
 
 # -- the plot's arithmetic -------------------------------------------------------------
