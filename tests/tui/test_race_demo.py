@@ -154,7 +154,8 @@ async def test_the_pace_key_slows_the_next_race(db_path: str) -> None:
 
 
 @pytest.mark.slow
-async def test_leaving_during_side_by_side_stops_and_reaps_both_sides(db_path: str) -> None:
+@pytest.mark.parametrize("key", ["escape", "f6"])
+async def test_leaving_or_stopping_side_by_side_reaps_both_sides(db_path: str, key: str) -> None:
     async with open_store(db_path, create=True):
         pass
     screen = RaceScreen(db_path, "tester", None)
@@ -180,9 +181,17 @@ async def test_leaving_during_side_by_side_stops_and_reaps_both_sides(db_path: s
         assert screen.pair is not None
         pids = screen.pair.pids
         assert len(pids) == 2
-        await pilot.press("escape")
-        with pytest.raises(WorkerCancelled):
+        await pilot.press(key)
+        if key == "escape":
+            with pytest.raises(WorkerCancelled):
+                await worker.wait()
+        else:  # F6: both sides stop, and each is still verified from its stream
             await worker.wait()
+            await pilot.pause()
+            assert _text(screen, "#race-status") == "round 1: stopped"
+            for lane in (0, 1):
+                assert _text(screen, f"#race-lane-{lane} .lane-verdict").endswith("(stopped early)")
+            await pilot.press("escape")
         await _leave_rest(app)
     assert not multiprocessing.active_children()
     assert not any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in pids)
