@@ -69,7 +69,7 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
     screen = RaceScreen(db_path, "tester", None, rounds=1)
     app = Host(screen)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: screen._listed, "the occurrence list")
+        await until(pilot, lambda: screen.listed, "the occurrence list")
         screen.query_one("#race-racers", Input).value = "24"
         screen.query_one("#race-processes", Input).value = "1"
         screen.query_one("#race-capacity", Input).value = "5"
@@ -132,7 +132,7 @@ async def test_the_pace_key_slows_the_next_race(db_path: str) -> None:
     screen = RaceScreen(db_path, "tester", None)
     app = Host(screen)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: screen._listed, "the occurrence list")
+        await until(pilot, lambda: screen.listed, "the occurrence list")
         screen.set_focus(None)  # the keys go to the panel, not into a field
         paces = []
         for _ in range(4):
@@ -161,7 +161,7 @@ async def test_leaving_or_stopping_side_by_side_reaps_both_sides(db_path: str, k
     screen = RaceScreen(db_path, "tester", None)
     app = Host(screen)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: screen._listed, "the occurrence list")
+        await until(pilot, lambda: screen.listed, "the occurrence list")
         screen.query_one("#race-racers", Input).value = "200"
         screen.query_one("#race-processes", Input).value = "1"
         screen.query_one("#race-capacity", Input).value = "190"

@@ -80,7 +80,7 @@ async def _panel(app: Host, pilot: Pilot[None], pick: str | None = KEY) -> RaceS
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, RaceScreen)
-    await until(pilot, lambda: screen._listed, "the occurrence list from the feed")
+    await until(pilot, lambda: screen.listed, "the occurrence list from the feed")
     await pilot.pause()
     assert screen.query_one("#race-occurrence", Select).value == NEW  # never the house's pick
     if pick is not None:

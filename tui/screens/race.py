@@ -119,7 +119,7 @@ class RaceScreen(Screen[None]):
         self.summary: RaceSummary | None = None
         self.summaries: list[RaceSummary | None] = []
         self._roster_key: str | None = None
-        self._listed = False
+        self.listed = False  # the change feed has listed the occurrences once
         self._picked: tuple[int, int] | None = None  # (lane, racer) whose attempts are shown
 
     # -- layout -----------------------------------------------------------------------------
@@ -389,7 +389,7 @@ class RaceScreen(Screen[None]):
         # occurrence unless someone picks another (and, for a real show, says yes).
         keep = self.form.chosen if self.is_racing() else self._roster_key
         self.form.list_occurrences(reading.lines, keep)
-        self._listed = True
+        self.listed = True
 
     def on_lanes_planned(self, message: LanesPlanned) -> None:
         pair = len(message.plans) > 1
