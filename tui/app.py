@@ -224,10 +224,15 @@ class BoxOfficeApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.help_rows()))
+            own = getattr(self.screen, "help_rows", None)  # a panel lists only its own keys
+            self.push_screen(HelpScreen(own() if callable(own) else self.help_rows()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        own = getattr(screen, "system_commands", None)  # a panel offers only its own actions
+        if callable(own):
+            yield from own()
+            return
         for binding in [*MainScreen.BINDINGS, *self.BINDINGS]:
             if isinstance(binding, Binding) and binding.action not in ("quit", "back_to_live"):
                 target = self if binding.action == "help" else self.main

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import pytest
+from support.pilot import until
 from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
@@ -19,6 +20,7 @@ from store.booking import Ledger
 from store.racers import prepare_occurrence
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.race import NEW, RacersMoved, RaceScreen, RaceStarted
+from tui.widgets.race_roster import RaceRoster
 from tui.widgets.racer_grid import RacerGrid
 
 pytestmark = pytest.mark.slow
@@ -69,13 +71,16 @@ def _text(screen: RaceScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
+VERDICT = "#race-lane-0 .lane-verdict"
+COUNTERS = "#race-lane-0 .lane-counters"
+
+
 async def _panel(app: Host, pilot: Pilot[None], pick: str | None = KEY) -> RaceScreen:
-    """The panel once it has listed the occurrences, with ``pick`` chosen (None: the default)."""
+    """The panel once the change feed has listed the occurrences, with ``pick`` chosen."""
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, RaceScreen)
-    assert screen.occurrences_worker is not None
-    await screen.occurrences_worker.wait()
+    await until(pilot, lambda: screen.listed, "the occurrence list from the feed")
     await pilot.pause()
     assert screen.query_one("#race-occurrence", Select).value == NEW  # never the house's pick
     if pick is not None:
@@ -85,12 +90,12 @@ async def _panel(app: Host, pilot: Pilot[None], pick: str | None = KEY) -> RaceS
 
 
 async def _start(
-    pilot: Pilot[None], screen: RaceScreen, racers: int, processes: int
+    pilot: Pilot[None], screen: RaceScreen, racers: int, processes: int, button: str = "#race-start"
 ) -> Worker[Any]:
     """Set the race's size, press start, and hand back the worker running the race."""
     screen.query_one("#race-racers", Input).value = str(racers)
     screen.query_one("#race-processes", Input).value = str(processes)
-    await pilot.click("#race-start")
+    await pilot.click(button)
     worker = screen.race_worker
     assert worker is not None
     return worker
@@ -106,14 +111,32 @@ async def test_a_small_race_in_the_panel_ends_green(db_path: str) -> None:
         await (await _start(pilot, screen, racers=24, processes=2)).wait()
         await pilot.pause()
 
-        line = screen.query_one("#race-invariant", Static)
-        assert _text(screen, "#race-invariant") == "capacity 6 · occupied 6 · oversold 0 ✓"
+        line = screen.query_one(VERDICT, Static)
+        assert _text(screen, VERDICT) == "capacity 6 · occupied 6 · oversold 0 ✓"
         assert line.has_class("ok")
         assert screen.summary is not None and screen.summary.tally.conflicts > 0
-        counts = screen.query_one("#race-grid", RacerGrid).counts()
+        counts = screen.query_one("#race-lane-0 RacerGrid", RacerGrid).counts()
         assert (counts["held"], counts["full"]) == (6, 18)
-        counters = _text(screen, "#race-counters")
-        assert "held 6 · full 18" in counters and "conflicts" in counters
+        counters = _text(screen, COUNTERS)
+        assert "held 6/6 · full 18" in counters and "conflicts" in counters
+        checks = _text(screen, "#race-lane-0 .lane-checks").splitlines()
+        assert [c.split(":")[0] for c in checks] == [
+            "✓ never oversold",
+            "✓ each winner exactly once",
+            "✓ every success has its event",
+            "✓ final roster agrees",
+        ]
+        caption = _text(screen, "#race-lane-0 .lane-caption")
+        conflict = screen.summary.tally.last_conflict
+        assert conflict is not None and conflict.expected is not None
+        assert caption.startswith(
+            f"conflict: racer {conflict.racer} read seq {conflict.expected}, "
+            f"seq {conflict.expected + 1} landed first"
+        )
+        # the roster beside it came through the change feed, whole
+        await until(
+            pilot, lambda: len(screen.query_one("#race-roster", RaceRoster).rows) == 6, "roster"
+        )
         started = [m for m in seen if isinstance(m, RaceStarted)]
         assert len(started) == 1 and len(started[0].race.pids) == 2
         assert _gone(started[0].race.pids)
@@ -194,8 +217,8 @@ async def test_leaving_the_panel_stops_the_race_and_reaps_its_processes(db_path:
     async with app.run_test(size=(150, 48)) as pilot:
         screen = await _panel(app, pilot)
         worker = await _start(pilot, screen, racers=300, processes=3)
-        while screen.race is None:  # the RaceStarted message: processes are up and racing
-            await pilot.pause()
+        await until(pilot, lambda: screen.race is not None and screen.race.started_at, "release")
+        assert screen.race is not None
         pids = screen.race.pids
         assert len(pids) == 3 and all(os.path.exists(f"/proc/{p}") for p in pids)
         others = [w for w in app.workers if w is not worker]
@@ -217,17 +240,18 @@ async def test_the_stop_button_ends_the_run_and_still_verifies_it(db_path: str) 
         screen = await _panel(app, pilot)
         screen.query_one("#race-churn", Switch).value = True
         worker = await _start(pilot, screen, racers=300, processes=2)
-        while screen.race is None:
-            await pilot.pause()
+        await until(pilot, lambda: screen.race is not None and screen.race.started_at, "release")
+        assert screen.race is not None
         pids = screen.race.pids
-        await pilot.click("#race-stop")
+        assert not screen.query_one("#race-setup").display  # the form makes room while racing
+        await pilot.press("f6")
         await worker.wait()
         await pilot.pause()
 
         assert screen.summary is not None and screen.summary.stopped
         assert screen.summary.tally.decided < 300
-        assert _text(screen, "#race-invariant").endswith("✓ (stopped early)")
-        assert screen.query_one("#race-invariant", Static).has_class("ok")
+        assert _text(screen, VERDICT).endswith("✓ (stopped early)")
+        assert screen.query_one(VERDICT, Static).has_class("ok")
         assert not screen.query_one("#race-start").disabled
         assert _gone(pids)
         await _leave(app)

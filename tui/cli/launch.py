@@ -68,6 +68,46 @@ def launch(db: str | None, operator: str | None, demo: bool) -> int:
     return app.return_code or 0
 
 
+def launch_panel(
+    db: str | None, operator: str | None, *, play: str | None, side_by_side: bool
+) -> int:
+    """The racers panel alone: a recording played back (no database), or the side-by-side demo."""
+    from tui.config import ConfigError, load
+
+    url: str | None = None
+    if play is not None:
+        from store.racers.errors import RaceError
+        from store.racers.recording import load as load_recording
+
+        try:
+            load_recording(play)  # a bad file is one line here, before the screen takes over
+        except RaceError as error:
+            _say(error)
+            return EXIT_USAGE
+    else:
+        try:
+            config = load()
+        except ConfigError as error:
+            _say(error)
+            return EXIT_USAGE
+        url, create = resolve(db or config.database)
+        operator = operator or config.operator
+        try:
+            asyncio.run(_probe(url, create))
+        except ValueError as error:
+            _say(error)
+            return EXIT_USAGE
+        except Exception as error:  # missing, locked, corrupt, newer schema, unreachable
+            _say(error)
+            return EXIT_DATABASE
+
+    from tui.race_app import RacePanelApp  # the UI is imported only when it will run
+
+    app = RacePanelApp(url, operator=operator, play=play, side_by_side=side_by_side)
+    app.run()
+    return app.return_code or 0
+
+
 def _say(error: BaseException) -> None:
     lines = str(error).strip().splitlines()
     print(f"boxoffice: {printable(lines[0] if lines else type(error).__name__)}", file=sys.stderr)

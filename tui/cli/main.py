@@ -85,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="start the app on a demo database (app only)"
     )
+    parser.add_argument(
+        "--side-by-side",
+        dest="panel_side_by_side",
+        action="store_true",
+        help="open the racers panel racing the seed's algorithm beside ours (app only)",
+    )
+    parser.add_argument(
+        "--play",
+        dest="panel_play",
+        metavar="FILE",
+        help="open the racers panel playing back a `race --record` FILE, no database (app only)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     common = _global_options(suppress=True)
     for module in COMMANDS:
@@ -139,6 +151,15 @@ def _start_app(opts: Options, demo: bool) -> int:
     return launch(opts.db_explicit, opts.operator, demo)
 
 
+def _start_panel(opts: Options, play: str | None, side_by_side: bool) -> int:
+    """``--play FILE`` / ``--side-by-side``: the racers panel alone (imported only here)."""
+    if play and side_by_side:
+        raise CommandError(EXIT_USAGE, "--play and --side-by-side: one or the other")
+    from tui.cli.launch import launch_panel
+
+    return launch_panel(opts.db_explicit, opts.operator, play=play, side_by_side=side_by_side)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``boxoffice`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     try:
@@ -148,9 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         opts = _options(args)
         if args.command is None:
+            if args.panel_play or args.panel_side_by_side:
+                return _start_panel(opts, args.panel_play, args.panel_side_by_side)
             return _start_app(opts, args.demo)
-        if args.demo:
-            raise CommandError(EXIT_USAGE, "--demo only applies when starting the app")
+        # (``race --play FILE`` is the race command's own option, not these)
+        app_only = (
+            ("--demo", args.demo),
+            ("--side-by-side", args.panel_side_by_side),
+            ("--play", args.panel_play),
+        )
+        for flag, given in app_only:
+            if given:
+                raise CommandError(EXIT_USAGE, f"{flag} only applies when starting the app")
         return int(args.handler(opts, args))
     except KeyboardInterrupt:
         return 130
