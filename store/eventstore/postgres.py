@@ -60,6 +60,7 @@ from store.eventstore.sql import (
     check_schema_version,
     decode,
     encode,
+    regex_pattern,
 )
 
 #: First half of every advisory lock key boxoffice takes ("boxo"); the second half
@@ -322,7 +323,16 @@ class PostgresStore(SQLEventStore):
     """
 
     queries = Queries.for_dialect(
-        Dialect(table="boxoffice_events", placeholder="${}", unlimited=None)
+        Dialect(
+            table="boxoffice_events",
+            placeholder="${}",
+            unlimited=None,
+            field_text="(data ->> '{field}')",
+            field_is_text="json_typeof(data -> '{field}') = 'string'",
+            data_text="data::text",
+            contains="{hay} ~ {pattern}",
+            pattern=regex_pattern,
+        )
     )
 
     def __init__(

@@ -48,6 +48,7 @@ from store.eventstore.sql import (
     check_schema_version,
     decode,
     encode,
+    like_pattern,
 )
 from store.eventstore.sqlite_support import is_busy, on_daemon_thread, translate
 from store.eventstore.writegate import WriteGate, write_gate
@@ -129,7 +130,18 @@ def _busy_ms(remaining: float, most: float) -> int:
 class SQLiteStore(SQLEventStore):
     """An event store in one SQLite file; open it with ``store.open_store``."""
 
-    queries = Queries.for_dialect(Dialect(table="events", placeholder="?{}", unlimited=-1))
+    queries = Queries.for_dialect(
+        Dialect(
+            table="events",
+            placeholder="?{}",
+            unlimited=-1,
+            field_text="json_extract(data, '$.{field}')",
+            field_is_text="json_type(data, '$.{field}') = 'text'",
+            data_text="data",
+            contains="{hay} LIKE {pattern} ESCAPE '\\'",
+            pattern=like_pattern,
+        )
+    )
 
     def __init__(
         self,
