@@ -186,9 +186,11 @@ async def _brute_force(ledger: Ledger, text: str) -> list[tuple[str, str, int | 
     return found
 
 
+@pytest.mark.parametrize("narrow_at_most", [100, 0], ids=["narrowed", "whole-season"])
 async def test_find_answers_what_a_search_of_every_stream_answers(
-    store: EventStore, clock: Any
+    store: EventStore, clock: Any, narrow_at_most: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(catalog, "NARROW_AT_MOST", narrow_at_most)
     await _season(Ledger(store, clock=clock, operator="seed"), 12)
     for text in ["ada", "ADA", "ss", "ǆ", "zoe\u0308", "kim 1", "#2", "3", "waiter"]:
         fresh = Ledger(store, clock=clock, operator="finder")  # a cold catalog each time

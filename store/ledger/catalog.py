@@ -9,7 +9,8 @@ archived and when a show starts is learnt from those states, never by folding
 the rest. A search that names more than ``NARROW_AT_MOST`` streams (a letter,
 say) folds the season once instead, after which the catalog tails ``read_all``
 by position (SPEC §1: a reader that tails by position never skips a committed
-event) and answers every later search from memory. It keeps its own states,
+event) and answers every later search from memory, one substring search per
+occurrence. It keeps its own states,
 apart from the write lanes, so a tentative decision is never seen here.
 """
 
@@ -48,6 +49,8 @@ class Catalog:
         self.whole = False
         self.position = 0
         self.states: dict[str, OccurrenceState] = {}
+        #: per occurrence: the seq it was made at, every name casefolded, every ref
+        self._haystacks: dict[str, tuple[int, str, frozenset[int]]] = {}
         self._lock = asyncio.Lock()
 
     async def candidates(self, needle: Needle, *, include_archived: bool = False) -> Found:
@@ -62,8 +65,28 @@ class Catalog:
                     return _listed(
                         [(k, await self._fold_stream(k)) for k in keys], include_archived
                     )
-            await self._catch_up()
-            return _listed(self.states.items(), include_archived)
+            await self.catch_up()
+            return _listed(
+                ((k, s) for k, s in self.states.items() if self._may_match(k, s, needle)),
+                include_archived,
+            )
+
+    def _may_match(self, key: str, state: OccurrenceState, needle: Needle) -> bool:
+        """A cheap test before building rows: one substring search per occurrence.
+
+        Every name the occurrence has seen, casefolded, in one string, remade only
+        when the occurrence has moved; it holds lapsed and departed names too, so
+        it can only say yes too often, never no wrongly.
+        """
+        seen = self._haystacks.get(key)
+        if seen is None or seen[0] != state.seq:
+            people: list[Member | Waiter] = [
+                *state.members.values(),
+                *state.waiting.waiters.values(),
+            ]
+            names = "\n".join(p.actor.casefold() for p in people)
+            seen = self._haystacks[key] = (state.seq, names, frozenset(p.ref for p in people))
+        return needle.folded in seen[1] or (needle.ref is not None and needle.ref in seen[2])
 
     async def _fold_stream(self, key: str) -> OccurrenceState:
         state = self.states.get(key)
@@ -73,7 +96,7 @@ class Catalog:
             state.apply(event)
         return state
 
-    async def _catch_up(self) -> None:
+    async def catch_up(self) -> None:
         """Tail every stream by position (the first time: fold the season)."""
         while True:
             events = await self.store.read_all(self.position, _PAGE)

@@ -32,6 +32,7 @@ from tui.live import LiveFeed, Reading, ReadRequest, one_line
 from tui.messages import CommandAnswered, FeedRead, LiveChanged, RosterRecalled
 from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
+from tui.screens.search import Match, SearchScreen
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
 from tui.widgets.filter_input import FilterInput
@@ -66,6 +67,7 @@ class MainScreen(Screen[None]):
         self.travel_seq: int | None = None
         self._travel_view: OccurrenceView | None = None  # what time travel shows
         self._select_when_seen: str | None = None
+        self._cursor_when_seen: str | None = None  # a search's party, until its row is shown
         self._lapse_timer: Timer | None = None
         # made here and kept as attributes: the shell can fill the header before the
         # screen is mounted, and a reply that arrives while the app shuts down finds
@@ -185,6 +187,7 @@ class MainScreen(Screen[None]):
                 now = self.now()
                 self.roster.show(list(view.rows), now)
                 self._aim_at_next_lapse(now)
+                self._put_cursor()
         for part in reading.logs:
             if part.key != self.selected:
                 continue
@@ -221,6 +224,7 @@ class MainScreen(Screen[None]):
         self._follow()
 
     def on_roster_table_filled(self, message: RosterTable.Filled) -> None:
+        self._put_cursor()
         if message.rows >= FREEZE_ROWS:
             # A big roster is tens of thousands of long-lived objects; without
             # this every full garbage collection walks them all again (pauses of
@@ -421,6 +425,9 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        if self.focused is self.house:  # `/` in the house searches every show
+            self.action_search()
+            return
         field = self.filter_input
         field.display = True
         field.focus()
@@ -453,6 +460,37 @@ class MainScreen(Screen[None]):
         store_url = str(getattr(self.app, "store_url", ""))
         screen: Screen[Any] = RaceScreen(store_url, operator, self.selected)
         self.app.push_screen(screen)
+
+    def action_search(self) -> None:
+        """Find a party on any show; choosing one selects its show and its roster row."""
+        if self.ledger is None:
+            self.notify("Still opening the database", severity="warning", markup=False)
+            return
+        self.app.push_screen(SearchScreen(self.ledger, self.tz), self._jump)
+
+    def _jump(self, match: Match | None) -> None:
+        if match is None:
+            return
+        if match.row.seat is None:
+            self.notify(
+                f"{printable(match.row.actor)} is on the waiting list (ref #{match.row.ref})",
+                markup=False,
+            )
+        else:
+            self._cursor_when_seen = match.row.actor
+        self._leave_travel()
+        if match.key in self.house.lines:
+            self.house.move_cursor(row=self.house.get_row_index(match.key))
+        self.select(match.key)
+        self.roster.focus()
+        self._put_cursor()
+
+    def _put_cursor(self) -> None:
+        """Put the roster's cursor on the actor a search chose, once its row is there."""
+        actor = self._cursor_when_seen
+        if actor is not None and actor in self.roster.shown_actors:
+            self._cursor_when_seen = None
+            self.roster.move_cursor(row=self.roster.shown_actors.index(actor))
 
     def action_door(self) -> None:
         if self.ledger is None or self.selected is None:

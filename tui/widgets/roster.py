@@ -49,6 +49,7 @@ def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
         and row.joined_at == before.joined_at
         and row.operator == before.operator
         and row.note == before.note
+        and row.checked_in_at == before.checked_in_at
     )
 
 
@@ -67,6 +68,8 @@ def next_expiry(rows: Iterable[SeatRecord]) -> datetime | None:
 
 def badge(row: SeatRecord, now: datetime | None) -> Text:
     """The seat state in words and a glyph, so colour is never the only signal."""
+    if row.state == CONFIRMED and row.checked_in_at is not None:
+        return Text("✓ IN", style="bold cyan")  # checked in at the door (still confirmed)
     if row.state == CONFIRMED:
         return Text("✔ CONFIRMED", style="bold green")
     if row.state == LAPSED:
