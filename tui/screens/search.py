@@ -99,14 +99,14 @@ class SearchScreen(ModalScreen[Match | None]):
             yield self.status
 
     def on_mount(self) -> None:
-        for label, key, width in (
-            ("Show", "show", 24),
+        for label, key, width in (  # the key last: the longest, and least read
+            ("Show", "show", 20),
             ("Time", "time", 12),
-            ("Key", "key", 14),
             ("Name", "name", 20),
             ("Ref", "ref", 6),
-            ("Seats", "seats", 7),
+            ("Seats", "seats", 6),
             ("State", "state", 12),
+            ("Key", "key", 20),
         ):
             self.results.add_column(label, key=key, width=width)
         self.results.can_focus = False  # the field keeps the keys; arrows move the list
@@ -155,11 +155,11 @@ class SearchScreen(ModalScreen[Match | None]):
             table.add_row(
                 Content(printable(match.title or match.key)),
                 Content(when(match.starts_at, self.tz)),
-                Content(printable(match.key)),
                 Content(printable(row.actor)),
                 Content(f"#{row.ref}"),
                 Content(seat_range(row.seat, row.seats) if row.seat else f"{row.seats} wait"),
                 Content(state_words(row)),
+                Content(printable(match.key)),
                 key=str(n),
             )
         if not answer.text:
