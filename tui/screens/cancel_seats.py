@@ -70,7 +70,8 @@ def ask_how_many(aim: Any, actor: str) -> Any:
     row = party_row(aim, actor)
     if row is None:
         return SeatsToCancel(actor, None)
-    return CancelSeatsForm(aim.heading("Cancel seats"), row)
+    heading = Content.assemble(aim.heading("Cancel seats"), " · ", (printable(actor), "bold"))
+    return CancelSeatsForm(heading, row)
 
 
 def cancel_question(aim: Any, chosen: SeatsToCancel, row: SeatRecord) -> ConfirmScreen:

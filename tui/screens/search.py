@@ -99,13 +99,14 @@ class SearchScreen(ModalScreen[Match | None]):
             yield self.status
 
     def on_mount(self) -> None:
-        for label, key, width in (  # the key last: the longest, and least read
-            ("Show", "show", 20),
+        # what answers "which show, which party" first, so 80 columns show it whole
+        for label, key, width in (
+            ("Show", "show", 16),
+            ("Name", "name", 18),
+            ("Ref", "ref", 5),
+            ("Seats", "seats", 5),
+            ("State", "state", 11),
             ("Time", "time", 12),
-            ("Name", "name", 20),
-            ("Ref", "ref", 6),
-            ("Seats", "seats", 6),
-            ("State", "state", 12),
             ("Key", "key", 20),
         ):
             self.results.add_column(label, key=key, width=width)
@@ -154,11 +155,11 @@ class SearchScreen(ModalScreen[Match | None]):
             row = match.row
             table.add_row(
                 Content(printable(match.title or match.key)),
-                Content(when(match.starts_at, self.tz)),
                 Content(printable(row.actor)),
                 Content(f"#{row.ref}"),
                 Content(seat_range(row.seat, row.seats) if row.seat else f"{row.seats} wait"),
                 Content(state_words(row)),
+                Content(when(match.starts_at, self.tz)),
                 Content(printable(match.key)),
                 key=str(n),
             )

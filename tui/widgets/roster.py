@@ -244,6 +244,7 @@ class RosterTable(DataTable[Any]):
         today = self._today(now)
         self._pending = []
         with self.app.batch_update():
+            blocks_before = dict(self._seats)
             self._seats.clear()
             self._seats.update((r.actor, block(r)) for r in target)
             if not self._shown or len(gone) * len(self._shown) > _REBUILD_RATIO * len(target):
@@ -252,6 +253,7 @@ class RosterTable(DataTable[Any]):
                 newcomers = target
             else:
                 newcomers = self._patch(target, gone, now, today)
+                self._redraw_moved_blocks(blocks_before)
             self._target = [r.actor for r in target]
             self._rows = {r.actor: r for r in target}
             self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
@@ -259,6 +261,18 @@ class RosterTable(DataTable[Any]):
                 index = self._shown.index(keep_cursor_on)
                 if index != self.cursor_row:
                     self.move_cursor(row=index, scroll=False)
+
+    def _redraw_moved_blocks(self, before: dict[str, str | None]) -> None:
+        """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
+
+        A SeatCell reads its block when drawn, but the table keeps what it drew, so
+        without this a party cut from 4-7 to 4-5 would go on showing 4-7.
+        """
+        moved = [i for i, a in enumerate(self._shown) if before.get(a) != self._seats.get(a)]
+        if moved:
+            self.notify_style_update()
+            for index in moved:
+                self.refresh_row(index)
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
