@@ -332,6 +332,7 @@ class PostgresStore(SQLEventStore):
             data_text="data::text",
             contains="{hay} ~ {pattern}",
             pattern=regex_pattern,
+            has_non_ascii="length({hay}) <> octet_length({hay})",
         )
     )
 

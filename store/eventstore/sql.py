@@ -48,6 +48,8 @@ class Dialect:
     data_text: str
     contains: str
     pattern: Callable[[str], str]
+    #: whether {hay} holds any character outside ASCII (one cheap pass, no matching)
+    has_non_ascii: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,8 @@ def mentioning_query(
     so a field holding a piece puts the piece verbatim in that text unless the
     piece holds a character the encoder escapes. Rows without it are passed over
     without parsing their JSON; the others are then tested on the field itself.
+    Measured on 201,000 events (SQLite, load 13): one ``LIKE`` pass 170-250 ms, and
+    one per piece outside ASCII on top (7 pieces: 900 ms), hence ``has_non_ascii``.
     """
     if not _FIELD.fullmatch(field):
         raise ValueError(f"field: {field!r} is not a plain field name")
@@ -148,8 +152,16 @@ def mentioning_query(
         exact = " OR ".join(d.contains.format(hay=value, pattern=x) for x in patterns)
         test = f"{d.field_is_text.format(field=field)} AND ({exact})"
         if not any(_ESCAPED.search(piece) for piece in pieces):
-            raw = " OR ".join(d.contains.format(hay=d.data_text, pattern=x) for x in patterns)
-            test = f"({raw}) AND {test}"
+            # Pieces outside ASCII are one test, not one pass each: a text holding one
+            # holds a character outside ASCII (searching for "ss" asks for ß, ſ, ẞ ...).
+            raw = [
+                d.contains.format(hay=d.data_text, pattern=x)
+                for x, piece in zip(patterns, pieces, strict=True)
+                if piece.isascii()
+            ]
+            if not all(piece.isascii() for piece in pieces):
+                raw.append(d.has_non_ascii.format(hay=d.data_text))
+            test = f"({' OR '.join(raw)}) AND {test}"
         either.append(f"({test})")
     prefix_p = p(prefix)
     sql = (

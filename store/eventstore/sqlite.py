@@ -140,6 +140,7 @@ class SQLiteStore(SQLEventStore):
             data_text="data",
             contains="{hay} LIKE {pattern} ESCAPE '\\'",
             pattern=like_pattern,
+            has_non_ascii="length({hay}) <> length(CAST({hay} AS BLOB))",
         )
     )
 
