@@ -67,9 +67,23 @@ async def build_season(url: str, shows: int, parties: int) -> None:
             await store.append_many(stream_of(f"show-{n}"), None, [created, *bookings])
 
 
-async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+async def drop_schema(url: str) -> None:
+    """Remove a PostgreSQL season (its schema) so each run starts from nothing."""
+    import asyncpg
+
+    from store.eventstore.postgres import split_url
+
+    dsn, schema, _ = split_url(url)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+async def _timed(call: Callable[..., Awaitable[Any]], *args: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
-    result = await call()
+    result = await call(*args)
     return time.perf_counter() - t0, result
 
 
@@ -88,24 +102,22 @@ async def measure(url: str, shows: int, samples: int) -> dict[str, Any]:
         for i in range(samples):
             show = (i * 37) % shows
             ledger = Ledger(store, operator="bench")  # a cold catalog
-            took, found = await _timed(
-                lambda s=show, j=i, cold=ledger: cold.find(f"guest {s}-{j % PARTIES}")
-            )
+            took, found = await _timed(ledger.find, f"guest {show}-{i % PARTIES}")
             firsts.append(took)
             hits += len(found)
         ledger = Ledger(store, operator="bench")
         repeated = []
         for i in range(samples):
-            await ledger.book(f"show-{(i * 37) % shows}", f"walk-in {i}", seats=2)
-            took, found = await _timed(lambda j=i: ledger.find(f"walk-in {j}"))
+            await ledger.book(f"show-{(i * 37) % shows}", f"walk-in {i:03d}", seats=2)
+            took, found = await _timed(ledger.find, f"walk-in {i:03d}")
             assert len(found) == 1, found
             repeated.append(took)
         # every show: past NARROW_AT_MOST streams on 1,000 shows, so the season is folded once
-        broad, _ = await _timed(lambda: ledger.find("guest"))
+        broad, _ = await _timed(ledger.find, "guest")
         whole = []
         for i in range(samples):
-            await ledger.book(f"show-{(i * 41) % shows}", f"late {i}", seats=1)
-            took, found = await _timed(lambda j=i: ledger.find(f"late {j}"))
+            await ledger.book(f"show-{(i * 41) % shows}", f"late {i:03d}", seats=1)
+            took, found = await _timed(ledger.find, f"late {i:03d}")
             assert len(found) == 1, found
             whole.append(took)
     return {
@@ -147,12 +159,11 @@ def main() -> int:
     for backend, pattern in targets:
         for shows in (10, 1000):
             url = pattern.format(n=shows)
-            if backend == "sqlite":
-                fresh_db(url)
+            clean = fresh_db if backend == "sqlite" else lambda u: asyncio.run(drop_schema(u))
+            clean(url)
             asyncio.run(build_season(url, shows, PARTIES))
             results.append((backend, asyncio.run(measure(url, shows, samples))))
-            if backend == "sqlite":
-                fresh_db(url)
+            clean(url)
     load_end = os.getloadavg()[0]
     rows = []
     for backend, r in results:

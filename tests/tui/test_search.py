@@ -49,6 +49,12 @@ def screen_text(app: BoxOfficeApp) -> str:
     return app.export_screenshot()
 
 
+def question_text(app: BoxOfficeApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, ConfirmScreen)
+    return str(screen.question)
+
+
 def search_cells(screen: SearchScreen) -> list[list[str]]:
     table = screen.results
     return [[str(c.plain) for c in table.get_row_at(n)] for n in range(table.row_count)]
@@ -155,7 +161,7 @@ async def test_cancelling_part_of_a_party_asks_how_many_then_who_keeps_what(
         field.value = "4"
         await pilot.press("end", "backspace", "2", "enter")  # as an operator types it
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        question = str(app.screen.question)
+        question = question_text(app)
         assert "Cancel 2 of Smiths's 4 seats" in question
         assert "Smiths keeps 2 (same place, ref #6)" in question
         await pilot.press("enter")  # the focused answer keeps them
@@ -179,7 +185,7 @@ async def test_cancelling_part_of_a_party_asks_how_many_then_who_keeps_what(
         await until(pilot, lambda: isinstance(app.screen, CancelSeatsForm), "the form, all")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the last question")
-        assert "Smiths's seats 4-5 (the whole party)" in str(app.screen.question)
+        assert "Smiths's seats 4-5 (the whole party)" in question_text(app)
 
 
 async def test_a_check_in_at_another_terminal_shows_the_in_badge_by_itself(
