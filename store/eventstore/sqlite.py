@@ -41,16 +41,14 @@ from store.eventstore.events import Conflict, Event, NewEvent
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
-    Dialect,
     Queries,
     Row,
     SQLEventStore,
     check_schema_version,
     decode,
     encode,
-    like_pattern,
 )
-from store.eventstore.sqlite_support import is_busy, on_daemon_thread, translate
+from store.eventstore.sqlite_support import SQLITE_DIALECT, is_busy, on_daemon_thread, translate
 from store.eventstore.writegate import WriteGate, write_gate
 
 _SCHEMA = (
@@ -130,19 +128,7 @@ def _busy_ms(remaining: float, most: float) -> int:
 class SQLiteStore(SQLEventStore):
     """An event store in one SQLite file; open it with ``store.open_store``."""
 
-    queries = Queries.for_dialect(
-        Dialect(
-            table="events",
-            placeholder="?{}",
-            unlimited=-1,
-            field_text="json_extract(data, '$.{field}')",
-            field_is_text="json_type(data, '$.{field}') = 'text'",
-            data_text="data",
-            contains="{hay} LIKE {pattern} ESCAPE '\\'",
-            pattern=like_pattern,
-            has_non_ascii="length({hay}) <> length(CAST({hay} AS BLOB))",
-        )
-    )
+    queries = Queries.for_dialect(SQLITE_DIALECT)
 
     def __init__(
         self,
