@@ -136,6 +136,28 @@ async def test_a_hostile_name_is_listed_literally(
         await until(pilot, lambda: app.main.roster.selected_actor == HOSTILE, "its row")
 
 
+async def test_a_jump_clears_a_filter_hiding_the_party_and_a_waiter_is_said_in_words(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any, answers: Answers
+) -> None:
+    async with open_store(house_db) as store:
+        ledger = Ledger(store, clock=clock, operator="seed")
+        assert (await ledger.join_waitlist(SHOW, "walt", seats=4)).position == 1
+    app = make_app(house_db)
+    async with app.run_test(size=SIZE, message_hook=answers) as pilot:
+        await opened(pilot)
+        app.main.roster.focus()
+        await pilot.press("slash", "b", "o", "b", "enter")  # the roster's own filter
+        assert app.main.roster.shown_actors == ["bob"]
+        screen = await search_for(pilot, "ada", 1)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.main.roster.selected_actor == "ada", "the cursor on ada")
+        assert app.main.roster.shown_actors == ["ada", "bob", "cy"]
+        screen = await search_for(pilot, "walt", 1)
+        assert search_cells(screen)[0][1:5] == ["walt", "#5", "4 wait", "… waiting"]
+        await pilot.press("enter")
+        await answers.notice(pilot, "walt is on the waiting list for show-1 (ref #5)")
+
+
 async def test_cancelling_part_of_a_party_asks_how_many_then_who_keeps_what(
     house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any, answers: Answers
 ) -> None:

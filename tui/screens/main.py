@@ -32,7 +32,7 @@ from tui.live import LiveFeed, Reading, ReadRequest, one_line
 from tui.messages import CommandAnswered, FeedRead, LiveChanged, RosterRecalled
 from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
-from tui.screens.search import Match, SearchScreen
+from tui.screens.search import Match, SearchScreen, waiting_words
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
 from tui.widgets.filter_input import FilterInput
@@ -471,14 +471,14 @@ class MainScreen(Screen[None]):
     def _jump(self, match: Match | None) -> None:
         if match is None:
             return
-        if match.row.seat is None:
-            self.notify(
-                f"{printable(match.row.actor)} is on the waiting list (ref #{match.row.ref})",
-                markup=False,
-            )
-        else:
-            self._cursor_when_seen = match.row.actor
-        self._leave_travel()
+        if match.row.seat is None:  # waiting: no roster row to put the cursor on
+            self.notify(waiting_words(match), markup=False)
+        self._cursor_when_seen = match.row.actor if match.row.seat is not None else None
+        if self.travel_seq is not None:
+            self.action_back_to_live()  # leaves time travel and reads the live roster
+        if self.roster.needle:
+            self.filter_input.action_clear()  # the filter could hide the party
+            self.roster.set_filter("")
         if match.key in self.house.lines:
             self.house.move_cursor(row=self.house.get_row_index(match.key))
         self.select(match.key)

@@ -70,6 +70,12 @@ def state_words(row: SeatRecord) -> str:
     return STATE_WORDS.get(row.state, row.state)
 
 
+def waiting_words(match: Match) -> str:
+    """What the working screen says when the party chosen is on the waiting list."""
+    row = match.row
+    return f"{printable(row.actor)} is on the waiting list for {match.key} (ref #{row.ref})"
+
+
 class SearchScreen(ModalScreen[Match | None]):
     """A search field over a list of matches across every show; Enter jumps, Esc closes."""
 
