@@ -50,6 +50,10 @@ class Dialect:
     pattern: Callable[[str], str]
     #: whether {hay} holds any character outside ASCII (one cheap pass, no matching)
     has_non_ascii: str
+    #: after the table's name in a search across every event: read the table in
+    #: order, not through an index (SQLite's planner walks the (stream, seq) index
+    #: for DISTINCT stream and looks every row up: 92 ms against 66 ms, interleaved)
+    scan_hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +169,7 @@ def mentioning_query(
         either.append(f"({test})")
     prefix_p = p(prefix)
     sql = (
-        f"SELECT DISTINCT stream FROM {d.table} WHERE type IN ({kinds})"
+        f"SELECT DISTINCT stream FROM {d.table}{d.scan_hint} WHERE type IN ({kinds})"
         f" AND ({' OR '.join(either)})"
         f" AND substr(stream, 1, length({prefix_p})) = {prefix_p} ORDER BY stream"
     )

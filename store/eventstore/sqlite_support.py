@@ -35,6 +35,7 @@ SQLITE_DIALECT = Dialect(
     contains="{hay} LIKE {pattern} ESCAPE '\\'",
     pattern=like_pattern,
     has_non_ascii="length({hay}) <> length(CAST({hay} AS BLOB))",
+    scan_hint=" NOT INDEXED",
 )
 
 
