@@ -24,6 +24,7 @@ from store.booking import Ledger, Outcome
 from store.demo import seed_demo
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.cli.safe_text import printable
+from tui.screens.cancel_seats import SeatsToCancel, ask_how_many, cancel_question, party_row
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import ActorForm, CapacityForm, NewOccurrenceForm
 from tui.screens.party_forms import PartyForm, PartyHoldForm
@@ -119,6 +120,22 @@ def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
     """Who: the roster's selected row (then a question) or a form (its Enter is the step)."""
     question = _question(verb, effect, verb, no)
     return (_selected_or_form(verb), _asked_only_from_the_roster(question))
+
+
+_cancel_one = _question(
+    "Cancel",
+    "The seat goes back on sale at once. This cannot be undone.",
+    "Cancel seat",
+    "Keep it",
+)
+
+
+def _cancel_question(aim: Aim, chosen: SeatsToCancel) -> Screen[Any]:
+    """A party picked on the roster is asked about in seats; anyone else as one seat."""
+    row = party_row(aim, chosen.actor)
+    if row is None:
+        return _cancel_one(aim, chosen.actor)
+    return cancel_question(aim, chosen, row)
 
 
 def _below_the_seated(aim: Aim, capacity: int) -> Any:
@@ -251,16 +268,10 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "cancel_seat",
-            (
-                _selected_or_form("Cancel"),
-                _question(
-                    "Cancel",
-                    "The seat goes back on sale at once. This cannot be undone.",
-                    "Cancel seat",
-                    "Keep it",
-                ),
+            (_selected_or_form("Cancel"), ask_how_many, _cancel_question),
+            lambda ledger, aim, chosen, rid: ledger.cancel(
+                _key(aim), chosen.actor, seats=chosen.seats, request_id=rid
             ),
-            lambda ledger, aim, actor, rid: ledger.cancel(_key(aim), actor, request_id=rid),
             abandoned="Nothing cancelled",
         ),
         Command(

@@ -136,6 +136,40 @@ class EventStore(abc.ABC):
     async def streams(self, prefix: str = "") -> list[str]:
         """Names of the non-empty streams starting with ``prefix``, sorted."""
 
+    async def streams_mentioning(
+        self,
+        prefix: str,
+        types: Sequence[str],
+        field: str,
+        pieces: Sequence[str],
+        seq: int | None = None,
+    ) -> list[str]:
+        """Streams starting with ``prefix`` that hold an event of one of ``types`` whose
+        ``data[field]`` is a string containing one of ``pieces``, ASCII letters in any
+        case, or which sits at ``seq``; sorted.
+
+        A search across many streams asks this first, so it folds only the streams
+        that can answer instead of the whole store. The comparison is deliberately
+        simple (ASCII case only) so every backend can answer it exactly in its own
+        query language; a caller wanting Unicode case folding passes every piece
+        that can fold to its text (``store.ledger.needles``). This default reads
+        every event: it is the reference the SQL backends must agree with.
+        """
+        wanted = set(types)
+        folded = [ascii_lower(p) for p in pieces]
+        found: set[str] = set()
+        for event in await self.read_all():
+            if event.stream in found or event.type not in wanted:
+                continue
+            if not event.stream.startswith(prefix):
+                continue
+            value = event.data.get(field) if isinstance(event.data, dict) else None
+            if (seq is not None and event.seq == seq) or (
+                isinstance(value, str) and any(p in ascii_lower(value) for p in folded)
+            ):
+                found.add(event.stream)
+        return sorted(found)
+
     async def server_now(self) -> datetime | None:
         """The database server's clock, or None where the local clock is the authority.
 
@@ -172,3 +206,11 @@ class EventStore(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """Facts for a doctor/about screen: engine version, journal mode and so on."""
         return {"url": self.url}
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with ASCII capitals lowered and nothing else touched (no locale, no Unicode)."""
+    return text.translate(_ASCII_LOWER)

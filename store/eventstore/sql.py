@@ -13,7 +13,8 @@ from __future__ import annotations
 import abc
 import json
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,20 @@ class Dialect:
     placeholder: str
     #: the LIMIT value that means "every row"
     unlimited: int | None
+    #: ``streams_mentioning``'s spelling: a data field as text ({field}), whether it
+    #: is a string, the stored data as text, and "{hay} contains {pattern}" where the
+    #: pattern, made by ``pattern(piece)``, ignores the case of ASCII letters only
+    field_text: str
+    field_is_text: str
+    data_text: str
+    contains: str
+    pattern: Callable[[str], str]
+    #: whether {hay} holds any character outside ASCII (one cheap pass, no matching)
+    has_non_ascii: str
+    #: after the table's name in a search across every event: read the table in
+    #: order, not through an index (SQLite's planner walks the (stream, seq) index
+    #: for DISTINCT stream and looks every row up: 92 ms against 66 ms, interleaved)
+    scan_hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +66,7 @@ class Queries:
     head_position: str  # ()
     streams: str  # (prefix,)
     unlimited: int | None  # read_all's limit when the caller gives none
+    dialect: Dialect
 
     @classmethod
     def for_dialect(cls, d: Dialect) -> Queries:
@@ -68,7 +84,96 @@ class Queries:
             streams=f"SELECT stream FROM {d.table} WHERE seq = 1"
             f" AND substr(stream, 1, length({p(1)})) = {p(1)} ORDER BY stream",
             unlimited=d.unlimited,
+            dialect=d,
         )
+
+
+def like_pattern(piece: str) -> str:
+    """``%piece%`` for SQLite's ``LIKE ... ESCAPE '\\'``, which ignores ASCII case only."""
+    escaped = piece.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def regex_pattern(piece: str) -> str:
+    """A PostgreSQL regular expression matching ``piece`` with ASCII letters in any case.
+
+    Spelled ``[Aa]`` letter by letter rather than with ``ILIKE``, whose idea of case
+    follows the database's locale (in a Turkish one ``I`` is not ``i``'s capital).
+    Every character that is not a letter or digit is escaped, which ARE reads as itself.
+    """
+    out = []
+    for char in piece:
+        if char.isascii() and char.isalpha():
+            out.append(f"[{char.upper()}{char.lower()}]")
+        elif char.isalnum():
+            out.append(char)
+        else:
+            out.append("\\" + char)
+    return "".join(out)
+
+
+#: What the encoder escapes in a string (``ensure_ascii=False``): a piece holding one
+#: of these is not verbatim in the stored text, so the cheap test cannot be used.
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+_FIELD = re.compile(r"[a-z_]{1,40}")
+
+
+def mentioning_query(
+    d: Dialect,
+    prefix: str,
+    types: Sequence[str],
+    field: str,
+    pieces: Sequence[str],
+    seq: int | None,
+) -> tuple[str, tuple[Any, ...]] | None:
+    """``streams_mentioning`` as one query and its parameters (None: nothing can match).
+
+    The stored data as text is tested first because it is cheap: every event's data
+    is stored as ``dumps`` wrote it (PostgreSQL's ``json`` keeps the text as given),
+    so a field holding a piece puts the piece verbatim in that text unless the
+    piece holds a character the encoder escapes. Rows without it are passed over
+    without parsing their JSON; the others are then tested on the field itself.
+    Measured on 201,000 events (SQLite, load 13): one ``LIKE`` pass 170-250 ms, and
+    one per piece outside ASCII on top (7 pieces: 900 ms), hence ``has_non_ascii``.
+    """
+    if not _FIELD.fullmatch(field):
+        raise ValueError(f"field: {field!r} is not a plain field name")
+    if not types or (not pieces and seq is None):
+        return None
+    params: list[Any] = []
+
+    def p(value: Any) -> str:
+        params.append(value)
+        return d.placeholder.format(len(params))
+
+    kinds = ", ".join(p(t) for t in types)
+    either = []
+    if seq is not None:
+        either.append(f"seq = {p(seq)}")
+    if pieces:
+        patterns = [p(d.pattern(piece)) for piece in pieces]
+        value = d.field_text.format(field=field)
+        exact = " OR ".join(d.contains.format(hay=value, pattern=x) for x in patterns)
+        test = f"{d.field_is_text.format(field=field)} AND ({exact})"
+        if not any(_ESCAPED.search(piece) for piece in pieces):
+            # Pieces outside ASCII are one test, not one pass each: a text holding one
+            # holds a character outside ASCII (searching for "ss" asks for ß, ſ, ẞ ...).
+            raw = [
+                d.contains.format(hay=d.data_text, pattern=x)
+                for x, piece in zip(patterns, pieces, strict=True)
+                if piece.isascii()
+            ]
+            if not all(piece.isascii() for piece in pieces):
+                raw.append(d.has_non_ascii.format(hay=d.data_text))
+            test = f"({' OR '.join(raw)}) AND {test}"
+        either.append(f"({test})")
+    prefix_p = p(prefix)
+    sql = (
+        f"SELECT DISTINCT stream FROM {d.table}{d.scan_hint} WHERE type IN ({kinds})"
+        f" AND ({' OR '.join(either)})"
+        f" AND substr(stream, 1, length({prefix_p})) = {prefix_p} ORDER BY stream"
+    )
+    return sql, tuple(params)
 
 
 class UnstorableValue(ValueError):
@@ -181,6 +286,20 @@ class SQLEventStore(EventStore):
 
     async def streams(self, prefix: str = "") -> list[str]:
         rows = await self._fetch(self.queries.streams, (prefix,))
+        return [r[0] for r in rows]
+
+    async def streams_mentioning(
+        self,
+        prefix: str,
+        types: Sequence[str],
+        field: str,
+        pieces: Sequence[str],
+        seq: int | None = None,
+    ) -> list[str]:
+        query = mentioning_query(self.queries.dialect, prefix, types, field, pieces, seq)
+        if query is None:
+            return []
+        rows = await self._fetch(*query)
         return [r[0] for r in rows]
 
     def describe(self) -> dict[str, Any]:

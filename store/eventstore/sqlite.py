@@ -43,7 +43,6 @@ from store.eventstore.lock_holders import WAL_WRITE_LOCK, lock_holders, seconds,
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
-    Dialect,
     Queries,
     Row,
     SQLEventStore,
@@ -51,7 +50,13 @@ from store.eventstore.sql import (
     decode,
     encode,
 )
-from store.eventstore.sqlite_support import identity, is_busy, on_daemon_thread, translate
+from store.eventstore.sqlite_support import (
+    SQLITE_DIALECT,
+    identity,
+    is_busy,
+    on_daemon_thread,
+    translate,
+)
 from store.eventstore.writegate import WriteGate, write_gate
 
 _SCHEMA = (
@@ -123,7 +128,7 @@ def _busy_ms(remaining: float, most: float) -> int:
 class SQLiteStore(SQLEventStore):
     """An event store in one SQLite file; open it with ``store.open_store``."""
 
-    queries = Queries.for_dialect(Dialect(table="events", placeholder="?{}", unlimited=-1))
+    queries = Queries.for_dialect(SQLITE_DIALECT)
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""SQLite's errors in the store's words, a thread for SQLite's blocking calls, a file's identity.
+"""SQLite's errors in the store's words, its spelling of the shared queries, a thread for
+SQLite's blocking calls, and a file's identity.
 
 Split from ``sqlite.py`` so the store reads as the write path it is.
 """
@@ -19,8 +20,23 @@ from store.eventstore.errors import (
     StoreNotFound,
     StoreReadOnly,
 )
+from store.eventstore.sql import Dialect, like_pattern
 
 T = TypeVar("T")
+
+#: How SQLite spells the reads ``store.eventstore.sql`` shares with PostgreSQL.
+SQLITE_DIALECT = Dialect(
+    table="events",
+    placeholder="?{}",
+    unlimited=-1,
+    field_text="json_extract(data, '$.{field}')",
+    field_is_text="json_type(data, '$.{field}') = 'text'",
+    data_text="data",
+    contains="{hay} LIKE {pattern} ESCAPE '\\'",
+    pattern=like_pattern,
+    has_non_ascii="length({hay}) <> length(CAST({hay} AS BLOB))",
+    scan_hint=" NOT INDEXED",
+)
 
 
 def is_busy(exc: BaseException) -> bool:

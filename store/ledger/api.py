@@ -401,14 +401,15 @@ class Ledger:
         """Every seated party whose actor contains ``text`` or whose ref is ``text`` (SPEC §4.2).
 
         Soonest occurrence first (none with no start time before the dated ones), each
-        occurrence's parties in roster order; it reads only what was committed since the
-        last search (``store.ledger.catalog``), so it does not grow with the history.
+        occurrence's parties in roster order. It folds only the streams the store says
+        mention the text (``store.ledger.catalog``), never the whole season to learn
+        which are archived or when they start.
         """
         needle = Needle(v.text(text, "text"))
-        await self._catalog.catch_up()
+        candidates = await self._catalog.candidates(needle, include_archived=include_archived)
         clock = await self.now()
         found: list[tuple[str, SeatRecord]] = []
-        for key, state in self._catalog.occurrences(include_archived=include_archived):
+        for key, state in candidates:
             found.extend((key, row) for row in at_instant(state, state.at(clock), needle.rows))
         return found
 

@@ -53,6 +53,16 @@ class ForwardingStore(EventStore):
     async def streams(self, prefix: str = "") -> list[str]:
         return await self.inner.streams(prefix)
 
+    async def streams_mentioning(
+        self,
+        prefix: str,
+        types: Sequence[str],
+        field: str,
+        pieces: Sequence[str],
+        seq: int | None = None,
+    ) -> list[str]:
+        return await self.inner.streams_mentioning(prefix, types, field, pieces, seq)
+
     async def server_now(self) -> datetime | None:
         return await self.inner.server_now()
 

@@ -346,6 +346,7 @@ async def test_filter_narrows_the_roster_and_escape_restores_it(
     house_db: str, make_app: Callable[..., BoxOfficeApp]
 ) -> None:
     async with on_the_house(make_app, house_db) as (app, pilot):
+        app.main.roster.focus()  # `/` in the house searches every show (tests/tui/test_search.py)
         await pilot.press("slash")
         await pilot.press("b")  # typed into the filter, not the book key
         assert not isinstance(app.screen, FormScreen)

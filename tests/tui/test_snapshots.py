@@ -116,3 +116,22 @@ def test_main_screen_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None
 
 def test_main_screen_at_140x40(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
     assert snap_compare(demo_app, terminal_size=(140, 40), run_before=ready())
+
+
+async def search_zoe(pilot: Pilot[Any]) -> None:
+    """The search across every show, answering "zoë" (she is on all three)."""
+    from tui.screens.search import SearchScreen
+
+    app = pilot.app
+    assert isinstance(app, BoxOfficeApp)
+    app.main.house.focus()
+    await pilot.press("slash")
+    await until(pilot, lambda: isinstance(app.screen, SearchScreen), "the search")
+    screen = app.screen
+    assert isinstance(screen, SearchScreen)
+    screen.field.value = "zoë"
+    await until(pilot, lambda: len(screen.matches) == 3, "three matches")
+
+
+def test_search_across_shows(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(search_zoe))

@@ -58,7 +58,22 @@ MAIN_BINDINGS: list[Binding] = [
         id="capacity",
         tooltip="Change how many seats the occurrence has",
     ),
-    Binding("slash", "filter", "Filter", show=False, id="filter", tooltip="Filter the roster"),
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        show=False,
+        id="filter",
+        tooltip="Filter the roster; in the house, find a party on every show",
+    ),
+    Binding(
+        "ctrl+f",
+        "search",
+        "Find a party",
+        show=False,
+        id="search",
+        tooltip="Find a party on every show by name or #ref; Enter goes to its row",
+    ),
     Binding(
         "l",
         "toggle_log",

@@ -33,6 +33,7 @@ from tui.live import LiveFeed, Reading, ReadRequest, one_line
 from tui.messages import CommandAnswered, DatabaseGone, FeedRead, LiveChanged, RosterRecalled
 from tui.screens.door import DoorScreen
 from tui.screens.keys import MAIN_BINDINGS
+from tui.screens.search import Match, SearchScreen, waiting_words
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
 from tui.widgets.filter_input import FilterInput
@@ -68,6 +69,7 @@ class MainScreen(Screen[None]):
         self.travel_seq: int | None = None
         self._travel_view: OccurrenceView | None = None  # what time travel shows
         self._select_when_seen: str | None = None
+        self._cursor_when_seen: str | None = None  # a search's party, until its row is shown
         self._lapse_timer: Timer | None = None
         self.gone: str | None = None  # why the database can no longer be used (file replaced)
         # made here and kept as attributes: the shell can fill the header before the
@@ -212,6 +214,7 @@ class MainScreen(Screen[None]):
                 self.roster.show(list(view.rows), now)
                 self.waitlist.show_view(view, now)
                 self._aim_at_next_lapse(now)
+                self._put_cursor()
         for part in reading.logs:
             if part.key != self.selected:
                 continue
@@ -249,6 +252,7 @@ class MainScreen(Screen[None]):
         self._follow()
 
     def on_roster_table_filled(self, message: RosterTable.Filled) -> None:
+        self._put_cursor()
         if message.rows >= FREEZE_ROWS:
             # A big roster is tens of thousands of long-lived objects; without
             # this every full garbage collection walks them all again (pauses of
@@ -460,6 +464,9 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        if self.focused is self.house:  # `/` in the house searches every show
+            self.action_search()
+            return
         field = self.filter_input
         field.display = True
         field.focus()
@@ -501,6 +508,37 @@ class MainScreen(Screen[None]):
         store_url = str(getattr(self.app, "store_url", ""))
         screen: Screen[Any] = RaceScreen(store_url, operator, self.selected)
         self.app.push_screen(screen)
+
+    def action_search(self) -> None:
+        """Find a party on any show; choosing one selects its show and its roster row."""
+        if self.ledger is None:
+            self.notify("Still opening the database", severity="warning", markup=False)
+            return
+        self.app.push_screen(SearchScreen(self.ledger, self.tz), self._jump)
+
+    def _jump(self, match: Match | None) -> None:
+        if match is None:
+            return
+        if match.row.seat is None:  # waiting: no roster row to put the cursor on
+            self.notify(waiting_words(match), markup=False)
+        self._cursor_when_seen = match.row.actor if match.row.seat is not None else None
+        if self.travel_seq is not None:
+            self.action_back_to_live()  # leaves time travel and reads the live roster
+        if self.roster.needle:
+            self.filter_input.action_clear()  # the filter could hide the party
+            self.roster.set_filter("")
+        if match.key in self.house.lines:
+            self.house.move_cursor(row=self.house.get_row_index(match.key))
+        self.select(match.key)
+        self.roster.focus()
+        self._put_cursor()
+
+    def _put_cursor(self) -> None:
+        """Put the roster's cursor on the actor a search chose, once its row is there."""
+        actor = self._cursor_when_seen
+        if actor is not None and actor in self.roster.shown_actors:
+            self._cursor_when_seen = None
+            self.roster.move_cursor(row=self.roster.shown_actors.index(actor))
 
     def action_door(self) -> None:
         if self.ledger is None or self.selected is None:

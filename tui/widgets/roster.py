@@ -51,6 +51,7 @@ def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
         and row.operator == before.operator
         and row.note == before.note
         and row.offered == before.offered
+        and row.checked_in_at == before.checked_in_at
     )
 
 
@@ -69,6 +70,8 @@ def next_expiry(rows: Iterable[SeatRecord]) -> datetime | None:
 
 def badge(row: SeatRecord, now: datetime | None) -> Text:
     """The seat state in words and a glyph, so colour is never the only signal."""
+    if row.state == CONFIRMED and row.checked_in_at is not None:
+        return Text("✓ IN", style="bold cyan")  # checked in at the door (still confirmed)
     if row.state == CONFIRMED:
         return Text("✔ CONFIRMED", style="bold green")
     if row.state == LAPSED:
@@ -245,6 +248,7 @@ class RosterTable(DataTable[Any]):
         today = self._today(now)
         self._pending = []
         with self.app.batch_update():
+            blocks_before = dict(self._seats)
             self._seats.clear()
             self._seats.update((r.actor, block(r)) for r in target)
             if not self._shown or len(gone) * len(self._shown) > _REBUILD_RATIO * len(target):
@@ -253,6 +257,7 @@ class RosterTable(DataTable[Any]):
                 newcomers = target
             else:
                 newcomers = self._patch(target, gone, now, today)
+                self._redraw_moved_blocks(blocks_before)
             self._target = [r.actor for r in target]
             self._rows = {r.actor: r for r in target}
             self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
@@ -260,6 +265,18 @@ class RosterTable(DataTable[Any]):
                 index = self._shown.index(keep_cursor_on)
                 if index != self.cursor_row:
                     self.move_cursor(row=index, scroll=False)
+
+    def _redraw_moved_blocks(self, before: dict[str, str | None]) -> None:
+        """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
+
+        A SeatCell reads its block when drawn, but the table keeps what it drew, so
+        without this a party cut from 4-7 to 4-5 would go on showing 4-7.
+        """
+        moved = [i for i, a in enumerate(self._shown) if before.get(a) != self._seats.get(a)]
+        if moved:
+            self.notify_style_update()
+            for index in moved:
+                self.refresh_row(index)
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None

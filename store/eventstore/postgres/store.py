@@ -73,6 +73,7 @@ from store.eventstore.sql import (
     SQLEventStore,
     check_schema_version,
     decode,
+    regex_pattern,
 )
 
 
@@ -91,7 +92,17 @@ class PostgresStore(SQLEventStore):
     """
 
     queries = Queries.for_dialect(
-        Dialect(table="boxoffice_events", placeholder="${}", unlimited=None)
+        Dialect(
+            table="boxoffice_events",
+            placeholder="${}",
+            unlimited=None,
+            field_text="(data ->> '{field}')",
+            field_is_text="json_typeof(data -> '{field}') = 'string'",
+            data_text="data::text",
+            contains="{hay} ~ {pattern}",
+            pattern=regex_pattern,
+            has_non_ascii="length({hay}) <> octet_length({hay})",
+        )
     )
 
     def __init__(
