@@ -44,6 +44,9 @@ CLOCK_LEAD = timedelta(minutes=5)
 _BTIME_FOR_S = 10.0
 
 _btime: tuple[float, float] | None = None  # (monotonic when read, btime)
+#: How long one reading of ``/proc/uptime`` stands in for the next (carried by monotonic).
+_UPTIME_FOR_S = 1.0
+_uptime: tuple[float, float] | None = None  # (monotonic when read, the machine's epoch s)
 
 
 class ClockSkew(StoreError):
@@ -93,11 +96,23 @@ def first_ahead(
 
 
 def machine_now() -> datetime:
-    """The machine's clock as the kernel keeps it (see the module's docstring)."""
+    """The machine's clock as the kernel keeps it (see the module's docstring).
+
+    ``/proc`` is read at most once a second (every write asks, and two file reads
+    cost more than the rest of the check); in between, the process's monotonic
+    clock carries the reading forward: a shift of the process's clocks (what
+    ``faketime`` does) moves a monotonic clock's readings, not their differences,
+    and the check's tolerance is minutes.
+    """
+    global _uptime
+    tick = time.monotonic()
+    if _uptime is not None and 0.0 <= tick - _uptime[0] < _UPTIME_FOR_S:
+        return datetime.fromtimestamp(_uptime[1] + (tick - _uptime[0]), UTC)
     try:
         with open("/proc/uptime", "rb") as uptime:
             since_boot = float(uptime.read().split()[0])
         seconds = _boot_time() + since_boot
+        _uptime = (tick, seconds)
     except (OSError, ValueError, IndexError):
         seconds = time.time()  # not Linux (or no /proc): the process's own clock
     return datetime.fromtimestamp(seconds, UTC)
