@@ -49,6 +49,9 @@ class OccurrenceView:
     next_expiry: datetime | None  # the next live hold to lapse, None if none will
     seq: int
     read_at: datetime | None
+    #: when each live hold lapses, soonest first: "how many lapse in the next 5 minutes"
+    #: over the whole house is counted from the lines alone, without reading any roster
+    expiries: tuple[datetime, ...] = ()
 
     @property
     def roster(self) -> tuple[SeatRecord, ...]:
@@ -82,6 +85,19 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
         member.note,
         member.checked_in_at,
         member.offered,
+    )
+
+
+def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetime, ...]:
+    """When each hold still live at ``now`` lapses, soonest first (one pass, no roster sort)."""
+    return tuple(
+        sorted(
+            m.expires_at
+            for m in state.members.values()
+            if m.state is SeatState.HELD
+            and m.expires_at is not None
+            and (now is None or m.expires_at > now)
+        )
     )
 
 
@@ -134,5 +150,10 @@ def occurrence_view(
     lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
     all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
     return OccurrenceView(
-        record(key, state, now), tuple(all_rows), state.next_expiry(now), state.seq, now
+        record(key, state, now),
+        tuple(all_rows),
+        state.next_expiry(now),
+        state.seq,
+        now,
+        hold_expiries(state, now),
     )

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -65,6 +66,14 @@ def next_expiry(rows: Iterable[SeatRecord]) -> datetime | None:
     return min(times) if times else None
 
 
+def lapse_order(row: SeatRecord) -> tuple[int, datetime | None]:
+    """Sort key for "soonest lapse first": live holds by expiry, then the rest (a stable
+    sort keeps each group in join order)."""
+    if row.state == HELD and row.expires_at is not None:
+        return (0, row.expires_at)
+    return (1, None)
+
+
 def badge(row: SeatRecord, now: datetime | None) -> Text:
     """The seat state in words and a glyph, so colour is never the only signal."""
     if row.state == CONFIRMED:
@@ -82,16 +91,23 @@ def badge(row: SeatRecord, now: datetime | None) -> Text:
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("seat", "Seat", 7),  # a party's block: ``5-8``
     ("state", "State", 14),  # second, so an 80-column terminal always shows it
-    ("actor", "Actor", 20),
-    ("ref", "Ref", 6),
-    ("joined", "Joined", 12),
+    ("actor", "Actor", 18),
+    ("ref", "Ref", 6),  # what to tell the customer; with the note, in view at 140 columns
+    ("note", "Note", 15),
+    ("joined", "Joined", 12),  # these two are a scroll (→) away on a narrow terminal
     ("operator", "Operator", 12),
-    ("note", "Note", 20),
 )
 
 
 class RosterTable(DataTable[Any]):
     """The selected occurrence's roster, live or as it stood at an earlier seq."""
+
+    #: Home and End move the cursor to the first and last row (a DataTable's own Home/End
+    #: only scroll sideways, leaving the cursor, and what Enter acts on, where it was).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
 
     @dataclass
     class Filled(Message):
@@ -103,6 +119,7 @@ class RosterTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.tz = tz
         self.needle = ""
+        self.by_lapse = False  # soonest lapse first, else join order
         self._all: list[SeatRecord] = []  # the roster before filtering
         self._target: list[str] = []  # the actors the table should hold, in order
         self._rows: dict[str, SeatRecord] = {}  # every target row, by actor
@@ -179,6 +196,12 @@ class RosterTable(DataTable[Any]):
         self._next_expiry = next_expiry(rows)
         self._apply(self._filtered(rows), now)
 
+    def set_sort_by_lapse(self, by_lapse: bool) -> None:
+        """Order the rows by time to lapse (soonest first) or by join order; rows move in place."""
+        self.by_lapse = by_lapse
+        self._resort = True
+        self._apply(self._filtered(self._all), self._now)
+
     def set_filter(self, needle: str) -> None:
         self.needle = needle
         self._apply(self._filtered(self._all), self._now)
@@ -203,16 +226,17 @@ class RosterTable(DataTable[Any]):
     # -- the diff -----------------------------------------------------------------
 
     def _filtered(self, rows: list[SeatRecord]) -> list[SeatRecord]:
-        if not self.needle:
-            return rows
-        needle = self.needle.casefold()
-        return [r for r in rows if needle in r.actor.casefold()]
+        """The rows to show, in the order to show them."""
+        if self.needle:
+            needle = self.needle.casefold()
+            rows = [r for r in rows if needle in r.actor.casefold()]
+        return sorted(rows, key=lapse_order) if self.by_lapse else rows
 
     def _today(self, now: datetime | None) -> date | None:
         return local(now, self.tz).date() if now is not None else None
 
     def _cells(self, row: SeatRecord, now: datetime | None, today: date | None) -> list[Any]:
-        """The row's cells after the seat: badge, actor, ref, joined at, operator, note."""
+        """The row's cells after the seat: badge, actor, ref, note, joined at, operator."""
         joined = "—"
         if row.joined_at is not None:
             shown = local(row.joined_at, self.tz)
@@ -224,11 +248,11 @@ class RosterTable(DataTable[Any]):
             state,
             FixedCell(Text(printable(row.actor), no_wrap=True, overflow="ellipsis")),
             FixedCell(Text(f"#{row.ref}", style="dim")),
+            FixedCell(Text(printable(row.note or ""), no_wrap=True, overflow="ellipsis")),
             FixedCell(Text(joined)),
             FixedCell(
                 Text(printable(row.operator or "—"), no_wrap=True, overflow="ellipsis", style="dim")
             ),
-            FixedCell(Text(printable(row.note or ""), no_wrap=True, overflow="ellipsis")),
         ]
 
     def _badge_now(self, row: SeatRecord) -> Text:
@@ -275,6 +299,8 @@ class RosterTable(DataTable[Any]):
             before = self._rows[row.actor]
             if unchanged_but_seat(row, before):
                 continue  # its seat number may have moved: the SeatCell reads it when drawn
+            if self.by_lapse and (row.state, row.expires_at) != (before.state, before.expires_at):
+                self._resort = True  # confirmed, lapsed or extended: its place by lapse moved
             cells = self._cells(row, now, today)
             texts = tuple(c.plain for c in cells)
             self._texts[row.actor] = texts
@@ -302,8 +328,10 @@ class RosterTable(DataTable[Any]):
             self._resort = False
             in_order = [a for a in self._target if a in self._texts]
             if self._shown != in_order:
-                # a refold (time travel, or the filter widening) put someone back mid-roster
-                self.sort("seat", key=lambda cell: cell.order)
+                # a refold (time travel, or the filter widening) put someone back mid-roster,
+                # or the order by lapse moved a row
+                place = {actor: n for n, actor in enumerate(in_order)}
+                self.sort("seat", key=lambda cell: place[cell.actor])
                 self._shown = in_order
         self._pending = rows[limit:]
         if self._pending:
