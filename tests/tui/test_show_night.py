@@ -345,3 +345,32 @@ async def test_the_countdown_drawn_on_screen_ticks(
         app.tick()
         await until(pilot, lambda: "HELD 8:45" in drawn(2), "the countdown redrawn")
         assert "CONFIRMED" in drawn(0)
+
+
+def drawn_cells(strip: Any) -> list[tuple[str, Any]]:
+    """A drawn line cell by cell: each character with its style (segment splits aside)."""
+    return [(char, segment.style) for segment in strip for char in segment.text]
+
+
+@pytest.mark.parametrize("size", [BIG, SMALL], ids=["140x40", "80x24"])
+async def test_a_ticked_countdown_is_drawn_exactly_as_a_full_redraw_draws_it(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any, size: tuple[int, int]
+) -> None:
+    """A tick writes the countdown over the table's cached line (only that row is drawn
+    again); what it draws must be what redrawing the whole table would, cursor on the row or
+    not, scrolled sideways or not."""
+    app = make_app(house_db)
+    async with app.run_test(size=size) as pilot:
+        await opened(pilot)
+        roster = app.main.roster
+        roster.focus()
+        for cursor_row, scroll in ((0, 0), (2, 0), (2, 12)):
+            roster.move_cursor(row=cursor_row)
+            roster.scroll_to(x=scroll, animate=False)
+            await pilot.pause()
+            clock.advance(seconds=7)
+            app.tick()
+            await pilot.pause()
+            ticked = roster.render_line(3)  # cy, the held row
+            roster.notify_style_update()  # drop every cached drawing: a full redraw
+            assert drawn_cells(roster.render_line(3)) == drawn_cells(ticked), (cursor_row, scroll)
