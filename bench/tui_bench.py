@@ -192,18 +192,16 @@ async def latency(db: str, count: int, key: str = BIG) -> dict[str, Any]:
             )
         await pilot.pause()
         roster = app.main.roster
-        original = roster._apply
 
-        def spy(target: Any, now: Any) -> None:
-            original(target, now)
-            shown = set(roster._shown)
+        def changed() -> None:  # the roster's public seam: a change is in the table
+            shown = set(roster.shown_actors)
 
             def painted() -> None:
                 applied.append((time.time(), shown))
 
             app.call_after_refresh(painted)
 
-        roster._apply = spy  # type: ignore[method-assign]
+        roster.after_apply = changed
         assert app.store is not None
         stop = asyncio.Event()
         seen: dict[int, float] = {}

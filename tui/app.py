@@ -24,11 +24,12 @@ from store import EventStore, open_store
 from store.booking import Ledger
 from store.demo import seed_demo
 from store.ledger.provenance import default_operator
+from store.ledger.venue import venue_zone
 from tui.config import Config
 from tui.live import one_line
 from tui.messages import HouseOpened
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.forms import OperatorForm
+from tui.screens.forms import FormScreen, OperatorForm
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.widgets.filter_input import FilterInput
@@ -71,7 +72,8 @@ class BoxOfficeApp(App[int]):
             store_url: a SQLite path or a ``postgresql://`` URL.
             operator: recorded on every event (default: the login name).
             clock: the ledger's clock (and the countdowns'); tests inject one.
-            tz: the zone times are shown in (default: the machine's).
+            tz: the zone times are shown in and naive input is read in (default: the
+                venue's, ``$BOXOFFICE_TZ`` or the configured zone, else the machine's).
             create: create the database if it is missing (launch decides).
             demo: seed a demo house into an empty database without asking.
             offer_demo: on an empty database, ask whether to seed a demo.
@@ -84,7 +86,9 @@ class BoxOfficeApp(App[int]):
         """
         super().__init__()
         self.config = config or Config()
-        tz = tz or self.config.zone
+        # the venue's zone ($BOXOFFICE_TZ, else the configured one): the clock, every time
+        # shown, and where a start time typed without a zone is taken to be (SPEC §4.4)
+        tz = tz or venue_zone(self.config.zone)
         self.log_file = log or logging.getLogger("boxoffice.app")
         self._ask_operator = ask_operator and operator is None
         self.store_url = store_url
@@ -148,7 +152,11 @@ class BoxOfficeApp(App[int]):
         )
         self.store = store
         self.ledger = Ledger(
-            store, clock=self._clock, operator=self.operator, clock_check=self._clock_check
+            store,
+            clock=self._clock,
+            operator=self.operator,
+            clock_check=self._clock_check,
+            zone=self.tz,
         )
         if self._clock is None:
             server = await store.server_now()
@@ -221,6 +229,11 @@ class BoxOfficeApp(App[int]):
             (" / ".join(keys), b.description or b.action, b.tooltip, b.id or "")
             for keys, b in rows.values()
         ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In a form, letters and ``?`` are typed into its fields: quit and help are off there
+        (and out of its footer), so a ``q`` typed with a button focused never quits."""
+        return not (action in ("quit", "help") and isinstance(self.screen, FormScreen))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -58,6 +58,9 @@ class OccurrenceView:
     #: terminal's clock ran ahead (``store.ledger.clock_check``)
     recorded_until: datetime | None = None
     waiters: tuple[WaiterRecord, ...] = ()  # the waiting list in order (with the rows only)
+    #: when each live hold lapses, soonest first: "how many lapse in the next 5 minutes"
+    #: over the whole house is counted from the lines alone, without reading any roster
+    expiries: tuple[datetime, ...] = ()
 
     def recorded_ahead_of(self, now: datetime) -> bool:
         """Recorded times run over 5 minutes ahead of ``now``: a terminal's clock ran ahead.
@@ -98,6 +101,19 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
         member.note,
         member.checked_in_at,
         member.offered,
+    )
+
+
+def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetime, ...]:
+    """When each hold still live at ``now`` lapses, soonest first (one pass, no roster sort)."""
+    return tuple(
+        sorted(
+            m.expires_at
+            for m in state.members.values()
+            if m.state is SeatState.HELD
+            and m.expires_at is not None
+            and (now is None or m.expires_at > now)
+        )
     )
 
 
@@ -170,4 +186,5 @@ def occurrence_view(
         now,
         state.high_water,
         waiters,
+        hold_expiries(state, now),
     )

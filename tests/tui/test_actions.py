@@ -480,8 +480,12 @@ async def test_a_demo_occurrence_is_marked_and_archived_in_one_step(
         assert isinstance(app.screen, ConfirmScreen)
         await say_yes(pilot)
         assert (await answers.next(pilot)).text.startswith("Archived: ")
-        await until(
-            pilot, lambda: "ARCHIVED" in house_cell(app, "race-1", "show"), "marked archived"
-        )
+        # archived ones are hidden by default: the row leaves, the show left is selected
+        await until(pilot, lambda: "race-1" not in app.main.house.lines, "race-1 hidden")
+        assert app.main.selected == SHOW
+        assert "1 archived hidden" in str(app.main.house.border_title)
+        await pilot.press("v")  # shown again, marked
+        assert "ARCHIVED" in house_cell(app, "race-1", "show")
+        assert "archived shown" in str(app.main.house.border_title)
         assert app.ledger is not None
         assert [r.key for r in await app.ledger.occurrences()] == [SHOW]

@@ -135,3 +135,47 @@ async def search_zoe(pilot: Pilot[Any]) -> None:
 
 def test_search_across_shows(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=ready(search_zoe))
+
+
+async def archive_macbeth_show_archived_sort_by_lapse(pilot: Pilot[Any]) -> None:
+    """Macbeth archived (hidden), then shown with ``v``; the roster sorted with ``o``."""
+    app = pilot.app
+    assert isinstance(app, BoxOfficeApp) and app.ledger is not None
+    macbeth = next(key for key in app.main.house.lines if key.startswith("macbeth-"))
+    await app.ledger.archive(macbeth)
+    await until(pilot, lambda: macbeth in app.main.house.hidden, "macbeth hidden")
+    await pilot.press("v", "o")
+    await until(pilot, lambda: macbeth in app.main.house.lines, "macbeth shown, marked")
+
+
+async def new_occurrence(pilot: Pilot[Any]) -> None:
+    await pilot.press("n")
+
+
+async def book_form(pilot: Pilot[Any]) -> None:
+    await pilot.press("b")
+
+
+def test_archived_shown_and_roster_by_lapse_at_140x40(
+    snap_compare: Any, demo_app: BoxOfficeApp
+) -> None:
+    """``v`` shows the archived Macbeth, marked; ``o`` puts the holds first, soonest first."""
+    assert snap_compare(
+        demo_app,
+        terminal_size=(140, 40),
+        run_before=ready(archive_macbeth_show_archived_sort_by_lapse),
+    )
+
+
+def test_new_occurrence_form_at_140x40(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    """Every field and both buttons on screen; placeholders read as examples."""
+    assert snap_compare(demo_app, terminal_size=(140, 40), run_before=ready(new_occurrence))
+
+
+def test_new_occurrence_form_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    """Compact under 34 rows: one line per field, the buttons above the footer."""
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=ready(new_occurrence))
+
+
+def test_book_form_at_80x24(snap_compare: Any, demo_app: BoxOfficeApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=ready(book_form))

@@ -12,6 +12,7 @@ import sys
 
 from store import open_store
 from store.ledger import rules as validation
+from store.ledger.venue import venue_zone
 from tui.cli.paths import default_db_path
 from tui.cli.safe_text import printable
 
@@ -44,6 +45,7 @@ def launch(db: str | None, operator: str | None, demo: bool) -> int:
     url, create = resolve(db or config.database)
     operator = operator or config.operator
     try:
+        venue_zone(config.zone)  # a bad $BOXOFFICE_TZ is one line, before the screen
         if operator is not None:
             validation.text(operator, "operator")
         asyncio.run(_probe(url, create))

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -27,6 +27,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Leave it as it is"),
+        Binding("tab", "app.focus_next", "Other answer", tooltip="Move to the other button"),
     ]
 
     def __init__(
@@ -44,6 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="form-buttons"):
                 yield Button(Content(self.yes), variant="error", id="yes")
                 yield Button(Content(self.no), variant="primary", id="no")
+        yield Footer()  # this question's keys, not those of the screen behind it
 
     def on_mount(self) -> None:
         self.query_one("#yes" if self.default else "#no", Button).focus()

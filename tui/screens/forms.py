@@ -15,26 +15,21 @@ from typing import ClassVar, Generic, TypeVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from store.ledger import rules as v
-from store.ledger.rules import InvalidInput
-from tui.cli.durations import format_duration, parse_duration
 from tui.cli.safe_text import printable
+from tui.screens.field_rules import FieldError, capacity, checked, duration
 
 T = TypeVar("T")
 
 
-class FieldError(ValueError):
-    """Input the form will not accept; shown under the field it names."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class FormFields(VerticalScroll, can_focus=False):
+    """The fields, scrolling when the form is taller than the terminal; Tab goes straight
+    to the inputs (a plain VerticalScroll would take the focus first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +48,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         # widget focused at arrival, and a plain Tab binding only runs once the key has
         # bubbled up from the field, after the rest of a burst (a scanner, a paste) has
         # already been handed to the old field (issue 13 item 9).
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("tab", "app.focus_next", "Next field", priority=True),
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
         Binding(
             "escape",
@@ -64,6 +59,9 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         ),
     ]
 
+    #: under 34 rows the form goes compact (one line per field): see ``.-short`` in app.tcss
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012 (as Screen declares it)
+
     submit_label = "OK"
 
     def __init__(self, heading: Content, fields: list[Field]) -> None:
@@ -73,15 +71,21 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         self._answered = False  # a second Enter in the same burst must not dismiss twice
 
     def compose(self) -> ComposeResult:
+        # The fields scroll and the buttons stay below them, so a form taller than the
+        # terminal (New occurrence at 80x24) still shows how to submit or leave it.
         with Vertical(classes="form"):
             yield Static(self.heading, classes="form-heading")
-            for field in self.fields:
-                yield Label(Content(field.label), classes="field-label")
-                yield Input(value=field.value, placeholder=field.placeholder, id=field.name)
-                yield Static(Content(""), id=f"{field.name}-error", classes="field-error")
+            with FormFields(classes="form-fields"):
+                for field in self.fields:
+                    yield Label(Content(field.label), classes="field-label")
+                    yield Input(value=field.value, placeholder=field.placeholder, id=field.name)
+                    error = Static(Content(""), id=f"{field.name}-error", classes="field-error")
+                    error.display = False  # a line only when there is something to say
+                    yield error
             with Horizontal(classes="form-buttons"):
                 yield Button(Content(self.submit_label), variant="primary", id="submit")
                 yield Button(Content("Cancel"), id="abandon")
+        yield Footer()  # this form's keys, not those of the screen behind it
 
     def parse(self, values: Mapping[str, str]) -> T:
         """Turn the inputs into the form's value, or raise FieldError."""
@@ -101,7 +105,9 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
             return  # the form is closing: its answer went once (a double Enter, issue 12)
         values = {f.name: self.query_one(f"#{f.name}", Input).value for f in self.fields}
         for field in self.fields:
-            self.query_one(f"#{field.name}-error", Static).update(Content(""))
+            error = self.query_one(f"#{field.name}-error", Static)
+            error.update(Content(""))
+            error.display = False
         try:
             result = self.parse(values)
         except FieldError as error:
@@ -111,35 +117,10 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         self.dismiss(result)
 
     def show_error(self, field: str, message: str) -> None:
-        self.query_one(f"#{field}-error", Static).update(Content("✖ " + printable(message)))
+        error = self.query_one(f"#{field}-error", Static)
+        error.update(Content("✖ " + printable(message)))
+        error.display = True
         self.query_one(f"#{field}", Input).focus()
-
-
-def _rule(field: str, check: object, value: str) -> object:
-    """Apply one of ``store.ledger.rules``'s rules, re-raising its complaint for the field."""
-    try:
-        return check(value)  # type: ignore[operator]
-    except InvalidInput as error:
-        raise FieldError(field, error.problem) from None
-
-
-def _capacity(field: str, text: str) -> int:
-    stripped = text.strip()
-    if not stripped.lstrip("-").isdigit():
-        raise FieldError(field, "must be a whole number, 0 or more")
-    return int(_rule(field, v.capacity, int(stripped)))  # type: ignore[arg-type, call-overload]
-
-
-def _duration(field: str, text: str) -> timedelta:
-    """A hold length, within the ledger's bounds (``parse_duration`` bounds it too)."""
-    try:
-        duration = parse_duration(text)
-    except ValueError as error:
-        raise FieldError(field, str(error)) from None
-    try:
-        return v.ttl(duration, field)
-    except InvalidInput as error:
-        raise FieldError(field, error.problem) from None
 
 
 # -- the forms ---------------------------------------------------------------------
@@ -161,20 +142,22 @@ class NewOccurrenceForm(FormScreen[NewOccurrence]):
         super().__init__(
             Content("New occurrence"),
             [
-                Field("key", "Key", "hamlet-2026-12-24"),
-                Field("title", "Title (optional)", "Hamlet"),
-                Field("capacity", "Capacity", "40"),
-                Field("starts_at", "Starts at (optional)", "2026-12-24 19:30"),
-                Field("hold_ttl", "Holds last (optional)", "15m"),
+                Field("key", "Key", "e.g. hamlet-2026-12-24"),
+                Field("title", "Title (optional)", "e.g. Hamlet"),
+                Field("capacity", "Capacity", "e.g. 40"),
+                Field("starts_at", "Starts at (optional, venue time)", "e.g. 2026-12-24 19:30"),
+                Field("hold_ttl", "Holds last (optional)", "e.g. 15m"),
             ],
         )
         self.tz = tz
 
     def parse(self, values: Mapping[str, str]) -> NewOccurrence:
-        key = str(_rule("key", v.occurrence_key, values["key"].strip()))
+        key = str(checked("key", v.occurrence_key, values["key"].strip()))
         title = values["title"].strip()
-        checked_title = str(_rule("title", lambda t: v.text(t, "title"), title)) if title else None
-        capacity = _capacity("capacity", values["capacity"])
+        checked_title = (
+            str(checked("title", lambda t: v.text(t, "title"), title)) if title else None
+        )
+        seats = capacity("capacity", values["capacity"])
         starts_at = None
         if values["starts_at"].strip():
             try:
@@ -184,8 +167,8 @@ class NewOccurrenceForm(FormScreen[NewOccurrence]):
             if starts_at.tzinfo is None:
                 # the operator typed a wall-clock time where the app shows times
                 starts_at = starts_at.replace(tzinfo=self.tz) if self.tz else starts_at.astimezone()
-        ttl = _duration("hold_ttl", values["hold_ttl"]) if values["hold_ttl"].strip() else None
-        return NewOccurrence(key, capacity, checked_title, starts_at, ttl)
+        ttl = duration("hold_ttl", values["hold_ttl"]) if values["hold_ttl"].strip() else None
+        return NewOccurrence(key, seats, checked_title, starts_at, ttl)
 
 
 class CapacityForm(FormScreen[int]):
@@ -195,7 +178,7 @@ class CapacityForm(FormScreen[int]):
         super().__init__(heading, [Field("capacity", "New capacity", str(current), str(current))])
 
     def parse(self, values: Mapping[str, str]) -> int:
-        return _capacity("capacity", values["capacity"])
+        return capacity("capacity", values["capacity"])
 
 
 class ActorForm(FormScreen[str]):
@@ -203,35 +186,12 @@ class ActorForm(FormScreen[str]):
 
     def __init__(self, heading: Content, verb: str, actor: str = "") -> None:
         self.submit_label = verb
-        super().__init__(heading, [Field("actor", "Actor", "name, email or ticket ref", actor)])
-
-    def parse(self, values: Mapping[str, str]) -> str:
-        return str(_rule("actor", v.actor, values["actor"]))
-
-
-@dataclass(frozen=True, slots=True)
-class HoldRequest:
-    actor: str
-    ttl: timedelta | None  # None: the occurrence's own hold length
-
-
-class HoldForm(FormScreen[HoldRequest]):
-    submit_label = "Hold"
-
-    def __init__(self, heading: Content, default_ttl: timedelta | None) -> None:
-        hint = format_duration(default_ttl) if default_ttl else "no expiry"
         super().__init__(
-            heading,
-            [
-                Field("actor", "Actor", "name, email or ticket ref"),
-                Field("ttl", f"Hold for (blank: {hint})", "15m"),
-            ],
+            heading, [Field("actor", "Actor", "e.g. a name, email or ticket ref", actor)]
         )
 
-    def parse(self, values: Mapping[str, str]) -> HoldRequest:
-        actor = str(_rule("actor", v.actor, values["actor"]))
-        ttl = _duration("ttl", values["ttl"]) if values["ttl"].strip() else None
-        return HoldRequest(actor, ttl)
+    def parse(self, values: Mapping[str, str]) -> str:
+        return str(checked("actor", v.actor, values["actor"]))
 
 
 class OperatorForm(FormScreen[str]):
@@ -254,7 +214,7 @@ class OperatorForm(FormScreen[str]):
         )
 
     def parse(self, values: Mapping[str, str]) -> str:
-        return str(_rule("operator", lambda t: v.text(t, "operator"), values["operator"].strip()))
+        return str(checked("operator", lambda t: v.text(t, "operator"), values["operator"].strip()))
 
     def action_abandon(self) -> None:
         pass  # the app needs a name to write under: Esc does not skip the question

@@ -97,6 +97,22 @@ MAIN_BINDINGS: list[Binding] = [
         tooltip="Archive the selected occurrence, or restore an archived one (asks first)",
     ),
     Binding(
+        "o",
+        "toggle_sort",
+        "Sort by lapse",
+        show=False,
+        id="sort",
+        tooltip="Sort the roster by time to lapse (soonest first), or back to join order",
+    ),
+    Binding(
+        "v",
+        "toggle_archived",
+        "Show archived",
+        show=False,
+        id="archived",
+        tooltip="Show archived occurrences in the house (marked ARCHIVED), or hide them again",
+    ),
+    Binding(
         "r",
         "race",
         "Race",

@@ -158,10 +158,10 @@ class MainScreen(Screen[None]):
         self._aim_at_next_lapse(now)
 
     def _show_clock(self, now: datetime) -> None:
-        """The venue's clock, and how many of the roster's holds lapse in the next 5 minutes."""
+        """The venue's clock, and how many holds of the house lapse in the next 5 minutes."""
         self.header.clock = wall_clock(now, self.tz)
         if self.travel_seq is None:
-            self.header.lapsing = self.roster.lapsing_within(now, LAPSING_SOON)
+            self.header.lapsing = self.house.lapsing_within(now, LAPSING_SOON)
 
     def _aim_at_next_lapse(self, now: datetime) -> None:
         """Tick again the moment the next hold in sight lapses, not up to a tick later."""
@@ -231,8 +231,22 @@ class MainScreen(Screen[None]):
         if wanted is not None and wanted in self.house.lines:
             self._select_when_seen = None
             self.house.move_cursor(row=self.house.get_row_index(wanted))
-        elif self.selected is None and self.house.row_count:
-            self.select(self.house.selected_key)
+        else:
+            self._keep_selection_in_house()
+
+    def _keep_selection_in_house(self) -> None:
+        """Select the house's cursor row when nothing is selected or the selected row left
+        the list (archived while archived ones are hidden)."""
+        house = self.house
+        if self.selected is None or self.selected not in house.lines:
+            self.select(house.selected_key)
+        hidden = len(house.hidden)
+        title: list[str | tuple[str, str]] = ["House"]
+        if house.show_archived:
+            title.append((" · archived shown", "bold"))
+        elif hidden:
+            title.append((f" · {hidden} archived hidden (v)", "dim"))
+        house.border_title = Content.assemble(*title)
 
     @on(DataTable.RowHighlighted, "#house")
     def _house_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -264,7 +278,8 @@ class MainScreen(Screen[None]):
         key = self.selected
         line = self._travel_view or (self.house.lines.get(key) if key else None)
         if line is None:
-            empty = self.feed is not None and not self.house.lines
+            # archived ones hidden are not "no occurrences": the house title says how many
+            empty = self.feed is not None and not self.house.lines and not self.house.hidden
             self.roster.border_title = (
                 Content.assemble(
                     ("No occurrences yet: ", "bold"),
@@ -280,6 +295,8 @@ class MainScreen(Screen[None]):
             (printable(record.title or record.key), "italic"),
             f" · {when(record.starts_at, self.tz)} · {record.occupied}/{record.capacity} seated",
         ]
+        if self.roster.by_lapse:
+            parts.append((" · by lapse", "bold"))
         if self.roster.needle:
             shown = len(self.roster.shown_actors)
             parts.append((f" · filter {printable(self.roster.needle)!s}: {shown} shown", "bold"))
@@ -479,6 +496,14 @@ class MainScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         self.roster.focus()
+
+    def action_toggle_archived(self) -> None:
+        self.house.set_show_archived(not self.house.show_archived)
+        self._keep_selection_in_house()
+
+    def action_toggle_sort(self) -> None:
+        self.roster.set_sort_by_lapse(not self.roster.by_lapse)
+        self._update_titles()
 
     def action_toggle_log(self) -> None:
         log_table = self.log_table

@@ -17,7 +17,8 @@ from textual.content import Content
 from store.ledger import party_input, rules
 from store.ledger.rules import InvalidInput
 from tui.cli.durations import format_duration
-from tui.screens.forms import Field, FieldError, FormScreen, _duration, _rule
+from tui.screens.field_rules import FieldError, checked, duration
+from tui.screens.forms import Field, FormScreen
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,11 @@ def party_note(text: str) -> str | None:
     return note or None
 
 
-def _party_fields() -> list[Field]:
+def party_fields() -> list[Field]:
     return [
-        Field("actor", "Actor", "name, email or ticket ref"),
-        Field("seats", "Seats (party size)", "1", "1"),
-        Field("note", "Note (optional)", "phone, payment reference"),
+        Field("actor", "Actor", "e.g. a name, email or ticket ref"),
+        Field("seats", "Seats (party size)", "e.g. 4", "1"),
+        Field("note", "Note (optional)", "e.g. a phone number or payment reference"),
     ]
 
 
@@ -61,10 +62,10 @@ class PartyForm(FormScreen[Party]):
     submit_label = "Book"
 
     def __init__(self, heading: Content) -> None:
-        super().__init__(heading, _party_fields())
+        super().__init__(heading, party_fields())
 
     def parse(self, values: Mapping[str, str]) -> Party:
-        actor = str(_rule("actor", rules.actor, values["actor"]))
+        actor = str(checked("actor", rules.actor, values["actor"]))
         return Party(actor, party_seats(values["seats"]), party_note(values["note"]))
 
 
@@ -75,12 +76,12 @@ class PartyHoldForm(FormScreen[Party]):
 
     def __init__(self, heading: Content, default_ttl: timedelta | None) -> None:
         hint = format_duration(default_ttl) if default_ttl else "no expiry"
-        fields = _party_fields()
-        fields.insert(2, Field("ttl", f"Hold for (blank: {hint})", "15m"))
+        fields = party_fields()
+        fields.insert(2, Field("ttl", f"Hold for (blank: {hint})", "e.g. 15m"))
         super().__init__(heading, fields)
 
     def parse(self, values: Mapping[str, str]) -> Party:
-        actor = str(_rule("actor", rules.actor, values["actor"]))
-        ttl = _duration("ttl", values["ttl"]) if values["ttl"].strip() else None
+        actor = str(checked("actor", rules.actor, values["actor"]))
+        ttl = duration("ttl", values["ttl"]) if values["ttl"].strip() else None
         seats, note = party_seats(values["seats"]), party_note(values["note"])
         return Party(actor, seats, note, ttl)

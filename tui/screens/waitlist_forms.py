@@ -15,8 +15,9 @@ from textual.content import Content
 from store.ledger import rules
 from tui.cli.safe_text import printable
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.forms import Field, FormScreen, _rule
-from tui.screens.party_forms import Party, _party_fields, party_note, party_seats
+from tui.screens.field_rules import checked
+from tui.screens.forms import Field, FormScreen
+from tui.screens.party_forms import Party, party_fields, party_note, party_seats
 from tui.widgets.waitlist import ListLine
 
 
@@ -26,12 +27,12 @@ class WaiterForm(FormScreen[Party]):
     submit_label = "Add to list"
 
     def __init__(self, heading: Content) -> None:
-        fields = _party_fields()
+        fields = party_fields()
         fields[2] = Field("note", "Note (optional)", "phone to call when seats free up")
         super().__init__(heading, fields)
 
     def parse(self, values: Mapping[str, str]) -> Party:
-        actor = str(_rule("actor", rules.actor, values["actor"]))
+        actor = checked("actor", rules.actor, values["actor"])
         return Party(actor, party_seats(values["seats"]), party_note(values["note"]))
 
 

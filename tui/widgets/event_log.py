@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from itertools import count
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from store.eventstore.events import Event
@@ -87,6 +88,13 @@ FIRST_ROWS, MORE_ROWS = 300, 1000
 
 class EventLog(DataTable[Any]):
     """One occurrence's events in seq order; grows at the end as the stream does."""
+
+    #: Home and End move the cursor to the first and last event (a DataTable's own Home/End
+    #: only scroll sideways, leaving the cursor, and what Enter acts on, where it was).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
 
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)

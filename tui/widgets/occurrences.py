@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -123,6 +124,10 @@ class OccurrenceTable(DataTable[Any]):
     The columns follow the table's width: a narrow house (an 80-column
     terminal) shows the name and the seats left; a wider one adds the curtain
     time and the capacity bar, and the name takes whatever width is left.
+
+    Archived occurrences (a finished run, last week's racer demos) are kept out
+    of the list unless ``show_archived`` is set; ``lines`` holds the shown ones,
+    ``hidden`` the rest, so a toggle needs no read.
     """
 
     def __init__(
@@ -137,6 +142,8 @@ class OccurrenceTable(DataTable[Any]):
         self.tz = tz
         self.now = now
         self.lines: dict[str, OccurrenceView] = {}
+        self.hidden: dict[str, OccurrenceView] = {}  # archived, while they are not shown
+        self.show_archived = False
         self._cells: dict[str, tuple[str, ...]] = {}
         self.columns_shown: tuple[tuple[str, str, int], ...] = ()
         self.narrow = False
@@ -186,6 +193,21 @@ class OccurrenceTable(DataTable[Any]):
         }
         return tuple(cells[key] for key, _, _ in self.columns_shown)
 
+    def set_show_archived(self, show: bool) -> None:
+        """Show archived occurrences (marked ``ARCHIVED``) or keep them out of the list."""
+        if show == self.show_archived:
+            return
+        self.show_archived = show
+        self.upsert([*self.lines.values(), *self.hidden.values()])
+
+    def lapsing_within(self, now: datetime, soon: timedelta) -> int:
+        """Holds lapsing within ``soon`` of ``now`` in every occurrence shown (no roster read)."""
+        until = now + soon
+        return sum(
+            bisect_right(line.expiries, until) - bisect_right(line.expiries, now)
+            for line in self.lines.values()
+        )
+
     def upsert(self, lines: list[OccurrenceView], *, keep: str | None = None) -> None:
         """Add new occurrences and rewrite only the cells that changed."""
         if not self.columns_shown:
@@ -195,6 +217,13 @@ class OccurrenceTable(DataTable[Any]):
         with self.app.batch_update():
             for line in lines:
                 key = line.record.key
+                if line.record.archived and not self.show_archived:
+                    self.hidden[key] = line
+                    if self.lines.pop(key, None) is not None:
+                        self.remove_row(key)
+                        del self._cells[key]
+                    continue
+                self.hidden.pop(key, None)
                 cells = self._cells_of(line)
                 texts = tuple(c.plain for c in cells)
                 before = self._cells.get(key)
