@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from datetime import timedelta
 from typing import Any
@@ -245,9 +247,10 @@ async def _log(opts: Options, key: str, follow: bool) -> None:
         _print_events(opts, events)
         last_seq = events[-1].seq
         lost = False  # said once per outage, on stderr, so stdout stays the log alone
-        while follow:
+        stop = _stop_on_ctrl_c() if follow else None
+        while stop is not None and not stop.is_set():
             try:
-                if not await store.wait_for_append(head, FOLLOW_POLL_S):
+                if not await _wait_unless_stopped(store, head, stop):
                     lost = False
                     continue
                 head = await store.head_position()
@@ -274,6 +277,36 @@ async def _log(opts: Options, key: str, follow: bool) -> None:
             _print_events(opts, events)
             if events:
                 last_seq = events[-1].seq
+
+
+def _stop_on_ctrl_c() -> asyncio.Event:
+    """Ctrl-C (and SIGTERM) end ``--follow`` by a flag the loop reads, not by cancelling it.
+
+    A cancellation can be lost inside a wait that finishes at the same moment
+    (``asyncio.wait_for`` on Python 3.11), which left a follower running after
+    Ctrl-C; a flag cannot be lost, and the store then closes in the normal way.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _wait_unless_stopped(store: EventStore, head: int, stop: asyncio.Event) -> bool:
+    """``wait_for_append``, given up at once when ``stop`` is set (then False)."""
+    waiting = asyncio.ensure_future(store.wait_for_append(head, FOLLOW_POLL_S))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not waiting.done():
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await waiting
+    return not stop.is_set() and waiting.result()
 
 
 def show_log(opts: Options, args: argparse.Namespace) -> int:
