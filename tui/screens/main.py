@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
@@ -30,17 +29,16 @@ from store.ledger.views import OccurrenceView
 from tui.actions import COMMANDS, Aim, Command, Result, ask_then
 from tui.cli.safe_text import printable
 from tui.live import LiveFeed, Reading, ReadRequest, one_line
-from tui.messages import CommandAnswered, DatabaseGone, FeedRead, LiveChanged, RosterRecalled
-from tui.screens.door import DoorScreen
+from tui.messages import CommandAnswered, DatabaseGone, FeedRead, LiveChanged
 from tui.screens.keys import MAIN_BINDINGS
-from tui.screens.search import Match, SearchScreen, waiting_words
+from tui.screens.main_moves import MainScreenMoves
 from tui.widgets.answers import answer, expired_answer
 from tui.widgets.event_log import EventLog
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import LIVE, OFFLINE, HouseHeader
 from tui.widgets.occurrences import OccurrenceTable
 from tui.widgets.roster import LAPSED, RosterTable
-from tui.widgets.timefmt import local, wall_clock, when
+from tui.widgets.timefmt import wall_clock, when
 from tui.widgets.waitlist import WaitlistTable
 
 #: The header counts the holds that lapse this soon.
@@ -49,7 +47,7 @@ LAPSING_SOON = timedelta(minutes=5)
 FREEZE_ROWS = 2000
 
 
-class MainScreen(Screen[None]):
+class MainScreen(MainScreenMoves):
     """Run a night from the keyboard: every action, every roster, live."""
 
     BINDINGS: ClassVar[list[Binding]] = MAIN_BINDINGS  # type: ignore[assignment]
@@ -320,42 +318,6 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
         )
 
-    async def _recall(self, key: str, seq: int) -> None:
-        assert self.ledger is not None
-        self.post_message(RosterRecalled(key, seq, await self.ledger.view_at(key, seq)))
-
-    def on_roster_recalled(self, message: RosterRecalled) -> None:
-        if not self.on_screen or message.key != self.selected:
-            return
-        self.travel_seq = message.seq
-        self._travel_view = message.view
-        at = message.view.read_at
-        self.roster.show(list(message.view.rows), at, live=False)
-        self.waitlist.show_view(message.view, at, live=False)
-        moment = f" ({local(at, self.tz):%d %b %H:%M:%S})" if at else ""
-        self.banner.update(
-            Content.assemble(
-                ("⏪ TIME TRAVEL", "bold reverse"),
-                f"  the roster as it stood at seq {message.seq}{moment}"
-                " · changes are paused · Esc returns to live",
-            )
-        )
-        self.banner.display = True
-        self.header.past = f"seq {message.seq}{moment}"
-        self.header.lapsing = 0
-        self._update_titles()
-        self.refresh_bindings()
-
-    def _leave_travel(self) -> None:
-        if self.travel_seq is None:
-            return
-        self.travel_seq = None
-        self._travel_view = None
-        self.header.past = ""
-        self.banner.display = False
-        self._update_titles()
-        self.refresh_bindings()
-
     def action_back_to_live(self) -> None:
         if self.travel_seq is None:  # Esc in the roster: clear the filter
             self.filter_input.action_clear()
@@ -522,51 +484,3 @@ class MainScreen(Screen[None]):
             pane.focus()
         elif self.focused is None:
             self.roster.focus()
-
-    def action_race(self) -> None:
-        try:
-            from tui.screens.race import RaceScreen
-        except ImportError:
-            self.notify("race panel not available", severity="warning", markup=False)
-            return
-        operator = self.ledger.operator if self.ledger else ""
-        store_url = str(getattr(self.app, "store_url", ""))
-        screen: Screen[Any] = RaceScreen(store_url, operator, self.selected)
-        self.app.push_screen(screen)
-
-    def action_search(self) -> None:
-        """Find a party on any show; choosing one selects its show and its roster row."""
-        if self.ledger is None:
-            self.notify("Still opening the database", severity="warning", markup=False)
-            return
-        self.app.push_screen(SearchScreen(self.ledger, self.tz), self._jump)
-
-    def _jump(self, match: Match | None) -> None:
-        if match is None:
-            return
-        if match.row.seat is None:  # waiting: no roster row to put the cursor on
-            self.notify(waiting_words(match), markup=False)
-        self._cursor_when_seen = match.row.actor if match.row.seat is not None else None
-        if self.travel_seq is not None:
-            self.action_back_to_live()  # leaves time travel and reads the live roster
-        if self.roster.needle:
-            self.filter_input.action_clear()  # the filter could hide the party
-            self.roster.set_filter("")
-        if match.key in self.house.lines:
-            self.house.move_cursor(row=self.house.get_row_index(match.key))
-        self.select(match.key)
-        self.roster.focus()
-        self._put_cursor()
-
-    def _put_cursor(self) -> None:
-        """Put the roster's cursor on the actor a search chose, once its row is there."""
-        actor = self._cursor_when_seen
-        if actor is not None and actor in self.roster.shown_actors:
-            self._cursor_when_seen = None
-            self.roster.move_cursor(row=self.roster.shown_actors.index(actor))
-
-    def action_door(self) -> None:
-        if self.ledger is None or self.selected is None:
-            self.notify("No occurrence selected", severity="warning", markup=False)
-            return
-        self.app.push_screen(DoorScreen(self.ledger, self.selected))
