@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from store import open_store
 from store.ledger import rules as validation
 from store.ledger.venue import venue_zone
 from tui.cli.paths import default_db_path
 from tui.cli.safe_text import printable
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
@@ -33,9 +37,13 @@ def resolve(db: str | None) -> tuple[str, bool]:
     return str(default_db_path()), True
 
 
-def launch(db: str | None, operator: str | None, demo: bool) -> int:
-    """Run the app on ``db`` (None: the configured or default database); the exit code."""
-    from tui.config import ConfigError, load, open_log
+def _checked_database(db: str | None, operator: str | None) -> tuple[Config, str, str | None] | int:
+    """Config, URL and operator for a screen about to open, or the exit code saying why not.
+
+    Everything that can be refused in one line is, before a screen takes the
+    terminal: the config file, the URL, the venue zone, the operator, the database.
+    """
+    from tui.config import ConfigError, load
 
     try:
         config = load()
@@ -55,6 +63,17 @@ def launch(db: str | None, operator: str | None, demo: bool) -> int:
     except Exception as error:  # missing, locked, corrupt, newer schema, unreachable
         _say(error)
         return EXIT_DATABASE
+    return config, url, operator
+
+
+def launch(db: str | None, operator: str | None, demo: bool) -> int:
+    """Run the app on ``db`` (None: the configured or default database); the exit code."""
+    from tui.config import open_log
+
+    checked = _checked_database(db, operator)
+    if isinstance(checked, int):
+        return checked
+    config, url, operator = checked
 
     from tui.app import BoxOfficeApp  # the UI is imported only when it will run
 
@@ -74,8 +93,6 @@ def launch_panel(
     db: str | None, operator: str | None, *, play: str | None, side_by_side: bool
 ) -> int:
     """The racers panel alone: a recording played back (no database), or the side-by-side demo."""
-    from tui.config import ConfigError, load
-
     url: str | None = None
     if play is not None:
         from store.racers.errors import RaceError
@@ -87,21 +104,10 @@ def launch_panel(
             _say(error)
             return EXIT_USAGE
     else:
-        try:
-            config = load()
-        except ConfigError as error:
-            _say(error)
-            return EXIT_USAGE
-        url, create = resolve(db or config.database)
-        operator = operator or config.operator
-        try:
-            asyncio.run(_probe(url, create))
-        except ValueError as error:
-            _say(error)
-            return EXIT_USAGE
-        except Exception as error:  # missing, locked, corrupt, newer schema, unreachable
-            _say(error)
-            return EXIT_DATABASE
+        checked = _checked_database(db, operator)
+        if isinstance(checked, int):
+            return checked
+        _, url, operator = checked
 
     from tui.race_app import RacePanelApp  # the UI is imported only when it will run
 
