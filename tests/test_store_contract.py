@@ -608,3 +608,41 @@ async def test_data_json_cannot_hold_is_refused_the_same_way_and_nothing_written
     with pytest.raises(UnstorableValue, match=r"event meta\['m'\]"):
         await store.append_many("s", 0, [NewEvent("t", {"ok": 1}), NewEvent("t", {}, {"m": value})])
     assert await store.read("s") == [] and await store.last_seq("s") == 0
+
+
+def _append_steps(path: str, stream: str) -> int:
+    """SQLite VM steps one append takes (counted, not timed), rolled back after."""
+    import json as json_module
+
+    from store.eventstore.sqlite_support import APPEND
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    batch = json_module.dumps([["hold", json_module.dumps({"actor": "x"}), "{}"]])
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.set_progress_handler(count, 1)
+        conn.execute(APPEND, (stream, None, batch)).fetchall()
+        conn.set_progress_handler(None, 1)
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return steps[0]
+
+
+async def test_an_sqlite_append_costs_the_same_on_a_long_stream(db_path: str) -> None:
+    """The append finds a stream's head from the index's last row, not by walking the stream.
+
+    (Inside the append's INSERT, ``MAX(seq)`` walked every row: 6.7 ms at 100,000 events.)
+    """
+    async with open_store(db_path, create=True) as store:
+        await store.append_many("short", None, [NewEvent("hold", {"actor": "a"}, {})] * 10)
+        for _ in range(10):
+            await store.append_many("long", None, [NewEvent("hold", {"actor": "a"}, {})] * 500)
+    short, long = _append_steps(db_path, "short"), _append_steps(db_path, "long")
+    assert long < short * 2, (short, long)

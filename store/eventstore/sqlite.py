@@ -51,6 +51,7 @@ from store.eventstore.sql import (
     encode,
 )
 from store.eventstore.sqlite_support import (
+    APPEND,
     SQLITE_DIALECT,
     identity,
     is_busy,
@@ -78,20 +79,6 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
 )
 
-#: The whole append: ?1 stream, ?2 expected seq (NULL: unconditional), ?3 the batch
-#: as a JSON array of [type, data, meta] (data and meta as their stored text).
-#: ORDER BY keeps positions in seq order within the batch.
-_APPEND = """
-INSERT INTO events (stream, seq, type, data, meta)
-SELECT ?1, head.last + batch.key + 1,
-       json_extract(batch.value, '$[0]'), json_extract(batch.value, '$[1]'),
-       json_extract(batch.value, '$[2]')
-FROM (SELECT COALESCE(MAX(seq), 0) AS last FROM events WHERE stream = ?1) AS head,
-     json_each(?3) AS batch
-WHERE ?2 IS NULL OR head.last = ?2
-ORDER BY batch.key
-RETURNING seq, position
-"""
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -99,7 +86,7 @@ T = TypeVar("T")
 
 
 def _batch(events: Sequence[NewEvent]) -> str:
-    """The batch as ``_APPEND``'s third parameter (refuses what JSON cannot hold first)."""
+    """The batch as ``APPEND``'s third parameter (refuses what JSON cannot hold first)."""
     return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -421,7 +408,7 @@ class SQLiteStore(SQLEventStore):
         batch = _batch(events)
 
         async def append(conn: aiosqlite.Connection) -> list[Event] | Conflict:
-            returned = list(await conn.execute_fetchall(_APPEND, (stream, expected_seq, batch)))
+            returned = list(await conn.execute_fetchall(APPEND, (stream, expected_seq, batch)))
             if not returned:
                 assert expected_seq is not None
                 return Conflict(expected_seq, await self.last_seq(stream))
@@ -457,7 +444,7 @@ class SQLiteStore(SQLEventStore):
                 if events:
                     last = tail[-1].seq if tail else after_seq
                     returned = list(
-                        await conn.execute_fetchall(_APPEND, (stream, last, _batch(events)))
+                        await conn.execute_fetchall(APPEND, (stream, last, _batch(events)))
                     )
                     written = _written(stream, events, returned)
                 await conn.execute("COMMIT")
