@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from store.booking import Ledger
-from store.ledger.outcomes import Status
+from store.ledger.outcomes import OccurrenceRecord, Status
 from store.racers.events import Kind
 from store.racers.plan import RacePlan
 
@@ -61,14 +61,16 @@ async def wait_for_an_offer(
 
 
 async def until_sold_out(plan: RacePlan, ledger: Ledger) -> None:
-    """Return once the house has no seat left (or the store has been quiet a while).
+    """Return once the house has no seat left and a racer waits (or the store went quiet).
 
     A winner that will cancel waits for this first, so its seat comes back when
     racers have been told full and wait for it: a return, not a change of mind.
+    (Sold out alone was not enough: a seat returned before anyone had joined the
+    list went to a racer still walking up, and the race offered nothing.)
     """
     quiet = WAIT_QUIET / plan.pace
     position = await ledger.head()
-    while (await ledger.view(plan.occurrence, rows=False)).record.seats_left > 0:
+    while not _sold_out_with_waiters((await ledger.view(plan.occurrence, rows=False)).record):
         changes = await ledger.changes(position, timeout=quiet)
         if changes.position == position:
             return  # nothing moves: it will not sell out
@@ -81,3 +83,7 @@ async def _confirm_offer(ledger: Ledger, key: str, actor: str, emit: Callable[..
         emit(Kind.CONFIRMED, attempt=outcome.attempts)
     else:
         emit(Kind.ERROR, attempt=outcome.attempts, detail=f"confirm answered {outcome.status}")
+
+
+def _sold_out_with_waiters(record: OccurrenceRecord) -> bool:
+    return record.seats_left <= 0 and record.waiting > 0
