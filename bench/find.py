@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,36 +34,12 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_db, machine, median, percentile, table, write_json
-from store import NewEvent, open_store
+from bench.seasons import build_season
+from store import open_store
 from store.booking import Ledger
 from store.ledger.catalog import Catalog
-from store.ledger.fold import stream_of
-from store.ledger.provenance import event_meta
 
 PARTIES = 200
-
-
-async def build_season(url: str, shows: int, parties: int) -> None:
-    """``shows`` occurrences of ``parties`` bookings each, written straight to the store."""
-    start = datetime(2027, 1, 1, 19, 30, tzinfo=UTC)
-    meta = event_meta("bench", datetime.now(UTC))
-    async with open_store(url, create=True) as store:
-        for n in range(shows):
-            created = NewEvent(
-                "created",
-                {
-                    "title": f"Show {n}",
-                    "starts_at": (start + timedelta(days=n % 365, hours=n % 3)).isoformat(),
-                    "capacity": parties * 4,
-                    "hold_ttl_s": None,
-                },
-                meta,
-            )
-            bookings = [
-                NewEvent("booking", {"actor": f"guest {n}-{i}", "seats": 1 + i % 4}, meta)
-                for i in range(parties)
-            ]
-            await store.append_many(stream_of(f"show-{n}"), None, [created, *bookings])
 
 
 async def drop_schema(url: str) -> None:

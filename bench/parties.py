@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import fresh_db, median, percentile
+from bench.seasons import build_season
 from bench.systems import bulk_book
 from store import NewEvent, open_store
 from store.booking import Ledger
@@ -54,25 +55,7 @@ async def party_hold_cost(path: str, history: int, holds: int) -> dict[str, Any]
 async def find_cost(path: str, shows: int, parties: int, searches: int) -> dict[str, Any]:
     """``find`` on a season: the cold first search, then warm ones after a booking each."""
     fresh_db(path)
-    start = datetime(2027, 1, 1, 19, 30, tzinfo=UTC)
-    meta = event_meta("bench", datetime.now(UTC))
-    async with open_store(path, create=True) as store:
-        for n in range(shows):
-            created = NewEvent(
-                "created",
-                {
-                    "title": f"Show {n}",
-                    "starts_at": (start + timedelta(days=n % 365, hours=n % 3)).isoformat(),
-                    "capacity": parties * 4,
-                    "hold_ttl_s": None,
-                },
-                meta,
-            )
-            bookings = [
-                NewEvent("booking", {"actor": f"guest {n}-{i}", "seats": 1 + i % 4}, meta)
-                for i in range(parties)
-            ]
-            await store.append_many(stream_of(f"show-{n}"), None, [created, *bookings])
+    await build_season(path, shows, parties)
     async with open_store(path) as store:
         ledger = Ledger(store, operator="bench")
         t0 = time.perf_counter()
