@@ -470,7 +470,7 @@ def test_the_seed_algorithm_race_is_verified_and_named_unsafe(
     from tui.cli.main import main
 
     assert main(["init", "--db", db_path]) == 0
-    size = ["--db", db_path, "--racers", "400", "--processes", "4", "--capacity", "100"]
+    size = ["--db", db_path, "--racers", "160", "--processes", "4", "--capacity", "40"]
     capsys.readouterr()
     code = main(["race", *size, "--algorithm", "seed", "--json"])
     seed_run = json.loads(capsys.readouterr().out)
