@@ -75,3 +75,53 @@ async def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(
         os.close(probe)
         first.close()
         second.close()
+
+
+async def _queued_at_the_gate(path: str, waiting: asyncio.Future[bool]) -> None:
+    """Until the waiting writer holds the gate (it does while it waits for the turn)."""
+    probe = os.open(path + ".gate", os.O_RDWR | os.O_CREAT)
+    try:
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(probe, fcntl.LOCK_UN)
+            except BlockingIOError:
+                return
+            assert not waiting.done(), "the writer got the turn while it was held"
+            assert time.monotonic() < deadline, "the writer never queued at the gate"
+            await asyncio.sleep(0.001)
+    finally:
+        os.close(probe)
+
+
+async def test_a_turn_taken_on_a_thread_waits_is_handed_over_and_gives_up_in_time(
+    tmp_path: Path,
+) -> None:
+    """``take`` (the writer connection's thread) waits like ``acquire``: handed the turn
+    when its holder lets go, False at its timeout, and at once when the turn closes."""
+    path = str(tmp_path / "boxoffice.db.lock")
+    holder, taker = FairTurn(path), FairTurn(path)
+    try:
+        assert await holder.acquire(1.0)
+        assert not taker.take_now(), "the turn was free to take while it was held"
+        started = time.monotonic()
+        assert not await asyncio.to_thread(taker.take, 0.3), "took a turn that stayed held"
+        assert time.monotonic() - started >= 0.3
+        waiting = asyncio.ensure_future(asyncio.to_thread(taker.take, 30.0))
+        await _queued_at_the_gate(path, waiting)
+        holder.release()
+        assert await asyncio.wait_for(waiting, 30.0), "the released turn was not handed over"
+        assert not await holder.acquire(0.2), "both had the turn at once"
+        taker.release()
+        assert holder.take_now()
+        stuck = asyncio.ensure_future(asyncio.to_thread(taker.take, 60.0))
+        await _queued_at_the_gate(path, stuck)
+        started = time.monotonic()
+        taker.close()  # a store closing: its thread stops waiting now, not in 60 s
+        assert not await asyncio.wait_for(stuck, 10.0)
+        assert time.monotonic() - started < 10.0
+        holder.release()
+    finally:
+        holder.close()
+        taker.close()

@@ -51,12 +51,20 @@ from store.eventstore.sql import (
     encode,
 )
 from store.eventstore.sqlite_support import (
-    APPEND,
     SQLITE_DIALECT,
     identity,
     is_busy,
     on_daemon_thread,
     translate,
+)
+from store.eventstore.sqlite_turn import (
+    APPEND_IN_TURN,
+    APPEND_ONE_IN_TURN,
+    ConnectionTurn,
+    InTurn,
+    Written,
+    in_turn,
+    transaction_in_turn,
 )
 from store.eventstore.writegate import WriteGate, write_gate
 
@@ -88,6 +96,15 @@ T = TypeVar("T")
 def _batch(events: Sequence[NewEvent]) -> str:
     """The batch as ``APPEND``'s third parameter (refuses what JSON cannot hold first)."""
     return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
+
+
+def _append_in_turn(
+    stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+) -> tuple[str, tuple[Any, ...]]:
+    """The guarded append statement for ``events``: one event as columns, more as JSON."""
+    if len(events) == 1:
+        return APPEND_ONE_IN_TURN, (stream, expected_seq, *encode(events)[0])
+    return APPEND_IN_TURN, (stream, expected_seq, _batch(events))
 
 
 def _written(stream: str, events: Sequence[NewEvent], returned: Sequence[Row]) -> list[Event]:
@@ -143,6 +160,8 @@ class SQLiteStore(SQLEventStore):
         #: (device, inode) of the file this store opened: a write checks the path still names it
         self._identity: tuple[int, int] | None = None
         self._wal_expected = False
+        #: the write turn, taken and given back on the writer connection's thread
+        self._turn = ConnectionTurn(lambda: self._gate)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -157,7 +176,7 @@ class SQLiteStore(SQLEventStore):
             self._facts = await self._retry_busy(
                 lambda: on_daemon_thread(lambda: self._prepare(create)), self.busy_timeout
             )
-            self._writer = await self._connect()
+            self._writer = await self._connect(writer=True)
             self._identity = identity(self.path)
             self._writer_busy_ms = int(self.busy_timeout * 1000)
             self._reader = await self._connect()
@@ -180,7 +199,7 @@ class SQLiteStore(SQLEventStore):
             self.path, isolation_level=None, timeout=self.busy_timeout, cached_statements=256
         )
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(self, *, writer: bool = False) -> aiosqlite.Connection:
         pending = await on_daemon_thread(self._new_connection)
         try:
             conn = await pending
@@ -188,6 +207,8 @@ class SQLiteStore(SQLEventStore):
             raise translate(exc, self.path) from exc
         try:
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            if writer:  # the write turn is taken and given back on this connection's thread
+                await self._turn.register(conn)
         except BaseException as exc:
             # also on cancellation: a half-opened connection must not outlive its store
             await asyncio.shield(conn.close())
@@ -286,17 +307,15 @@ class SQLiteStore(SQLEventStore):
     # -- writing -----------------------------------------------------------------
 
     async def _write(
-        self,
-        section: Callable[[aiosqlite.Connection], Awaitable[T]],
-        timeout: float | None,
-        *,
-        transaction: bool,
+        self, section: InTurn[T], timeout: float | None, *, shielded: bool = True
     ) -> T:
-        """Run ``section`` on the writer, holding the connection and the write turn.
+        """Run ``section`` on the writer connection, which it holds alone.
 
-        A ``transaction`` section (several statements) runs to its end even if the
-        caller is cancelled; a one-statement section needs no such care, since
-        aiosqlite runs a queued statement whether or not anyone awaits it.
+        ``section(conn, timeout)`` takes the write turn and gives it back
+        (``store.eventstore.sqlite_turn``); None means the turn stayed taken. A
+        ``shielded`` section runs to its end even if the caller is cancelled; one
+        that is not must see to that itself (one statement already queued runs
+        anyway: aiosqlite runs what is queued whether or not anyone awaits it).
         """
         wait = self.busy_timeout if timeout is None else max(timeout, 0.0)
         deadline = Deadline(wait)
@@ -308,23 +327,13 @@ class SQLiteStore(SQLEventStore):
             gate = self._gate or self._open_gate()
             await self._writing.acquire()
             try:
-                if not await gate.acquire(deadline.remaining()):
-                    why = f"{who(gate.holders())} has held the write turn for {seconds(wait)} s"
-                    raise StoreBusy(f"{self.path}: {why}", why)
-                try:
-                    self._check_same_file()
-                except BaseException:
-                    gate.release()
-                    raise
+                self._check_same_file()
             except BaseException:
                 self._writing.release()
                 raise
-            work = self._section(conn, gate, section, deadline)
-            if not transaction:
-                return await work
-            task = asyncio.ensure_future(work)
-            task.add_done_callback(_retrieve)
-            return await asyncio.shield(task)
+            work = asyncio.ensure_future(self._section(conn, gate, section, deadline, wait))
+            work.add_done_callback(_retrieve)
+            return await asyncio.shield(work)
 
         return await self._retry_busy(attempt, wait)
 
@@ -332,19 +341,22 @@ class SQLiteStore(SQLEventStore):
         self,
         conn: aiosqlite.Connection,
         gate: WriteGate,
-        section: Callable[[aiosqlite.Connection], Awaitable[T]],
+        section: InTurn[T],
         deadline: Deadline,
+        wait: float,
     ) -> T:
         try:
             busy_ms = _busy_ms(deadline.remaining(), self.busy_timeout)
             if busy_ms != self._writer_busy_ms:  # bound SQLite's own wait by the deadline
                 await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 self._writer_busy_ms = busy_ms
-            result = await section(conn)
+            result = await section(conn, deadline.remaining())
+            if result is None:
+                why = f"{who(gate.holders())} has held the write turn for {seconds(wait)} s"
+                raise StoreBusy(f"{self.path}: {why}", why)
             self._wal_expected = True  # a write leaves the WAL in place while we are open
-            return result
+            return result.value
         finally:
-            gate.release()
             self._writing.release()
 
     def _open_gate(self) -> WriteGate:
@@ -405,16 +417,18 @@ class SQLiteStore(SQLEventStore):
     ) -> list[Event] | Conflict:
         if not events:
             raise ValueError("append_many: no events")
-        batch = _batch(events)
+        statement = _append_in_turn(stream, expected_seq, events)
 
         async def append(conn: aiosqlite.Connection) -> list[Event] | Conflict:
-            returned = list(await conn.execute_fetchall(APPEND, (stream, expected_seq, batch)))
+            returned = list(await conn.execute_fetchall(*statement))
             if not returned:
                 assert expected_seq is not None
                 return Conflict(expected_seq, await self.last_seq(stream))
             return _written(stream, events, returned)
 
-        return await self._write(append, timeout, transaction=False)
+        return await self._write(
+            lambda conn, t: in_turn(conn, self._turn, append, t, queued=True), timeout
+        )
 
     async def append_decided(
         self,
@@ -434,27 +448,28 @@ class SQLiteStore(SQLEventStore):
         error.
         """
 
-        async def transaction(conn: aiosqlite.Connection) -> list[Event]:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = await conn.execute_fetchall(self.queries.read, (stream, after_seq))
-                tail = [decode(r, self.path) for r in rows]
-                events = list(decide(tail))
-                written: list[Event] = []
-                if events:
-                    last = tail[-1].seq if tail else after_seq
-                    returned = list(
-                        await conn.execute_fetchall(APPEND, (stream, last, _batch(events)))
-                    )
-                    written = _written(stream, events, returned)
-                await conn.execute("COMMIT")
-                return written
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
-                    await conn.execute("ROLLBACK")
-                raise
+        decided: list[list[NewEvent]] = []
 
-        return await self._write(transaction, timeout, transaction=True)
+        def then(rows: list[Any]) -> tuple[str, tuple[Any, ...]] | None:
+            tail = [decode(r, self.path) for r in rows]
+            events = list(decide(tail))
+            decided[:] = [events]
+            if not events:
+                return None
+            last = tail[-1].seq if tail else after_seq
+            return _append_in_turn(stream, last, events)
+
+        async def transaction(
+            conn: aiosqlite.Connection, timeout: float
+        ) -> Written[list[Event]] | None:
+            read = (self.queries.read, (stream, after_seq))
+            done = await transaction_in_turn(conn, self._turn, timeout, read, then)
+            if done is None:
+                return None
+            events = decided[0]
+            return Written(_written(stream, events, done.value[1]) if events else [])
+
+        return await self._write(transaction, timeout)
 
     # -- reading -----------------------------------------------------------------
 
@@ -478,7 +493,9 @@ class SQLiteStore(SQLEventStore):
         async def run(conn: aiosqlite.Connection) -> list[Row]:
             return list(await conn.execute_fetchall(f"PRAGMA {pragma}"))
 
-        return await self._write(run, None, transaction=False)
+        return await self._write(
+            lambda conn, t: in_turn(conn, self._turn, run, t, queued=False), None
+        )
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
