@@ -18,11 +18,13 @@ import multiprocessing
 import sqlite3
 import sys
 import zlib
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from multiprocessing.synchronize import Event
 
 from store.eventstore.writegate import FairTurn
 from store.racers.clients import RACER_DEADLINE, ledger_opener
-from store.racers.script import Alternate, HoldOnce, HoldThenConfirm, Reply
+from store.racers.script import Alternate, Client, HoldOnce, HoldThenConfirm, Reply
 from store.racers.swarm import BARRIER_TIMEOUT, perform, run_swarm_async
 
 __all__ = ["BARRIER_TIMEOUT", "RACER_DEADLINE", "Reply"]
@@ -78,6 +80,26 @@ async def run_confirm_release(url: str, key: str, actors: list[str]) -> dict[str
     result = await run_swarm_async(url, key, scripts, operator="confirm-release")
     even, odd = result.per_process
     return {"even": even, "odd": odd}
+
+
+# -- a child that fails while the others wait at the barrier ---------------------------------
+
+
+class FailsForTwo:
+    """An ``Opener`` that fails a process of two racers and opens ledgers for the others.
+
+    Picklable and here (not in a test module) so a spawned child imports no pytest.
+    """
+
+    def __init__(self, operator: str) -> None:
+        self.opener = ledger_opener(operator)
+
+    def __call__(
+        self, url: str, key: str, racers: int
+    ) -> AbstractAsyncContextManager[Sequence[Client]]:
+        if racers == 2:
+            raise RuntimeError("this process was told to fail")
+        return self.opener(url, key, racers)
 
 
 # -- a writer stopped in the middle of its transaction ------------------------------------------
