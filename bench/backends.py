@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import sys
 import tempfile
-import time
 import uuid
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,17 +29,11 @@ from store import open_store
 from store.audit.check import check_stream
 from store.booking import Ledger, Status
 from store.ledger.fold import stream_of
+from store.racers.script import HoldInTurn
+from store.racers.swarm import run_swarm
 
 KEY = "bench-race"
 DEFAULT_PG = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: str
-    attempts: int
-    started: float  # time.monotonic(): comparable across processes on one machine
-    ended: float
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,46 +54,6 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
     rule = "| " + " | ".join("-" * w for w in widths) + " |"
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
-
-
-# -- one racer process ---------------------------------------------------------------------
-
-
-async def _race(url: str, lists: list[list[str]], ready: Any, budget: float) -> list[Reply]:
-    async with AsyncExitStack() as stack:
-        ledgers = []
-        for _ in lists:
-            store = await stack.enter_async_context(open_store(url))
-            ledgers.append(Ledger(store, operator="bench", deadline=60.0))
-        for ledger in ledgers:
-            await ledger.seats_left(KEY)  # warm: each ledger has folded the stream
-        replies: list[Reply] = []
-        await asyncio.to_thread(ready.wait, 120)
-        stop_at = time.monotonic() + budget
-
-        async def racer(ledger: Ledger, actors: list[str]) -> None:
-            for actor in actors:
-                if time.monotonic() >= stop_at:
-                    return
-                t0 = time.monotonic()
-                outcome = await ledger.hold(KEY, actor)
-                replies.append(Reply(str(outcome.status), outcome.attempts, t0, time.monotonic()))
-                if outcome.status is Status.FULL:
-                    return
-
-        await asyncio.gather(
-            *(racer(ledger, actors) for ledger, actors in zip(ledgers, lists, strict=True))
-        )
-        return replies
-
-
-def _race_process(url: str, lists: list[list[str]], ready: Any, budget: float, out: Any) -> None:
-    try:
-        out.put((asyncio.run(_race(url, lists, ready, budget)), None))
-    except BaseException as exc:
-        ready.abort()
-        out.put(([], f"{type(exc).__name__}: {exc}"))
-        raise
 
 
 # -- one backend ---------------------------------------------------------------------------
@@ -128,32 +78,12 @@ def run_backend(
     asyncio.run(_create(url, capacity))
     actors = [f"actor-{i}" for i in range(capacity * 2)]
     lists = [actors[r :: processes * racers] for r in range(processes * racers)]
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Barrier(processes)
-    out = ctx.Queue()
-    procs = [
-        ctx.Process(target=_race_process, args=(url, lists[p::processes], ready, budget, out))
+    # Every racer its own store and Ledger, warmed, holding its actors until it is told full.
+    scripts = [
+        HoldInTurn(tuple(map(tuple, lists[p::processes])), budget, stop_on_full=True)
         for p in range(processes)
     ]
-    for proc in procs:
-        proc.start()
-    replies: list[Reply] = []
-    failures = []
-    try:
-        for _ in procs:
-            got, failure = out.get(timeout=budget + 180)
-            replies.extend(got)
-            if failure:
-                failures.append(failure)
-        for proc in procs:
-            proc.join(60)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    if failures:
-        raise RuntimeError("; ".join(failures))
+    replies = run_swarm(url, KEY, scripts, operator="bench", timeout=budget + 180).replies
     wins = [r for r in replies if r.status == "held"]
     start = min(r.started for r in replies)
     seconds = max(r.ended for r in wins) - start if wins else 0.0

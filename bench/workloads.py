@@ -7,27 +7,19 @@ outside it), and every run ends by recounting the stored log for oversell.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-import multiprocessing
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from bench.common import RawWriter, fresh_db, median, percentile
 from bench.systems import bulk_book, create, open_client, verify
+from store.racers.script import Client, HoldInTurn, Reply
+from store.racers.swarm import counters_of, perform, run_swarm
 
 KEY = "bench"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    actor: str
-    status: str
-    attempts: int
-    started: float  # time.monotonic(), comparable across processes on one machine
-    ended: float
-    process: int = 0
 
 
 def _won(status: str) -> bool:
@@ -210,60 +202,49 @@ async def single_writers(
 # -- racers: shared by the hot race (several processes) and the burst (one) ------------------
 
 
-async def _race(
-    system: str,
-    path: str,
-    capacity: int,
-    actor_lists: list[list[str]],
-    process: int,
-    budget: float,
-    ready: Any = None,
-) -> tuple[list[Reply], dict[str, int]]:
-    """Racers in this process, each holding its own actors in turn until the budget ends."""
-    client = await open_client(system, path, KEY, capacity, concurrency=len(actor_lists))
-    replies: list[Reply] = []
-    try:
-        await client.warm()
-        if ready is not None:
-            await asyncio.to_thread(ready.wait)
-        stop_at = time.monotonic() + budget
+class _SystemClient:
+    """A benchmark system's client seen as a racer's ``Client`` (it holds; nothing else)."""
 
-        async def racer(actors: list[str]) -> None:
-            for actor in actors:
-                if time.monotonic() >= stop_at:
-                    return
-                t0 = time.monotonic()
-                try:
-                    status, attempts = await client.acquire(actor, "hold")
-                except Exception as exc:  # a crash is a result too: count it, keep racing
-                    status, attempts = f"error: {type(exc).__name__}: {exc}", 1
-                replies.append(Reply(actor, status, attempts, t0, time.monotonic(), process))
+    def __init__(self, client: Any) -> None:
+        self.client = client
 
-        await asyncio.gather(*(racer(actors) for actors in actor_lists))
-    finally:
-        await client.close()
-    return replies, client.counters()
+    async def warm(self) -> None:
+        await self.client.warm()
+
+    async def hold(self, actor: str, seats: int) -> tuple[str, int, int | None]:
+        status, attempts = await self.client.acquire(actor, "hold")
+        return status, attempts, None
+
+    async def confirm(self, actor: str) -> tuple[str, int, int | None]:
+        raise NotImplementedError("the cross-system race only holds")
+
+    async def release(self, actor: str) -> tuple[str, int, int | None]:
+        raise NotImplementedError("the cross-system race only holds")
+
+    def counters(self) -> dict[str, int]:
+        counted: dict[str, int] = self.client.counters()
+        return counted
 
 
-def _race_process(
-    system: str,
-    path: str,
-    capacity: int,
-    actor_lists: list[list[str]],
-    process: int,
-    budget: float,
-    ready: Any,
-    results: Any,
-) -> None:
-    """Entry point of one spawned racer process."""
-    try:
-        replies, counters = asyncio.run(
-            _race(system, path, capacity, actor_lists, process, budget, ready)
-        )
-        results.put((process, replies, counters, None))
-    except BaseException as exc:
-        results.put((process, [], {}, f"{type(exc).__name__}: {exc}"))
-        raise
+class SystemOpener:
+    """Opens one ``system`` client per process, shared by its racers (picklable)."""
+
+    def __init__(self, system: str, capacity: int) -> None:
+        self.system = system
+        self.capacity = capacity
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, url: str, key: str, racers: int) -> AsyncIterator[Sequence[Client]]:
+        client = await open_client(self.system, url, key, self.capacity, concurrency=racers)
+        try:
+            yield [_SystemClient(client)] * racers
+        finally:
+            await client.close()
+
+
+def _script(actor_lists: list[list[str]], budget: float) -> HoldInTurn:
+    """Racers each holding their own actors in turn until the budget ends; a crash is a reply."""
+    return HoldInTurn(tuple(map(tuple, actor_lists)), budget, errors_as_replies=True)
 
 
 def _deal(actors: int, racers: int) -> list[list[str]]:
@@ -330,33 +311,10 @@ def hot_race(
     fresh_db(path)
     asyncio.run(create(system, path, KEY, capacity))
     lists = _deal(actors, processes * racers)
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Barrier(processes)
-    results = ctx.Queue()
-    workers = [
-        ctx.Process(
-            target=_race_process,
-            args=(system, path, capacity, lists[p::processes], p, budget, ready, results),
-            daemon=True,
-        )
-        for p in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    replies: list[Reply] = []
-    counters: dict[str, int] = {}
-    failures = []
-    for _ in workers:
-        process, got, counted, failure = results.get(timeout=budget + 120)
-        replies.extend(got)
-        for name, value in counted.items():
-            counters[name] = counters.get(name, 0) + value
-        if failure:
-            failures.append(f"process {process}: {failure}")
-    for worker in workers:
-        worker.join(timeout=30)
-    if failures:
-        raise RuntimeError("; ".join(failures))
+    scripts = [_script(lists[p::processes], budget) for p in range(processes)]
+    opener = SystemOpener(system, capacity)
+    result = run_swarm(path, KEY, scripts, opener=opener, timeout=budget + 120)
+    replies, counters = result.replies, result.counters
     summary = _summary(replies, capacity, processes, budget)
     checked = asyncio.run(verify(system, path, KEY))
     fresh_db(path)
@@ -376,7 +334,9 @@ async def burst(
     """``tasks`` concurrent callers sharing one store object in one process."""
     fresh_db(path)
     await create(system, path, KEY, capacity)
-    replies, counters = await _race(system, path, capacity, _deal(actors, tasks), 0, budget)
+    async with SystemOpener(system, capacity)(path, KEY, tasks) as clients:
+        replies = await perform(_script(_deal(actors, tasks), budget), clients)
+        counters = counters_of(clients)
     summary = _summary(replies, capacity, 1, budget)
     checked = await verify(system, path, KEY)
     fresh_db(path)

@@ -236,13 +236,7 @@ async def test_confirm_races_release_across_processes(store_url: str) -> None:
     key = "confirm-vs-release"
     actors = [f"guest-{i}" for i in range(CONFIRM_RELEASE_ROUNDS)]
     await _hold_all(store_url, key, actors)
-    barrier = workers.SPAWN.Barrier(2)
-    collected = await workers.run_processes(
-        [
-            (workers.confirm_release_process, (store_url, key, actors, True, barrier)),
-            (workers.confirm_release_process, (store_url, key, actors, False, barrier)),
-        ]
-    )
+    collected = await workers.run_confirm_release(store_url, key, actors)
     rounds = []
     for even, odd in zip(collected["even"], collected["odd"], strict=True):
         confirm, release = (even, odd) if even.round % 2 == 0 else (odd, even)

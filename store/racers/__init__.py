@@ -23,7 +23,13 @@ Where things live:
 - ``engine``: ``Race`` and ``run_race``, spawning, watching, stopping and reaping;
 - ``verify``: ``verify``, the run judged from the stream alone;
 - ``summary``: ``RaceSummary``, a finished or stopped run, as text or JSON;
-- ``errors``: ``RaceError``, ``CapacityMismatch`` and ``RealOccurrence``.
+- ``errors``: ``RaceError``, ``CapacityMismatch`` and ``RealOccurrence``;
+- ``script``: the seam tests and benchmarks race through: what each racer process does
+  (``HoldOnce``, ``HoldInTurn``, ``Alternate``, ``HoldThenConfirm``), the one ``Reply``,
+  and the ``Client``/``Opener`` a script reaches the store by;
+- ``clients``: the default opener, a store and ``Ledger`` per racer;
+- ``swarm``: ``run_swarm`` and ``perform``, the one engine that runs scripts in spawned
+  processes started together (or in this one, for a burst).
 
 Nothing here imports a user interface.
 """

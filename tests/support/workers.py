@@ -5,9 +5,10 @@ this file and ``store/``, never pytest or a test file. The kill test runs this
 file as a script (``python tests/workers.py kill-racers ...``) so that its
 reports travel over a plain pipe that outlives the process it kills.
 
-Every racer gets its own store connection and its own ``Ledger``, so racers in
-one process really race through the database's optimistic check instead of
-queueing in one ledger's lane.
+The races themselves are scripts (``store.racers.script``) run by the one
+multi-process engine, ``store.racers.swarm``: every racer gets its own store
+connection and its own ``Ledger``, so racers in one process really race through
+the database's optimistic check instead of queueing in one ledger's lane.
 """
 
 from __future__ import annotations
@@ -17,89 +18,40 @@ import multiprocessing
 import sqlite3
 import sys
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier, Event
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from multiprocessing.synchronize import Event
 
-from store import open_store
-from store.booking import Ledger, Outcome, Status
 from store.eventstore.writegate import FairTurn
+from store.racers.clients import RACER_DEADLINE, ledger_opener
+from store.racers.script import Alternate, Client, HoldOnce, HoldThenConfirm, Reply
+from store.racers.swarm import BARRIER_TIMEOUT, perform, run_swarm_async
 
-#: Far beyond any honest race here, so a `conflict` answer is a failure, not noise.
-RACER_DEADLINE = 60.0
-#: How long a child waits for the others at a barrier before the run is declared broken.
-BARRIER_TIMEOUT = 60.0
-#: How long the parent waits for a child's report, and then for it to exit.
-JOIN_TIMEOUT = 120.0
+__all__ = ["BARRIER_TIMEOUT", "RACER_DEADLINE", "Reply"]
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
-class Reply(NamedTuple):
-    """One command's answer as a child reports it to the parent (picklable)."""
-
-    actor: str
-    status: str
-    attempts: int
-    seat: int | None
-    round: int = 0
-
-
-def _reply(outcome: Outcome, actor: str, round_: int = 0) -> Reply:
-    return Reply(actor, str(outcome.status), outcome.attempts, outcome.seat, round_)
-
-
-async def _open_ledgers(stack: AsyncExitStack, url: str, count: int, operator: str) -> list[Ledger]:
-    ledgers = []
-    for _ in range(count):
-        store = await stack.enter_async_context(open_store(url))
-        ledgers.append(Ledger(store, operator=operator, deadline=RACER_DEADLINE))
-    return ledgers
+def _hold_scripts(racers: int, processes: int, sized: bool) -> list[HoldOnce]:
+    """Process ``n`` races ``racers`` actors ``pn-0``, ``pn-1``, ... (party sizes if ``sized``)."""
+    scripts = []
+    for n in range(processes):
+        actors = tuple(f"p{n}-{i}" for i in range(racers))
+        seats = tuple(party_size(a) for a in actors) if sized else ()
+        scripts.append(HoldOnce(actors, seats))
+    return scripts
 
 
 # -- the multi-process hold race ------------------------------------------------------------
 
 
-def hold_race_process(
-    url: str, key: str, prefix: str, racers: int, barrier: Barrier, results: Queue
-) -> None:
-    """Open ``racers`` connections, wait for every process, then all hold at once."""
-    try:
-        replies = asyncio.run(_hold_race(url, key, prefix, racers, barrier))
-    except BaseException as exc:
-        barrier.abort()  # the other processes fail fast instead of waiting out the timeout
-        results.put((prefix, f"{type(exc).__name__}: {exc}"))
-        raise
-    results.put((prefix, replies))
-
-
-async def _hold_race(url: str, key: str, prefix: str, racers: int, barrier: Barrier) -> list[Reply]:
-    async with AsyncExitStack() as stack:
-        ledgers = await _open_ledgers(stack, url, racers, prefix)
-        go = asyncio.Event()
-
-        async def racer(ledger: Ledger, actor: str) -> Reply:
-            await go.wait()
-            return _reply(await ledger.hold(key, actor), actor)
-
-        tasks = [
-            asyncio.create_task(racer(ledger, f"{prefix}-{i}")) for i, ledger in enumerate(ledgers)
-        ]
-        await asyncio.sleep(0)  # every racer is parked on `go` before the barrier opens
-        barrier.wait(BARRIER_TIMEOUT)
-        go.set()
-        return list(await asyncio.gather(*tasks))
-
-
 async def run_hold_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
-    """Every reply of ``processes`` spawned children racing ``racers`` holds each on ``key``."""
-    barrier = SPAWN.Barrier(processes)
-    collected = await run_processes(
-        [(hold_race_process, (url, key, f"p{n}", racers, barrier)) for n in range(processes)]
-    )
-    return [reply for payload in collected.values() for reply in payload]
+    """Every reply of ``processes`` spawned children racing ``racers`` holds each on ``key``.
+
+    Each racer has its own store and ledger, parked until every process is ready.
+    """
+    scripts = _hold_scripts(racers, processes, sized=False)
+    return (await run_swarm_async(url, key, scripts, operator="hold-race")).replies
 
 
 # -- the multi-process party race ------------------------------------------------------------
@@ -110,123 +62,44 @@ def party_size(actor: str) -> int:
     return 1 + zlib.crc32(actor.encode()) % 4
 
 
-def party_race_process(
-    url: str, key: str, prefix: str, racers: int, barrier: Barrier, results: Queue
-) -> None:
-    """Like ``hold_race_process``, but each racer holds for a party of ``party_size`` seats."""
-    try:
-        replies = asyncio.run(_party_race(url, key, prefix, racers, barrier))
-    except BaseException as exc:
-        barrier.abort()
-        results.put((prefix, f"{type(exc).__name__}: {exc}"))
-        raise
-    results.put((prefix, replies))
-
-
-async def _party_race(
-    url: str, key: str, prefix: str, racers: int, barrier: Barrier
-) -> list[Reply]:
-    async with AsyncExitStack() as stack:
-        ledgers = await _open_ledgers(stack, url, racers, prefix)
-        go = asyncio.Event()
-
-        async def racer(ledger: Ledger, actor: str) -> Reply:
-            await go.wait()
-            return _reply(await ledger.hold(key, actor, seats=party_size(actor)), actor)
-
-        tasks = [
-            asyncio.create_task(racer(ledger, f"{prefix}-{i}")) for i, ledger in enumerate(ledgers)
-        ]
-        await asyncio.sleep(0)
-        barrier.wait(BARRIER_TIMEOUT)
-        go.set()
-        return list(await asyncio.gather(*tasks))
-
-
 async def run_party_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
-    barrier = SPAWN.Barrier(processes)
-    collected = await run_processes(
-        [(party_race_process, (url, key, f"p{n}", racers, barrier)) for n in range(processes)]
-    )
-    return [reply for payload in collected.values() for reply in payload]
-
-
-# -- the parent's side ----------------------------------------------------------------------
-
-
-async def run_processes(targets: Sequence[tuple[Any, tuple[Any, ...]]]) -> dict[str, Any]:
-    """Start spawned children, collect what each put on the queue, and reap them all.
-
-    Each target is called with its args plus the shared result queue, and must put
-    one ``(name, payload)`` on it: a string payload reports the child's failure.
-    """
-    results = SPAWN.Queue()
-    procs = [SPAWN.Process(target=fn, args=(*args, results)) for fn, args in targets]
-    for proc in procs:
-        proc.start()
-    collected: dict[str, Any] = {}
-    try:
-        for _ in procs:
-            name, payload = await asyncio.to_thread(results.get, True, JOIN_TIMEOUT)
-            collected[name] = payload
-        for proc in procs:
-            await asyncio.to_thread(proc.join, JOIN_TIMEOUT)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    failures = {name: p for name, p in collected.items() if isinstance(p, str)}
-    assert not failures, f"child processes failed: {failures}"
-    exit_codes = [proc.exitcode for proc in procs]
-    assert exit_codes == [0] * len(procs), f"child exit codes: {exit_codes}"
-    return collected
+    """Like ``run_hold_race``, but each racer holds for a party of ``party_size`` seats."""
+    scripts = _hold_scripts(racers, processes, sized=True)
+    return (await run_swarm_async(url, key, scripts, operator="party-race")).replies
 
 
 # -- confirm racing release -----------------------------------------------------------------
 
 
-def confirm_release_process(
-    url: str,
-    key: str,
-    actors: list[str],
-    confirms_on_even: bool,
-    barrier: Barrier,
-    results: Queue,
-) -> None:
-    """One side of the confirm-vs-release race: one command per round, rounds gated by a barrier.
+async def run_confirm_release(url: str, key: str, actors: list[str]) -> dict[str, list[Reply]]:
+    """Two processes, one command per round each, rounds gated by a barrier; roles swap.
 
-    The two sides swap roles every round, so neither process is always the
-    confirmer (a fixed role would let a systematically faster process hide a bug
-    on the other path).
+    Returns each side's replies by name: ``even`` confirms on even rounds, ``odd`` on odd ones.
     """
-    side = "even" if confirms_on_even else "odd"
-    try:
-        replies = asyncio.run(_confirm_release(url, key, actors, confirms_on_even, barrier))
-    except BaseException as exc:
-        barrier.abort()
-        results.put((side, f"{type(exc).__name__}: {exc}"))
-        raise
-    results.put((side, replies))
+    scripts = [Alternate(tuple(actors), True), Alternate(tuple(actors), False)]
+    result = await run_swarm_async(url, key, scripts, operator="confirm-release")
+    even, odd = result.per_process
+    return {"even": even, "odd": odd}
 
 
-async def _confirm_release(
-    url: str, key: str, actors: list[str], confirms_on_even: bool, barrier: Barrier
-) -> list[Reply]:
-    async with open_store(url) as store:
-        ledger = Ledger(store, operator="confirm-release", deadline=RACER_DEADLINE)
-        await ledger.seats_left(key)  # catch up before the first round, like a warm terminal
-        replies = []
-        for round_, actor in enumerate(actors):
-            confirming = (round_ % 2 == 0) == confirms_on_even
-            command: Callable[[str, str], Awaitable[Outcome]] = (
-                ledger.confirm if confirming else ledger.release
-            )
-            # Blocking the loop here is deliberate: nothing else runs in this process,
-            # and both sides leave the barrier within microseconds of each other.
-            barrier.wait(BARRIER_TIMEOUT)
-            replies.append(_reply(await command(key, actor), actor, round_))
-        return replies
+# -- a child that fails while the others wait at the barrier ---------------------------------
+
+
+class FailsForTwo:
+    """An ``Opener`` that fails a process of two racers and opens ledgers for the others.
+
+    Picklable and here (not in a test module) so a spawned child imports no pytest.
+    """
+
+    def __init__(self, operator: str) -> None:
+        self.opener = ledger_opener(operator)
+
+    def __call__(
+        self, url: str, key: str, racers: int
+    ) -> AbstractAsyncContextManager[Sequence[Client]]:
+        if racers == 2:
+            raise RuntimeError("this process was told to fail")
+        return self.opener(url, key, racers)
 
 
 # -- a writer stopped in the middle of its transaction ------------------------------------------
@@ -257,6 +130,28 @@ def stuck_writer_process(db: str, take_turn: bool, ready: Event, release: Event)
 # -- the kill -9 victim (run as a script) -----------------------------------------------------
 
 
+class _NoGo(Exception):
+    """The parent closed stdin (or said something else) instead of ``go``."""
+
+
+class _ParentSaysGo:
+    """The start gate of the kill victim: say ``ready``, then wait for the parent's ``go``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def wait(self, timeout: float | None = None) -> object:
+        _report("ready", self.prefix)
+        if sys.stdin.readline().strip() != "go":
+            raise _NoGo
+        return None
+
+
+def _report(word: str, actor: str) -> None:
+    sys.stdout.write(f"{word} {actor}\n")
+    sys.stdout.flush()
+
+
 async def kill_racers(url: str, key: str, prefix: str, ledgers: int, per_ledger: int) -> None:
     """Race holds (and confirm every other one), reporting each answer once it is returned.
 
@@ -264,35 +159,25 @@ async def kill_racers(url: str, key: str, prefix: str, ledgers: int, per_ledger:
     ``per_ledger`` racers on one ledger share its lane (group commit), so both
     write paths are in flight when the parent's SIGKILL lands. A line is written
     and flushed only after the ledger has answered: the parent holds the store to
-    every line it has read.
+    every line it has read. Connections are open before ``ready`` is said, and the
+    racers start only when the parent says ``go``, so the victim and its rival
+    process race from the same moment.
     """
-    async with AsyncExitStack() as stack:
-        opened = await _open_ledgers(stack, url, ledgers, prefix)
-
-        def report(word: str, actor: str) -> None:
-            sys.stdout.write(f"{word} {actor}\n")
-            sys.stdout.flush()
-
-        async def racer(ledger: Ledger, actor: str, confirm: bool) -> None:
-            outcome = await ledger.hold(key, actor)
-            report(str(outcome.status), actor)
-            if outcome.status is Status.HELD and confirm:
-                confirmed = await ledger.confirm(key, actor)
-                report(str(confirmed.status), actor)
-
-        # Connections are open: say so, and start only when the parent says go, so the
-        # victim and its rival process race from the same moment.
-        report("ready", prefix)
-        if sys.stdin.readline().strip() != "go":
-            return
-        await asyncio.gather(
-            *(
-                racer(ledger, f"{prefix}-{n}-{i}", i % 2 == 1)
-                for n, ledger in enumerate(opened)
-                for i in range(per_ledger)
+    script = HoldThenConfirm(
+        tuple(f"{prefix}-{n}-{i}" for n in range(ledgers) for i in range(per_ledger)),
+        tuple(i % 2 == 1 for _ in range(ledgers) for i in range(per_ledger)),
+    )
+    async with ledger_opener(prefix, per_ledger)(url, key, len(script.actors)) as clients:
+        try:
+            await perform(
+                script,
+                clients,
+                barrier=_ParentSaysGo(prefix),
+                on_reply=lambda reply: _report(reply.status, reply.actor),
             )
-        )
-    report("done", prefix)
+        except _NoGo:
+            return
+    _report("done", prefix)
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,71 @@
+"""The default ``Opener``: every racer its own store connection and its own ``Ledger``.
+
+Racers in one process then really race through the database's optimistic
+check instead of queueing in one ledger's lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from store.booking import Ledger, Outcome
+from store.eventstore.opening import open_store
+from store.racers.script import Client
+
+#: Far beyond any honest race here, so a ``conflict`` answer is a failure, not noise.
+RACER_DEADLINE = 60.0
+
+
+def _answer(outcome: Outcome) -> tuple[str, int, int | None]:
+    return str(outcome.status), outcome.attempts, outcome.seat
+
+
+class LedgerClient:
+    """A ``Ledger`` on its own store, seen through the ``Client`` protocol."""
+
+    def __init__(self, ledger: Ledger, key: str) -> None:
+        self.ledger = ledger
+        self.key = key
+
+    async def warm(self) -> None:
+        await self.ledger.seats_left(self.key)
+
+    async def hold(self, actor: str, seats: int) -> tuple[str, int, int | None]:
+        return _answer(await self.ledger.hold(self.key, actor, seats=seats))
+
+    async def confirm(self, actor: str) -> tuple[str, int, int | None]:
+        return _answer(await self.ledger.confirm(self.key, actor))
+
+    async def release(self, actor: str) -> tuple[str, int, int | None]:
+        return _answer(await self.ledger.release(self.key, actor))
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+
+def ledger_opener(operator: str, per_ledger: int = 1) -> LedgerOpener:
+    """An ``Opener`` of one store and ``Ledger`` per ``per_ledger`` racers, writing as ``operator``.
+
+    Racers ``0 .. per_ledger - 1`` share the first ledger (its lane: group commit),
+    the next ``per_ledger`` the second, and so on.
+    """
+    return LedgerOpener(operator, per_ledger)
+
+
+class LedgerOpener:
+    """Picklable (a plain object with a string), so it reaches a spawned child."""
+
+    def __init__(self, operator: str, per_ledger: int = 1) -> None:
+        self.operator = operator
+        self.per_ledger = per_ledger
+
+    @asynccontextmanager
+    async def __call__(self, url: str, key: str, racers: int) -> AsyncIterator[Sequence[Client]]:
+        async with AsyncExitStack() as stack:
+            clients: list[Client] = []
+            for _ in range(-(-racers // self.per_ledger)):
+                store = await stack.enter_async_context(open_store(url))
+                ledger = Ledger(store, operator=self.operator, deadline=RACER_DEADLINE)
+                clients += [LedgerClient(ledger, key)] * self.per_ledger
+            yield clients[:racers]
