@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from support.pilot import until
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.message import Message
+from textual.widgets import DataTable
 
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.widgets.occurrences import availability, capacity_bar
@@ -159,3 +161,72 @@ def test_a_password_in_the_database_url_is_never_shown() -> None:
     )
     assert shown_location("postgresql://db.example/box") == "postgresql://db.example/box"
     assert shown_location("/var/lib/[bold]box.db") == "/var/lib/[bold]box.db"
+
+
+class Pair(App[None]):
+    """Two rosters side by side: one patched by a run of changes, one drawn afresh."""
+
+    def compose(self) -> ComposeResult:
+        yield RosterTable(id="patched", tz=UTC)
+        yield RosterTable(id="fresh", tz=UTC)
+
+
+def lines(table: RosterTable) -> list[list[tuple[str, Any]]]:
+    return [[(s.text, s.style) for s in table.render_line(y)] for y in range(table.size.height)]
+
+
+async def test_a_change_draws_again_only_the_rows_it_changed(monkeypatch: Any) -> None:
+    app = Host()
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(RosterTable)
+        rows = seated(*(f"p{i:02d}" for i in range(40)))
+        table.show(rows, NOW)
+        await pilot.pause()
+        drawn: list[int] = []
+        draw = DataTable.render_line
+
+        def counting(self: DataTable[Any], y: int) -> Any:
+            if self is table:
+                drawn.append(y)
+            return draw(self, y)
+
+        monkeypatch.setattr(DataTable, "render_line", counting)
+        changed = [*rows[:5], replace(rows[5], note="aisle please"), *rows[6:]]
+        table.show(changed, NOW)
+        await pilot.pause()
+        assert table.get_cell("p05", "note").plain == "aisle please"
+        header = table.header_height
+        # the header, the cursor's row (always drawn by the table) and the changed row
+        assert sorted(set(drawn)) == [0, header, header + 5]
+
+
+async def test_kept_lines_match_a_table_drawn_afresh() -> None:
+    app = Pair()
+    async with app.run_test(size=(120, 60)) as pilot:
+        patched, fresh = (
+            app.query_one("#patched", RosterTable),
+            app.query_one("#fresh", RosterTable),
+        )
+        rows = seated(*(f"p{i:02d}" for i in range(20)))
+        app.set_focus(None)  # the same focus on both (focus changes the cursor's colours)
+        patched.show(rows, NOW)
+        await pilot.pause()
+        # two cancels near the top (later seats close up, stripes stay), a note, a hold
+        later = [
+            row(
+                r.actor,
+                r.ref,
+                n + 1,
+                HELD if r.actor == "p10" else CONFIRMED,
+                expires_at=NOW + timedelta(minutes=9) if r.actor == "p10" else None,
+            )
+            for n, r in enumerate(rows[:1] + rows[3:])
+        ]
+        later[3] = replace(later[3], note="wheelchair")
+        patched.show(later, NOW)
+        fresh.show(later, NOW)
+        await pilot.pause()
+        assert lines(patched) == lines(fresh)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert lines(patched) == lines(fresh)

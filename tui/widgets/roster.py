@@ -23,6 +23,8 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
@@ -43,6 +45,8 @@ _REBUILD_RATIO = 12
 FIRST_ROWS = 300
 #: ... and per frame after it, until the table holds the whole roster.
 MORE_ROWS = 1000
+#: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
+LINE_CACHE = 2000
 
 
 def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
@@ -145,6 +149,10 @@ class RosterTable(DataTable[Any]):
         #: called after each change is in the table (``bench/tui_bench.py`` times the frame
         #: that follows from here); None: nobody is listening
         self.after_apply: Callable[[], object] | None = None
+        #: each row's drawn line, by everything that decides it (see render_line)
+        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(LINE_CACHE)
+        self._frame: tuple[Any, ...] = ()
+        self._styles_changed = True  # False while the table's drawings alone are dropped
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -302,13 +310,16 @@ class RosterTable(DataTable[Any]):
         """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
 
         A SeatCell reads its block when drawn, but the table keeps what it drew, so
-        without this a party cut from 4-7 to 4-5 would go on showing 4-7.
+        without this a party cut from 4-7 to 4-5 would go on showing 4-7. Dropping
+        the table's drawings repaints the whole table in view (our kept lines are
+        keyed by seat block already); a ``refresh_row`` per moved row measured the
+        height of every row above it, thousands of times after an early cancel on
+        a 10,000-seat night (27 s of one commit's CPU in a profile).
         """
-        moved = [i for i, a in enumerate(self._shown) if before.get(a) != self._seats.get(a)]
-        if moved:
+        if any(before.get(a, block) != block for a, block in self._seats.items()):
+            self._styles_changed = False
             self.notify_style_update()
-            for index in moved:
-                self.refresh_row(index)
+            self._styles_changed = True
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
@@ -398,26 +409,67 @@ class RosterTable(DataTable[Any]):
             # countdown written over it (render_line); nothing else is re-rendered
             self.refresh_row(index)
 
-    def render_line(self, y: int) -> Strip:
-        """The table's drawing of line ``y``, with a live hold's countdown brought up to now.
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self._styles_changed:
+            self._lines.clear()  # a theme or a style changed: every drawing is stale
 
-        The table keeps each row's drawing until something in the table changes,
-        and has no public way to drop one row's: redrawing the whole table every
-        second for a countdown cost most of the app's idle CPU (9 % of a core on a
-        10,000-seat night, all of it DataTable re-rendering every row in view).
-        So the state cell of a live hold is written over the cached line here,
-        in the cell's own colours, and a tick refreshes only the rows that moved.
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Note, once a frame, everything besides a row's own cells that its drawing depends on."""
+        self._frame = (
+            int(self.scroll_x),
+            self.size.width,
+            self.rich_style,
+            self.get_pseudo_class_state(),
+            tuple(column.get_render_width(self) for column in self.ordered_columns),
+            self.cursor_type,
+            self.show_cursor,
+            self.zebra_stripes,
+        )
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y``: a row's own drawing, kept by what it shows, with a live countdown.
+
+        The table keeps each row's drawing only until something in the table
+        changes: one commit (a row added, removed or rewritten) made it draw every
+        row in view again, about 3 ms a row, 100 ms and more a frame on a big
+        roster, so a rush of commits filled a core. Here a row's line is kept by
+        what decides it (its actor, cell texts, seat block, stripe and the frame's
+        widths, scroll, styles and focus), so a commit redraws only the rows it
+        changed. The cursor's and the mouse's rows are always drawn by the table.
+
+        The state cell of a live hold is written over the line in the cell's own
+        colours (its kept line leaves the countdown out of its key), so neither a
+        tick nor a commit a second later draws a held row again.
         """
-        strip = super().render_line(y)
         header = self.header_height if self.show_header else 0
-        now = self._now
         index = y - header + int(self.scroll_y)
-        if not self._ticking or now is None or y < header or not 0 <= index < len(self._shown):
-            return strip
-        row = self._rows.get(self._shown[index])
-        if row is None or row.state != HELD or row.expires_at is None:
-            return strip
-        return self._with_state(strip, badge(row, now).plain)
+        if y < header or not 0 <= index < len(self._shown):
+            return super().render_line(y)
+        actor = self._shown[index]
+        row = self._rows.get(actor)
+        now = self._now
+        live = (
+            self._ticking
+            and now is not None
+            and row is not None
+            and row.state == HELD
+            and row.expires_at is not None
+        )
+        state = badge(row, now).plain if live and row is not None else None
+        if index in (self.cursor_row, self.hover_row):
+            strip = super().render_line(y)
+            return self._with_state(strip, state) if state is not None else strip
+        texts = self._texts.get(actor)
+        if state is not None and texts:
+            texts = texts[1:]  # the countdown is written over the kept line, not part of it
+        key = (actor, texts, self._seats.get(actor), index % 2, self._frame)
+        kept = self._lines.get(key)
+        if kept is None:
+            kept = super().render_line(y)
+            self._lines.set(key, kept)
+        return self._with_state(kept, state) if state is not None else kept
 
     def _with_state(self, strip: Strip, text: str) -> Strip:
         """``strip`` with the state column's text replaced by ``text`` (same styles)."""
