@@ -43,6 +43,8 @@ from store.eventstore.lock_holders import WAL_WRITE_LOCK, lock_holders, seconds,
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
+    SNAPSHOTS,
+    SNAPSHOTS_DDL,
     Queries,
     Row,
     SQLEventStore,
@@ -77,6 +79,7 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+    SNAPSHOTS_DDL,
 )
 
 
@@ -231,6 +234,8 @@ class SQLiteStore(SQLEventStore):
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if str(mode).lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
+                if SNAPSHOTS not in tables:  # a database from before the cache
+                    conn.execute(SNAPSHOTS_DDL)
             version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
             check_schema_version(version, self.path)
             return {
@@ -457,6 +462,12 @@ class SQLiteStore(SQLEventStore):
         return await self._write(transaction, timeout, transaction=True)
 
     # -- reading -----------------------------------------------------------------
+
+    async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        async def run(conn: aiosqlite.Connection) -> None:
+            await conn.execute(sql, params)
+
+        await self._write(run, None, transaction=False)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
         async def query() -> Sequence[Row]:

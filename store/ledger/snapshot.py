@@ -146,7 +146,9 @@ def _build(body: dict[str, Any], stream: str) -> OccurrenceState:
     waiters = []
     for row in body["waiters"]:
         actor, seats, order, ref, joined, operator, note = row[:7]
-        waiters.append(Waiter(actor, _int(seats), _int(order), _int(ref), _d(joined), operator, note))
+        waiters.append(
+            Waiter(actor, _int(seats), _int(order), _int(ref), _d(joined), operator, note)
+        )
     for waiter in sorted(waiters, key=lambda w: w.order):
         state.waiting.join(waiter)
     for row in body["offers"]:

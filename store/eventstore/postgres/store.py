@@ -67,6 +67,8 @@ from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
+    SNAPSHOTS,
+    SNAPSHOTS_DDL,
     Dialect,
     Queries,
     Row,
@@ -234,6 +236,14 @@ class PostgresStore(SQLEventStore):
                     "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
+            if not await conn.fetchval(f"SELECT to_regclass('{SNAPSHOTS}') IS NOT NULL"):
+                # a new database, or one from before the cache: one opener lays it down
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    INIT_LOCK_CLASS,
+                    self.schema or "",
+                )
+                await conn.execute(SNAPSHOTS_DDL)
         check_schema_version(version, self.url)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
@@ -297,6 +307,13 @@ class PostgresStore(SQLEventStore):
             yield conn
         finally:
             await release_connection(pool, conn)
+
+    async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        async with self._connection() as conn:
+            try:
+                await conn.execute(sql, *params)
+            except Exception as exc:
+                raise translate(exc, self.url) from exc
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """Run a read; one lost connection (the server restarted) is retried on another."""
