@@ -20,7 +20,10 @@ from typing import Any
 from store.ledger.fold import OccurrenceState
 from store.ledger.members import Member, SeatState
 from store.ledger.requests import Written
+from store.ledger.seat_index import SeatIndex
 from store.ledger.waiting import OfferMade, Waiter
+
+_STATES = {str(s): s for s in SeatState}
 
 #: Bumped whenever the fold's state gains or changes a field: an older snapshot is rebuilt.
 FORMAT = 1
@@ -120,28 +123,31 @@ def _build(body: dict[str, Any], stream: str) -> OccurrenceState:
     state.held = _int(body["held"])
     state.confirmed = _int(body["confirmed"])
     state.checked_in = _int(body["checked_in"])
+    counts: dict[int, int] = {}
+    members, expiry = state.members, state._expiry
     for row in body["members"]:
         actor, kind, join, joined, expires, operator = row[:6]
         lapse_recorded, ref, seats, note, checked_in_at, offered = row[6:12]
         member = Member(
             actor,
-            SeatState(kind),
+            _STATES[kind],
             _int(join),
             _d(joined),
             _d(expires),
             operator,
-            lapse_recorded=bool(lapse_recorded),
-            ref=_int(ref),
-            seats=_int(seats),
-            note=note,
-            checked_in_at=_d(checked_in_at),
-            offered=bool(offered),
+            bool(lapse_recorded),
+            _int(ref),
+            _int(seats),
+            note,
+            _d(checked_in_at),
+            bool(offered),
         )
-        state.members[actor] = member
+        members[actor] = member
         if member.state is not SeatState.LAPSED:
-            state._seats.add(member.join, member.seats)
+            counts[member.join] = member.seats
             if member.state is SeatState.HELD and member.expires_at is not None:
-                state._expiry.append((member.expires_at, member.join, actor))
+                expiry.append((member.expires_at, member.join, actor))
+    state._seats = SeatIndex.of_counts(counts)
     heapq.heapify(state._expiry)
     waiters = []
     for row in body["waiters"]:
