@@ -89,10 +89,21 @@ def cli_occurrences(url: str) -> float:
     return time.perf_counter() - began
 
 
-def pg_schema(url: str) -> str:
+def pg_schema(url: str, schema: str) -> str:
     parts = urlsplit(url)
-    query = "&".join(q for q in (parts.query, f"schema=bo_bench_{uuid.uuid4().hex[:12]}") if q)
+    query = "&".join(q for q in (parts.query, f"schema={schema}") if q)
     return urlunsplit(parts._replace(query=query))
+
+
+async def drop_schemas(url: str, schemas: list[str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 async def run_backend(name: str, urls: dict[str, str], rounds: int, events: int) -> list[list[str]]:
@@ -131,13 +142,18 @@ def main() -> int:
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         backends = {"sqlite": {k: os.path.join(tmp, f"{k}.db") for k in ("long", "small", "big")}}
+        schemas = {k: f"bo_season_{k}_{uuid.uuid4().hex[:8]}" for k in ("long", "small", "big")}
         if args.pg:
-            backends["postgres"] = {k: pg_schema(args.pg) for k in ("long", "small", "big")}
-        for name, urls in backends.items():
-            asyncio.run(build_long(urls["long"], args.events))
-            asyncio.run(build_season(urls["small"], 10, 200))
-            asyncio.run(build_season(urls["big"], args.shows, 200))
-            rows += asyncio.run(run_backend(name, urls, args.rounds, args.events))
+            backends["postgres"] = {k: pg_schema(args.pg, s) for k, s in schemas.items()}
+        try:
+            for name, urls in backends.items():
+                asyncio.run(build_long(urls["long"], args.events))
+                asyncio.run(build_season(urls["small"], 10, 200))
+                asyncio.run(build_season(urls["big"], args.shows, 200))
+                rows += asyncio.run(run_backend(name, urls, args.rounds, args.events))
+        finally:
+            if args.pg:
+                asyncio.run(drop_schemas(args.pg, list(schemas.values())))
     headers = ["backend", "row", "off (main) ms", "on ms", "on / off"]
     print(table(headers, rows))
     load = os.getloadavg()
