@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from support.clock import ManualClock
 
-from store import EventStore, open_store
+from store import EventStore, StoreBusy, open_store
 from store.audit.check import snapshot_problem
 from store.booking import Ledger
 from store.eventstore.events import Event, NewEvent
@@ -136,3 +136,22 @@ async def test_an_existing_database_gets_the_table_when_opened(store_url: str) -
         await store.save_snapshot(STREAM, 1, "x")
         assert await store.load_snapshot(STREAM) == (1, "x")
         assert [e.seq for e in await store.read(STREAM)] == [1]
+
+
+async def test_a_snapshot_that_cannot_be_written_costs_the_command_nothing(
+    store: EventStore,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _season(store, clock, SNAPSHOT_EVERY)
+
+    async def busy(stream: str, seq: int, state: str, *, timeout: float | None = None) -> None:
+        raise StoreBusy("the database was locked by another terminal", "locked")
+
+    monkeypatch.setattr(store, "save_snapshot", busy)
+    ledger = Ledger(store, clock=clock, operator="t")
+    assert (await ledger.hold(KEY, "walkup")).status == "held"
+    assert "snapshot at seq" in caplog.text and "not written" in caplog.text
+    monkeypatch.undo()
+    assert await store.load_snapshot(STREAM) is None

@@ -179,10 +179,13 @@ class EventStore(abc.ABC):
         """
         return None
 
-    async def save_snapshot(self, stream: str, seq: int, state: str) -> None:
+    async def save_snapshot(
+        self, stream: str, seq: int, state: str, *, timeout: float | None = None
+    ) -> None:
         """Keep ``state`` as the stream's fold at ``seq`` unless a later one is kept.
 
-        Best effort for the caller (a cache): this default keeps nothing.
+        Best effort for the caller (a cache), so it waits for a busy database at
+        most ``timeout`` (then ``StoreBusy``, nothing written): this default keeps nothing.
         """
         return None
 

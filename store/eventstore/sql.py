@@ -275,7 +275,7 @@ class SQLEventStore(EventStore):
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
         """Run one read and return its rows; driver errors leave as store errors."""
 
-    async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
         """Run one write statement outside any append (the snapshot cache's upsert)."""
         raise NotImplementedError
 
@@ -289,7 +289,9 @@ class SQLEventStore(EventStore):
         seq, state = rows[0]
         return (seq, state) if type(seq) is int and isinstance(state, str) else None
 
-    async def save_snapshot(self, stream: str, seq: int, state: str) -> None:
+    async def save_snapshot(
+        self, stream: str, seq: int, state: str, *, timeout: float | None = None
+    ) -> None:
         p = self.queries.dialect.placeholder.format
         # an older snapshot never replaces a newer one; an equal one may (a rebuild)
         await self._execute(
@@ -297,6 +299,7 @@ class SQLEventStore(EventStore):
             f" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, state = excluded.state"
             f" WHERE excluded.seq >= {SNAPSHOTS}.seq",
             (stream, seq, state),
+            timeout,
         )
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:

@@ -463,11 +463,11 @@ class SQLiteStore(SQLEventStore):
 
     # -- reading -----------------------------------------------------------------
 
-    async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
         async def run(conn: aiosqlite.Connection) -> None:
             await conn.execute(sql, params)
 
-        await self._write(run, None, transaction=False)
+        await self._write(run, timeout, transaction=False)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
         async def query() -> Sequence[Row]:

@@ -21,6 +21,9 @@ from store.ledger.snapshot import decode, encode
 #: is encoded in tens of ms; once per this many events it stays off the hot path.
 SNAPSHOT_EVERY = 1000
 
+#: Longest a command waits for a busy database to write the cache: past it, no snapshot.
+SAVE_WAIT_S = 0.25
+
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +60,6 @@ async def save(store: EventStore, state: OccurrenceState) -> None:
     if not state.seq:
         return
     try:
-        await store.save_snapshot(state.stream, state.seq, encode(state))
+        await store.save_snapshot(state.stream, state.seq, encode(state), timeout=SAVE_WAIT_S)
     except (StoreError, ValueError) as exc:
         log.warning("%s: snapshot at seq %s not written (%s)", state.stream, state.seq, exc)

@@ -308,8 +308,8 @@ class PostgresStore(SQLEventStore):
         finally:
             await release_connection(pool, conn)
 
-    async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
-        async with self._connection() as conn:
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
+        async with self._connection(timeout) as conn:
             try:
                 await conn.execute(sql, *params)
             except Exception as exc:
