@@ -14,11 +14,13 @@ import sqlite3
 import asyncpg
 import pytest
 from support.clock import ManualClock
+from test_snapshot import history
 
 from store import EventStore, StoreBusy, open_store
 from store.audit.check import snapshot_problem
 from store.booking import Ledger
 from store.eventstore.events import Event, NewEvent
+from store.ledger import cached
 from store.ledger.cached import SNAPSHOT_EVERY
 from store.ledger.fold import fold, stream_of
 from store.ledger.snapshot import decode, encode
@@ -155,3 +157,20 @@ async def test_a_snapshot_that_cannot_be_written_costs_the_command_nothing(
     assert "snapshot at seq" in caplog.text and "not written" in caplog.text
     monkeypatch.undo()
     assert await store.load_snapshot(STREAM) is None
+
+
+async def test_random_histories_resume_from_a_stored_snapshot_to_the_full_fold(
+    store: EventStore,
+) -> None:
+    """The pure property (tests/test_snapshot.py) through the database's own text column."""
+    for seed in range(4):
+        stream = f"booking:random-{seed}"
+        events = history(seed, 60)
+        await store.append_many(stream, None, [NewEvent(e.type, e.data, e.meta) for e in events])
+        stored = await store.read(stream)
+        full = fold(stored, stream)
+        for cut in range(1, len(stored) + 1, 7):
+            await store.save_snapshot(stream, cut, encode(fold(stored[:cut], stream)))
+            state, folded = await cached.load(store, stream)
+            assert folded == len(stored) - cut
+            assert state.canonical() == full.canonical() and state.offers == full.offers, cut
