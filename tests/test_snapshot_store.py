@@ -171,6 +171,26 @@ async def test_random_histories_resume_from_a_stored_snapshot_to_the_full_fold(
         full = fold(stored, stream)
         for cut in range(1, len(stored) + 1, 7):
             await store.save_snapshot(stream, cut, encode(fold(stored[:cut], stream)))
-            state, folded = await cached.load(store, stream)
+            state, folded = await cached.load(store, stream, {stream})
             assert folded == len(stored) - cut
             assert state.canonical() == full.canonical() and state.offers == full.offers, cut
+
+
+async def test_a_house_of_short_streams_asks_for_no_snapshot_per_stream(
+    store: EventStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The house folds many short streams: one listing query, not one lookup each."""
+    await _season(store, clock, SNAPSHOT_EVERY)  # leaves a snapshot once a ledger folds it
+    await Ledger(store, clock=clock, operator="t").seats_left(KEY)
+    for n in range(3):
+        await Ledger(store, clock=clock, operator="t").create_occurrence(f"short-{n}", capacity=2)
+    asked: list[str] = []
+    load = store.load_snapshot
+
+    async def counted(stream: str) -> tuple[int, str] | None:
+        asked.append(stream)
+        return await load(stream)
+
+    monkeypatch.setattr(store, "load_snapshot", counted)
+    views = await Ledger(store, clock=clock, operator="t").views()
+    assert len(views) == 4 and asked == [STREAM]

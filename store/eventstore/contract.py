@@ -179,6 +179,14 @@ class EventStore(abc.ABC):
         """
         return None
 
+    async def snapshot_seqs(self) -> dict[str, int]:
+        """Every stream that has a snapshot, and its seq: one small query, no states.
+
+        A cold start asks this once, so a stream without a snapshot (most of a
+        season's) costs no query for one. This default keeps none.
+        """
+        return {}
+
     async def save_snapshot(
         self, stream: str, seq: int, state: str, *, timeout: float | None = None
     ) -> None:

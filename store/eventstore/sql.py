@@ -289,6 +289,10 @@ class SQLEventStore(EventStore):
         seq, state = rows[0]
         return (seq, state) if type(seq) is int and isinstance(state, str) else None
 
+    async def snapshot_seqs(self) -> dict[str, int]:
+        rows = await self._fetch(f"SELECT stream, seq FROM {SNAPSHOTS}", ())
+        return {r[0]: int(r[1]) for r in rows}
+
     async def save_snapshot(
         self, stream: str, seq: int, state: str, *, timeout: float | None = None
     ) -> None:

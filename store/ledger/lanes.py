@@ -84,6 +84,7 @@ class Lanes:
         self._states: dict[str, OccurrenceState] = {}
         #: whether cold starts load and leave snapshots (off: every stream folds from seq 1)
         self.snapshots = snapshots
+        self._snapshotted: set[str] | None = None  # streams with a snapshot (asked once)
         self._lanes: dict[str, _Lane] = {}
 
     def _lane(self, key: str) -> _Lane:
@@ -103,7 +104,9 @@ class Lanes:
         state = self._states.get(key)
         if state is None:
             if self.snapshots:
-                state, folded = await cached.load(self.store, stream_of(key))
+                if self._snapshotted is None:
+                    self._snapshotted = await cached.known(self.store)
+                state, folded = await cached.load(self.store, stream_of(key), self._snapshotted)
             else:
                 state, folded = OccurrenceState(stream_of(key)), 0
             self._states[key] = state
@@ -115,6 +118,8 @@ class Lanes:
         folded += len(events)
         if self.snapshots and folded >= cached.SNAPSHOT_EVERY:
             await cached.save(self.store, state)
+            if self._snapshotted is not None:
+                self._snapshotted.add(state.stream)
         return state
 
     # -- reads -------------------------------------------------------------------------
