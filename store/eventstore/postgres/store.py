@@ -51,24 +51,19 @@ from store.eventstore.postgres.errors import (
     one_line,
     translate,
 )
-from store.eventstore.postgres.pools import (
-    borrow_pool,
-    release_connection,
-    return_pool,
-)
+from store.eventstore.postgres.pools import borrow_pool, release_connection, return_pool
 from store.eventstore.postgres.schema import (
     APPEND,
     INIT_LOCK_CLASS,
     LOCK_CLASS,
     SCHEMA,
     columns,
+    lay_down_snapshots,
 )
 from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
-    SNAPSHOTS,
-    SNAPSHOTS_DDL,
     Dialect,
     Queries,
     Row,
@@ -236,14 +231,7 @@ class PostgresStore(SQLEventStore):
                     "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
-            if not await conn.fetchval(f"SELECT to_regclass('{SNAPSHOTS}') IS NOT NULL"):
-                # a new database, or one from before the cache: one opener lays it down
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                    INIT_LOCK_CLASS,
-                    self.schema or "",
-                )
-                await conn.execute(SNAPSHOTS_DDL)
+            await lay_down_snapshots(conn, self.schema)
         check_schema_version(version, self.url)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
