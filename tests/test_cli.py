@@ -489,6 +489,40 @@ def test_check_fails_on_an_oversold_stream_naming_the_seq(
     one_line_error(cli("check", "nope", code=1), "no occurrence 'nope'")
 
 
+def test_check_fails_on_a_snapshot_that_differs_from_the_log(
+    cli: Callable[..., Run], db_path: str
+) -> None:
+    async def script(ledger: Ledger) -> None:
+        await ledger.create_occurrence("gala", capacity=3, title="Gala")
+        await ledger.book("gala", "ada")
+
+    prepare(db_path, script)
+    assert cli("check").out.endswith(": ok\n")
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT stream FROM boxoffice_snapshots").fetchall()
+        assert rows == []  # a two-event stream leaves none; write one as a cache would
+        from store.ledger.fold import fold
+        from store.ledger.snapshot import encode
+
+        events = asyncio.run(_read(db_path, "booking:gala"))
+        body = json.loads(encode(fold(events, "booking:gala")))
+        body["confirmed"], body["members"] = 0, []  # ada's booking gone from the cache
+        conn.execute(
+            "INSERT INTO boxoffice_snapshots (stream, seq, state) VALUES (?, ?, ?)",
+            ("booking:gala", 2, json.dumps(body)),
+        )
+    # the ledger starts from the cache, so its state differs from the full fold too
+    one_line_error(cli("check", code=1), "check failed", "booking:gala", "differs")
+    report = cli("check", "--json", code=1).json()
+    problems = [v["problem"] for v in report["streams"][0]["violations"]]
+    assert "snapshot at seq 2 differs from the log's fold at seq 2" in problems, problems
+
+
+async def _read(db_path: str, stream: str) -> list[Any]:
+    async with open_store(db_path) as store:
+        return await store.read(stream)
+
+
 # -- the rest of the surface ----------------------------------------------------------------------
 
 

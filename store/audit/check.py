@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from store.audit.model import Offer, offers_in_log
 from store.eventstore.events import Event
-from store.ledger.fold import OccurrenceState, SeatState
+from store.ledger.fold import OccurrenceState, SeatState, fold
 from store.ledger.requests import read_request
+from store.ledger.snapshot import FORMAT, decode
 
 ACQUISITIONS = ("booking", "hold")
 #: How a violation of the waiting list's first fit starts (SPEC §4.5).
@@ -197,3 +198,27 @@ def _request_written_again(state: OccurrenceState, event: Event) -> str | None:
         f"request {request.id!r} written again by {event.type} "
         f"(its write was seq {written.first}): a retry acted twice"
     )
+
+
+def snapshot_problem(found: tuple[int, str] | None, events: list[Event], stream: str) -> str | None:
+    """What is wrong with the stream's stored snapshot, refolded from the log to its seq.
+
+    A snapshot of another format is not a problem (the ledger ignores and rebuilds
+    it); one of this format that does not decode, that claims a seq the log does
+    not hold, or whose state differs from the log's fold at its seq is: the ledger
+    would start a new terminal from it.
+    """
+    if found is None:
+        return None
+    seq, text = found
+    state = decode(text, stream)
+    if state is None:
+        if f'"format":{FORMAT},' not in text:
+            return None
+        return f"snapshot at seq {seq} does not decode (the ledger ignores it and rebuilds)"
+    if state.seq != seq or seq > len(events) or events[seq - 1].seq != seq:
+        return f"snapshot at seq {seq} claims seq {state.seq}, which the log does not hold"
+    full = fold(events[:seq], stream)
+    if full.canonical() != state.canonical() or full.offers != state.offers:
+        return f"snapshot at seq {seq} differs from the log's fold at seq {seq}"
+    return None

@@ -170,6 +170,33 @@ class EventStore(abc.ABC):
                 found.add(event.stream)
         return sorted(found)
 
+    async def load_snapshot(self, stream: str) -> tuple[int, str] | None:
+        """The stream's cached fold (its seq and text), or None: a cache, never the log.
+
+        A reader folds every event after the seq on top, and checks that the event at
+        the seq exists, so a stale, foreign or damaged snapshot can cost time, never
+        hide or invent an event. This default keeps none.
+        """
+        return None
+
+    async def snapshot_seqs(self) -> dict[str, int]:
+        """Every stream that has a snapshot, and its seq: one small query, no states.
+
+        A cold start asks this once, so a stream without a snapshot (most of a
+        season's) costs no query for one. This default keeps none.
+        """
+        return {}
+
+    async def save_snapshot(
+        self, stream: str, seq: int, state: str, *, timeout: float | None = None
+    ) -> None:
+        """Keep ``state`` as the stream's fold at ``seq`` unless a later one is kept.
+
+        Best effort for the caller (a cache), so it waits for a busy database at
+        most ``timeout`` (then ``StoreBusy``, nothing written): this default keeps nothing.
+        """
+        return None
+
     async def server_now(self) -> datetime | None:
         """The database server's clock, or None where the local clock is the authority.
 

@@ -28,6 +28,15 @@ SCHEMA_VERSION = 1
 
 COLUMNS = "position, stream, seq, type, data, meta"
 
+#: The fold's cache (``store.ledger.snapshot``), one row per stream. Laid down by
+#: every open that lacks it, without a schema version bump: a boxoffice that does not
+#: know it leaves it stale, and a stale snapshot only costs its tail's fold.
+SNAPSHOTS = "boxoffice_snapshots"
+SNAPSHOTS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} ("
+    "stream TEXT PRIMARY KEY, seq BIGINT NOT NULL CHECK (seq >= 1), state TEXT NOT NULL)"
+)
+
 Row = Sequence[Any]
 
 
@@ -265,6 +274,37 @@ class SQLEventStore(EventStore):
     @abc.abstractmethod
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
         """Run one read and return its rows; driver errors leave as store errors."""
+
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
+        """Run one write statement outside any append (the snapshot cache's upsert)."""
+        raise NotImplementedError
+
+    async def load_snapshot(self, stream: str) -> tuple[int, str] | None:
+        p = self.queries.dialect.placeholder.format
+        rows = await self._fetch(
+            f"SELECT seq, state FROM {SNAPSHOTS} WHERE stream = {p(1)}", (stream,)
+        )
+        if not rows:
+            return None
+        seq, state = rows[0]
+        return (seq, state) if type(seq) is int and isinstance(state, str) else None
+
+    async def snapshot_seqs(self) -> dict[str, int]:
+        rows = await self._fetch(f"SELECT stream, seq FROM {SNAPSHOTS}", ())
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def save_snapshot(
+        self, stream: str, seq: int, state: str, *, timeout: float | None = None
+    ) -> None:
+        p = self.queries.dialect.placeholder.format
+        # an older snapshot never replaces a newer one; an equal one may (a rebuild)
+        await self._execute(
+            f"INSERT INTO {SNAPSHOTS} (stream, seq, state) VALUES ({p(1)}, {p(2)}, {p(3)})"
+            f" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, state = excluded.state"
+            f" WHERE excluded.seq >= {SNAPSHOTS}.seq",
+            (stream, seq, state),
+            timeout,
+        )
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         rows = await self._fetch(self.queries.read, (stream, after_seq))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,12 +42,13 @@ from store.eventstore.lock_holders import WAL_WRITE_LOCK, lock_holders, seconds,
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
     SCHEMA_VERSION,
+    SNAPSHOTS,
+    SNAPSHOTS_DDL,
     Queries,
     Row,
     SQLEventStore,
     check_schema_version,
     decode,
-    encode,
 )
 from store.eventstore.sqlite_support import (
     SQLITE_DIALECT,
@@ -58,13 +58,13 @@ from store.eventstore.sqlite_support import (
     translate,
 )
 from store.eventstore.sqlite_turn import (
-    APPEND_IN_TURN,
-    APPEND_ONE_IN_TURN,
     ConnectionTurn,
     InTurn,
     Written,
+    append_in_turn,
     in_turn,
     transaction_in_turn,
+    written,
 )
 from store.eventstore.writegate import WriteGate, write_gate
 
@@ -85,35 +85,13 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+    SNAPSHOTS_DDL,
 )
 
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 T = TypeVar("T")
-
-
-def _batch(events: Sequence[NewEvent]) -> str:
-    """The batch as ``APPEND``'s third parameter (refuses what JSON cannot hold first)."""
-    return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
-
-
-def _append_in_turn(
-    stream: str, expected_seq: int | None, events: Sequence[NewEvent]
-) -> tuple[str, tuple[Any, ...]]:
-    """The guarded append statement for ``events``: one event as columns, more as JSON."""
-    if len(events) == 1:
-        return APPEND_ONE_IN_TURN, (stream, expected_seq, *encode(events)[0])
-    return APPEND_IN_TURN, (stream, expected_seq, _batch(events))
-
-
-def _written(stream: str, events: Sequence[NewEvent], returned: Sequence[Row]) -> list[Event]:
-    """The appended events, from the ``(seq, position)`` rows ``RETURNING`` gave (any order)."""
-    ordered = sorted((int(seq), int(position)) for seq, position in returned)
-    return [
-        Event(stream, seq, position, event.type, event.data, event.meta)
-        for (seq, position), event in zip(ordered, events, strict=True)
-    ]
 
 
 def _busy_ms(remaining: float, most: float) -> int:
@@ -252,6 +230,8 @@ class SQLiteStore(SQLEventStore):
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if str(mode).lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
+                if SNAPSHOTS not in tables:  # a database from before the cache
+                    conn.execute(SNAPSHOTS_DDL)
             version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
             check_schema_version(version, self.path)
             return {
@@ -417,14 +397,14 @@ class SQLiteStore(SQLEventStore):
     ) -> list[Event] | Conflict:
         if not events:
             raise ValueError("append_many: no events")
-        statement = _append_in_turn(stream, expected_seq, events)
+        statement = append_in_turn(stream, expected_seq, events)
 
         async def append(conn: aiosqlite.Connection) -> list[Event] | Conflict:
             returned = list(await conn.execute_fetchall(*statement))
             if not returned:
                 assert expected_seq is not None
                 return Conflict(expected_seq, await self.last_seq(stream))
-            return _written(stream, events, returned)
+            return written(stream, events, returned)
 
         return await self._write(
             lambda conn, t: in_turn(conn, self._turn, append, t, queued=True), timeout
@@ -457,7 +437,7 @@ class SQLiteStore(SQLEventStore):
             if not events:
                 return None
             last = tail[-1].seq if tail else after_seq
-            return _append_in_turn(stream, last, events)
+            return append_in_turn(stream, last, events)
 
         async def transaction(
             conn: aiosqlite.Connection, timeout: float
@@ -467,11 +447,18 @@ class SQLiteStore(SQLEventStore):
             if done is None:
                 return None
             events = decided[0]
-            return Written(_written(stream, events, done.value[1]) if events else [])
+            return Written(written(stream, events, done.value[1]) if events else [])
 
         return await self._write(transaction, timeout)
 
     # -- reading -----------------------------------------------------------------
+
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
+        async def run(conn: aiosqlite.Connection) -> None:
+            await conn.execute(sql, params)
+
+        turn = self._turn
+        await self._write(lambda conn, t: in_turn(conn, turn, run, t, queued=False), timeout)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Row]:
         async def query() -> Sequence[Row]:

@@ -17,12 +17,15 @@ API; the functions here are its public ``create_function``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 
+from store.eventstore.events import Event, NewEvent
+from store.eventstore.sql import Row, encode
 from store.eventstore.sqlite_support import APPEND
 from store.eventstore.writegate import WriteGate
 
@@ -47,6 +50,29 @@ FROM (SELECT COALESCE((SELECT seq FROM events WHERE stream = ?1 ORDER BY seq DES
 WHERE boxoffice_turn_held() AND (?2 IS NULL OR head.last = ?2)
 RETURNING seq, position
 """
+
+
+def _batch(events: Sequence[NewEvent]) -> str:
+    """The batch as ``APPEND``'s third parameter (refuses what JSON cannot hold first)."""
+    return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
+
+
+def append_in_turn(
+    stream: str, expected_seq: int | None, events: Sequence[NewEvent]
+) -> tuple[str, tuple[Any, ...]]:
+    """The guarded append statement for ``events``: one event as columns, more as JSON."""
+    if len(events) == 1:
+        return APPEND_ONE_IN_TURN, (stream, expected_seq, *encode(events)[0])
+    return APPEND_IN_TURN, (stream, expected_seq, _batch(events))
+
+
+def written(stream: str, events: Sequence[NewEvent], returned: Sequence[Row]) -> list[Event]:
+    """The appended events, from the ``(seq, position)`` rows ``RETURNING`` gave (any order)."""
+    ordered = sorted((int(seq), int(position)) for seq, position in returned)
+    return [
+        Event(stream, seq, position, event.type, event.data, event.meta)
+        for (seq, position), event in zip(ordered, events, strict=True)
+    ]
 
 
 class ConnectionTurn:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy
 from store.eventstore.events import Conflict, Event, NewEvent
+from store.ledger import cached
 from store.ledger.decide import Decide, UnknownOccurrence
 from store.ledger.fold import OccurrenceState, fold, stream_of
 from store.ledger.outcomes import Outcome, Status
@@ -72,6 +73,7 @@ class Lanes:
         deadline: float,
         max_batch: int,
         write_now: Callable[[], Awaitable[datetime]] | None = None,
+        snapshots: bool = True,
     ) -> None:
         self.store = store
         self.now = now
@@ -80,6 +82,9 @@ class Lanes:
         self.deadline = deadline
         self.max_batch = max_batch
         self._states: dict[str, OccurrenceState] = {}
+        #: whether cold starts load and leave snapshots (off: every stream folds from seq 1)
+        self.snapshots = snapshots
+        self._snapshotted: set[str] | None = None  # streams with a snapshot (asked once)
         self._lanes: dict[str, _Lane] = {}
 
     def _lane(self, key: str) -> _Lane:
@@ -89,12 +94,32 @@ class Lanes:
         return lane
 
     async def _catch_up(self, key: str) -> OccurrenceState:
-        """Apply the events committed since this ledger last looked (caller holds the lane lock)."""
+        """Apply the events committed since this ledger last looked (caller holds the lane lock).
+
+        The first look starts from the stream's snapshot where one is usable
+        (``store.ledger.cached``); a look that folded ``SNAPSHOT_EVERY`` events or
+        more leaves a new one for the next terminal, so the cost of a cold start
+        is paid once per that many events, not by every terminal.
+        """
         state = self._states.get(key)
         if state is None:
-            state = self._states[key] = OccurrenceState(stream_of(key))
-        for event in await self.store.read(state.stream, after_seq=state.seq):
+            if self.snapshots:
+                if self._snapshotted is None:
+                    self._snapshotted = await cached.known(self.store)
+                state, folded = await cached.load(self.store, stream_of(key), self._snapshotted)
+            else:
+                state, folded = OccurrenceState(stream_of(key)), 0
+            self._states[key] = state
+        else:
+            folded = 0
+        events = await self.store.read(state.stream, after_seq=state.seq)
+        for event in events:
             state.apply(event)
+        folded += len(events)
+        if self.snapshots and folded >= cached.SNAPSHOT_EVERY:
+            await cached.save(self.store, state)
+            if self._snapshotted is not None:
+                self._snapshotted.add(state.stream)
         return state
 
     # -- reads -------------------------------------------------------------------------

@@ -14,6 +14,24 @@ class SeatIndex:
     def __init__(self) -> None:
         self.tree = [0] * 64
 
+    @classmethod
+    def of_counts(cls, counts: dict[int, int]) -> SeatIndex:
+        """The tree of seats per join index, built in O(n) (a snapshot's load, not n adds)."""
+        made = cls()
+        size = len(made.tree)
+        top = max(counts, default=0) + 1
+        while size <= top:
+            size *= 2
+        tree = [0] * size
+        for index, seats in counts.items():
+            tree[index + 1] += seats
+        for i in range(1, size):
+            parent = i + (i & -i)
+            if parent < size:
+                tree[parent] += tree[i]
+        made.tree = tree
+        return made
+
     def add(self, index: int, delta: int) -> None:
         i = index + 1
         if i >= len(self.tree):

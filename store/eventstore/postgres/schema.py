@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from store.eventstore.events import NewEvent
-from store.eventstore.sql import encode
+from store.eventstore.sql import SNAPSHOTS, SNAPSHOTS_DDL, encode
 
 #: First half of every advisory lock key boxoffice takes ("boxo"); the second half
 #: names the table (appends) or the schema (``init``), so box offices in other
@@ -88,3 +89,13 @@ def columns(events: Sequence[NewEvent]) -> tuple[list[str], list[str], list[str]
     """The append function's three arrays: types, data and meta as stored JSON text."""
     rows = encode(events)
     return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+async def lay_down_snapshots(conn: Any, schema: str | None) -> None:
+    """The snapshot cache's table, in a new database or one from before it (in ``init``'s
+    transaction): one opener at a time lays it down."""
+    if not await conn.fetchval(f"SELECT to_regclass('{SNAPSHOTS}') IS NOT NULL"):
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))", INIT_LOCK_CLASS, schema or ""
+        )
+        await conn.execute(SNAPSHOTS_DDL)

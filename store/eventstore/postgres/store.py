@@ -51,17 +51,14 @@ from store.eventstore.postgres.errors import (
     one_line,
     translate,
 )
-from store.eventstore.postgres.pools import (
-    borrow_pool,
-    release_connection,
-    return_pool,
-)
+from store.eventstore.postgres.pools import borrow_pool, release_connection, return_pool
 from store.eventstore.postgres.schema import (
     APPEND,
     INIT_LOCK_CLASS,
     LOCK_CLASS,
     SCHEMA,
     columns,
+    lay_down_snapshots,
 )
 from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
@@ -234,6 +231,7 @@ class PostgresStore(SQLEventStore):
                     "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
+            await lay_down_snapshots(conn, self.schema)
         check_schema_version(version, self.url)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
@@ -297,6 +295,13 @@ class PostgresStore(SQLEventStore):
             yield conn
         finally:
             await release_connection(pool, conn)
+
+    async def _execute(self, sql: str, params: tuple[Any, ...], timeout: float | None) -> None:
+        async with self._connection(timeout) as conn:
+            try:
+                await conn.execute(sql, *params)
+            except Exception as exc:
+                raise translate(exc, self.url) from exc
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """Run a read; one lost connection (the server restarted) is retried on another."""

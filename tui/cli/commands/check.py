@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from store.audit.check import StreamReport, check_stream
+from store.audit.check import StreamReport, check_stream, snapshot_problem
 from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
@@ -48,6 +48,8 @@ class StreamResult:
     matches_full_fold: bool | None
     #: the first event recorded ahead of the database's now, and why that is wrong
     ahead: tuple[int, str] | None = None
+    #: what is wrong with the stream's stored snapshot (``snapshot_problem``)
+    snapshot: str | None = None
 
     @property
     def problems(self) -> list[tuple[int | None, str]]:
@@ -56,6 +58,8 @@ class StreamResult:
             found.append((None, "the incremental state differs from the full fold"))
         if self.ahead is not None:
             found.append(self.ahead)
+        if self.snapshot is not None:
+            found.append((None, self.snapshot))
         return found
 
 
@@ -104,13 +108,15 @@ async def _check(store: EventStore, key: str | None) -> CheckReport:
         if not events and key is not None:
             raise UnknownOccurrence(key)
         stream_report = check_stream(events, stream)
+        snapshot = snapshot_problem(await store.load_snapshot(stream), events, stream)
         matches: bool | None = None
         # a gap no fold can cross is the violation reported; a stream written by hand
         # under a name no command could use cannot be opened by the ledger
         if not stream_report.gap:
             with contextlib.suppress(InvalidInput):
                 matches = await ledger.matches_full_fold(stream[len(STREAM_PREFIX) :])
-        report.streams.append(StreamResult(stream_report, matches, _ahead(events, now, source)))
+        ahead = _ahead(events, now, source)
+        report.streams.append(StreamResult(stream_report, matches, ahead, snapshot))
     return report
 
 

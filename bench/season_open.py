@@ -1,0 +1,166 @@
+"""History-flat reads (issue 16, third bullet): cold starts with and without snapshots.
+
+Rows, each measured with snapshots off (every stream folded from seq 1, as main
+does) and on, the two alternating round by round in the same run:
+
+- first hold on a 100,000-event stream from a newly opened store and ledger (the
+  "on" rounds run after one cold start has left the snapshot), target < 50 ms;
+- the house (``Ledger.views``, what the app's house list and ``occurrences`` call)
+  of 10 shows and of ``--shows`` shows x 200 bookings from a new ledger, and the
+  ratio of the two (target <= 3);
+- ``boxoffice occurrences`` as a process, on the big season.
+
+    python bench/season_open.py [--rounds 5] [--shows 1000] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import median, table, write_json
+from bench.seasons import build_season
+from store import NewEvent, open_store
+from store.booking import Ledger
+from store.ledger.fold import stream_of
+from store.ledger.provenance import event_meta
+
+BOXOFFICE = str(Path(sys.executable).with_name("boxoffice"))
+
+
+def ledger(store: object, snapshots: bool) -> Ledger:
+    made = Ledger(store, operator="bench")  # type: ignore[arg-type]
+    made._lanes.snapshots = snapshots  # the bench's switch: main's behaviour when False
+    return made
+
+
+async def build_long(url: str, events: int) -> None:
+    meta = event_meta("bench", datetime.now(UTC))
+    async with open_store(url, create=True) as store:
+        created = NewEvent("created", {"title": "Long", "capacity": events * 2}, meta)
+        batch = [created]
+        for i in range(events - 1):
+            batch.append(NewEvent("booking", {"actor": f"p{i}"}, meta))
+            if len(batch) == 5000:
+                await store.append_many(stream_of("long"), None, batch)
+                batch = []
+        if batch:
+            await store.append_many(stream_of("long"), None, batch)
+
+
+_walkups = iter(range(1_000_000))
+
+
+async def first_hold(url: str, snapshots: bool) -> float:
+    async with open_store(url) as store:
+        led = ledger(store, snapshots)
+        began = time.perf_counter()
+        outcome = await led.hold("long", f"walkup {next(_walkups)}")
+        took = time.perf_counter() - began
+        assert outcome.status == "held", outcome
+        return took
+
+
+async def house(url: str, snapshots: bool) -> float:
+    async with open_store(url) as store:
+        led = ledger(store, snapshots)
+        began = time.perf_counter()
+        views = await led.views()
+        took = time.perf_counter() - began
+        assert views
+        return took
+
+
+def cli_occurrences(url: str) -> float:
+    began = time.perf_counter()
+    subprocess.run([BOXOFFICE, "occurrences", "--db", url], check=True, capture_output=True)
+    return time.perf_counter() - began
+
+
+def pg_schema(url: str, schema: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, f"schema={schema}") if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+async def drop_schemas(url: str, schemas: list[str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+async def run_backend(name: str, urls: dict[str, str], rounds: int, events: int) -> list[list[str]]:
+    long_url, small, big = urls["long"], urls["small"], urls["big"]
+    await first_hold(long_url, True)  # the cold start that leaves the snapshot
+    times: dict[str, list[float]] = {}
+    for r in range(rounds):
+        for snapshots in (False, True) if r % 2 == 0 else (True, False):
+            tag = "on" if snapshots else "off"
+            times.setdefault(f"hold {tag}", []).append(await first_hold(long_url, snapshots))
+            times.setdefault(f"small {tag}", []).append(await house(small, snapshots))
+            times.setdefault(f"big {tag}", []).append(await house(big, snapshots))
+        times.setdefault("cli", []).append(cli_occurrences(big))
+    m = {k: median(v) * 1000 for k, v in times.items()}
+    long = f"first hold, {events:,}-event stream"
+    return [
+        [name, long, f"{m['hold off']:.1f}", f"{m['hold on']:.1f}",
+         f"{m['hold on'] / m['hold off']:.3f}"],
+        [name, "house, 10 shows", f"{m['small off']:.1f}", f"{m['small on']:.1f}",
+         f"{m['small on'] / m['small off']:.3f}"],
+        [name, "house, big season", f"{m['big off']:.1f}", f"{m['big on']:.1f}",
+         f"{m['big on'] / m['big off']:.3f}"],
+        [name, "house big / small (target <= 3)", f"{m['big off'] / m['small off']:.1f}",
+         f"{m['big on'] / m['small on']:.1f}", ""],
+        [name, "`boxoffice occurrences`, big season", "", f"{m['cli']:.1f}", ""],
+    ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--shows", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--pg", help="a PostgreSQL URL (a schema of its own per database)")
+    args = parser.parse_args()
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = {"sqlite": {k: os.path.join(tmp, f"{k}.db") for k in ("long", "small", "big")}}
+        schemas = {k: f"bo_season_{k}_{uuid.uuid4().hex[:8]}" for k in ("long", "small", "big")}
+        if args.pg:
+            backends["postgres"] = {k: pg_schema(args.pg, s) for k, s in schemas.items()}
+        try:
+            for name, urls in backends.items():
+                asyncio.run(build_long(urls["long"], args.events))
+                asyncio.run(build_season(urls["small"], 10, 200))
+                asyncio.run(build_season(urls["big"], args.shows, 200))
+                rows += asyncio.run(run_backend(name, urls, args.rounds, args.events))
+        finally:
+            if args.pg:
+                asyncio.run(drop_schemas(args.pg, list(schemas.values())))
+    headers = ["backend", "row", "off (main) ms", "on ms", "on / off"]
+    print(table(headers, rows))
+    load = os.getloadavg()
+    print(f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; medians of {args.rounds} rounds")
+    print("JSON:", write_json("season_open", {"headers": headers, "rows": rows, "load": load}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
