@@ -154,37 +154,51 @@ async def counting(store: EventStore) -> AsyncIterator[CountingStore]:
     "ledgers", [RACERS, 4, 1], ids=["ledger-per-task", "4-ledgers", "1-ledger"]
 )
 async def test_tasks_sharing_one_store_race(counting: CountingStore, ledgers: int) -> None:
-    """Every task on its own ledger (pure OCC), a few ledgers (both), one ledger (group commit)."""
-    key = "shared"
-    setup = Ledger(counting, operator="setup")
-    assert (await setup.create_occurrence(key, capacity=CAPACITY)).status is Status.CREATED
-    counting.transactions = counting.written = 0
-    pool = [
-        Ledger(counting, operator=f"l{n}", deadline=workers.RACER_DEADLINE) for n in range(ledgers)
-    ]
-    go = asyncio.Event()
+    """Every task on its own ledger (pure OCC), a few ledgers (both), one ledger (group commit).
 
-    async def racer(ledger: Ledger, actor: str) -> Reply:
-        await go.wait()
-        outcome = await ledger.hold(key, actor)
-        return Reply(actor, str(outcome.status), outcome.attempts, outcome.seat)
+    Whether a given race collides is timing: with a few ledgers, a loaded machine can
+    run their batches one after another. Every race must be fair; with more than one
+    ledger, at least one of up to three must have collided, or the test proved nothing.
+    """
+    collided = False
+    for round_ in range(3):
+        key = f"shared-{round_}"
+        setup = Ledger(counting, operator="setup")
+        assert (await setup.create_occurrence(key, capacity=CAPACITY)).status is Status.CREATED
+        counting.transactions = counting.written = 0
+        pool = [
+            Ledger(counting, operator=f"l{n}", deadline=workers.RACER_DEADLINE)
+            for n in range(ledgers)
+        ]
+        go = asyncio.Event()
 
-    tasks = [asyncio.create_task(racer(pool[i % ledgers], f"t{i}")) for i in range(RACERS)]
-    await asyncio.sleep(0)  # park every racer on `go`, then release them together
-    go.set()
-    replies = await asyncio.gather(*tasks)
+        async def racer(
+            ledger: Ledger, actor: str, key: str = key, go: asyncio.Event = go
+        ) -> Reply:
+            await go.wait()
+            outcome = await ledger.hold(key, actor)
+            return Reply(actor, str(outcome.status), outcome.attempts, outcome.seat)
 
-    events = await counting.read(stream_of(key))
-    figures = assert_fair_race(replies, events, CAPACITY, must_conflict=ledgers > 1)
-    assert counting.written == CAPACITY
-    if ledgers == 1:
-        # One lane decides everything against live state: it never conflicts with itself,
-        # and the burst went out in fewer transactions than holds.
-        assert figures["conflicts"] == 0
-        assert counting.transactions < CAPACITY
-    for ledger in pool:
-        assert await ledger.matches_full_fold(key)
-    print(f"{ledgers} ledger(s) on one store: {figures}, transactions {counting.transactions}")
+        tasks = [asyncio.create_task(racer(pool[i % ledgers], f"t{i}")) for i in range(RACERS)]
+        await asyncio.sleep(0)  # park every racer on `go`, then release them together
+        go.set()
+        replies = await asyncio.gather(*tasks)
+
+        events = await counting.read(stream_of(key))
+        figures = assert_fair_race(replies, events, CAPACITY, must_conflict=False)
+        assert counting.written == CAPACITY
+        if ledgers == 1:
+            # One lane decides everything against live state: it never conflicts with
+            # itself, and the burst went out in fewer transactions than holds.
+            assert figures["conflicts"] == 0
+            assert counting.transactions < CAPACITY
+        for ledger in pool:
+            assert await ledger.matches_full_fold(key)
+        print(f"{ledgers} ledger(s) on one store: {figures}, transactions {counting.transactions}")
+        collided = figures["conflicts"] > 0
+        if ledgers == 1 or collided:
+            break
+    assert ledgers == 1 or collided, "in three races the racers never actually collided"
 
 
 # -- 3. confirm racing release for the same hold -------------------------------------------

@@ -311,6 +311,8 @@ class SQLiteStore(SQLEventStore):
             except BaseException:
                 self._writing.release()
                 raise
+            if not shielded:
+                return await self._section(conn, gate, section, deadline, wait)
             work = asyncio.ensure_future(self._section(conn, gate, section, deadline, wait))
             work.add_done_callback(_retrieve)
             return await asyncio.shield(work)
@@ -406,8 +408,9 @@ class SQLiteStore(SQLEventStore):
                 return Conflict(expected_seq, await self.last_seq(stream))
             return written(stream, events, returned)
 
+        turn = self._turn  # the append protects its own take and release (in_turn)
         return await self._write(
-            lambda conn, t: in_turn(conn, self._turn, append, t, queued=True), timeout
+            lambda conn, t: in_turn(conn, turn, append, t, queued=True), timeout, shielded=False
         )
 
     async def append_decided(
