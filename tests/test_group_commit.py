@@ -44,39 +44,6 @@ async def test_a_burst_of_holds_shares_transactions(db_path: str) -> None:
     assert report.ok and report.acquisitions == 100
 
 
-async def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(
-    tmp_path: Path,
-) -> None:
-    """The gate hands the write turn over: releasing and asking again is not enough to keep it."""
-    path = str(tmp_path / "boxoffice.db.lock")
-    first, second = FairTurn(path), FairTurn(path)  # two file descriptions, as two processes
-    probe = os.open(path + ".gate", os.O_RDWR | os.O_CREAT)
-    try:
-        assert await first.acquire(1.0)
-        waiter = asyncio.ensure_future(second.acquire(30.0))
-        # the second writer is waiting once it holds the gate (observed, not slept on)
-        deadline = time.monotonic() + 10.0
-        while True:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(probe, fcntl.LOCK_UN)
-            except BlockingIOError:
-                break
-            assert not waiter.done(), "the second writer got the turn while it was held"
-            assert time.monotonic() < deadline, "the second writer never queued at the gate"
-            await asyncio.sleep(0)  # let the waiter's request reach its thread
-        first.release()
-        assert not await first.acquire(0.2), "the writer that released took the turn back"
-        assert await asyncio.wait_for(waiter, 30.0)
-        second.release()
-        assert await first.acquire(1.0)
-        first.release()
-    finally:
-        os.close(probe)
-        first.close()
-        second.close()
-
-
 async def _queued_at_the_gate(path: str, waiting: asyncio.Future[bool]) -> None:
     """Until the waiting writer holds the gate (it does while it waits for the turn)."""
     probe = os.open(path + ".gate", os.O_RDWR | os.O_CREAT)
@@ -93,6 +60,27 @@ async def _queued_at_the_gate(path: str, waiting: asyncio.Future[bool]) -> None:
             await asyncio.sleep(0.001)
     finally:
         os.close(probe)
+
+
+async def test_a_waiting_writer_gets_the_turn_before_the_one_that_just_released(
+    tmp_path: Path,
+) -> None:
+    """The gate hands the write turn over: releasing and asking again is not enough to keep it."""
+    path = str(tmp_path / "boxoffice.db.lock")
+    first, second = FairTurn(path), FairTurn(path)  # two file descriptions, as two processes
+    try:
+        assert await first.acquire(1.0)
+        waiter = asyncio.ensure_future(second.acquire(30.0))
+        await _queued_at_the_gate(path, waiter)  # observed, not slept on
+        first.release()
+        assert not await first.acquire(0.2), "the writer that released took the turn back"
+        assert await asyncio.wait_for(waiter, 30.0)
+        second.release()
+        assert await first.acquire(1.0)
+        first.release()
+    finally:
+        first.close()
+        second.close()
 
 
 async def test_a_turn_taken_on_a_thread_waits_is_handed_over_and_gives_up_in_time(
