@@ -288,6 +288,38 @@ async def test_state_ref_and_note_are_in_view_at_140x40_and_reachable_at_80x24(
                 assert roster.max_scroll_x > 0 and roster.scroll_x > 0, "→ scrolls to them"
 
 
+def drawn_rows(table: Any) -> list[str]:
+    """The text of the table's rows as drawn now, below its header, within its own region."""
+    return [table.render_line(y).text for y in range(1, table.scrollable_content_region.height)]
+
+
+async def test_with_the_log_and_the_waiting_list_open_at_80x24_the_roster_keeps_its_rows(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """The panes' fixed heights (14 + 8) left the roster no rows at 80x24: now they share."""
+    app = make_app(house_db)
+    async with app.run_test(size=SMALL) as pilot:
+        await opened(pilot)
+        main = app.main
+        await pilot.press("l")
+        await until(pilot, lambda: main.log_table.row_count == 4, "the log")
+        assert main.log_table.outer_size.height == 14, "the log alone keeps its height"
+        await pilot.press("w")
+        await until(pilot, lambda: main.waitlist.outer_size.height > 0, "the waiting list")
+        await pilot.pause()
+        roster, log, pane = main.roster, main.log_table, main.waitlist
+        assert roster.scrollable_content_region.height - 1 >= 4, "a header and 4 rows at least"
+        assert [row.split()[-1] for row in drawn_rows(roster)[:3]] == ["ada", "bob", "cy"]
+        assert pane.scrollable_content_region.height - 1 >= 3
+        assert log.scrollable_content_region.height - 1 >= 3
+        bottom = app.screen.size.height - 1  # the footer's row
+        assert roster.region.bottom <= pane.region.y and pane.region.bottom <= log.region.y
+        assert log.region.bottom <= bottom, "all three fit above the footer"
+        assert any(row.split()[:1] == ["4"] for row in drawn_rows(log)), "the log's last event"
+        await pilot.press("w")  # the waiting list closes: the log has its height back
+        await until(pilot, lambda: main.log_table.outer_size.height == 14, "the log's height")
+
+
 # -- the venue's zone for typed times --------------------------------------------------------------
 
 
