@@ -22,6 +22,7 @@ from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import FormScreen
 from tui.screens.main import MainScreen
+from tui.widgets.column_fit import elastic_width
 
 BIG, SMALL = (140, 40), (80, 24)
 
@@ -318,6 +319,60 @@ async def test_with_the_log_and_the_waiting_list_open_at_80x24_the_roster_keeps_
         assert any(row.split()[:1] == ["4"] for row in drawn_rows(log)), "the log's last event"
         await pilot.press("w")  # the waiting list closes: the log has its height back
         await until(pilot, lambda: main.log_table.outer_size.height == 14, "the log's height")
+
+
+def cut_at_the_edge(table: Any) -> list[str]:
+    """The columns the view's right edge cuts through (drawn in part, the rest a → away)."""
+    view, x, cut = table.scrollable_content_region.width, 0, []
+    for column in table.ordered_columns:
+        width = column.get_render_width(table)
+        if x < view < x + width:
+            cut.append(column.key.value)
+        x += width
+    return cut
+
+
+async def book_guests(pilot: Pilot[Any], app: BoxOfficeApp, guests: int) -> None:
+    """Enough more rows for the roster's vertical scrollbar."""
+    assert app.ledger is not None
+    await app.ledger.set_capacity(SHOW, 60)
+    for n in range(guests):
+        await app.ledger.book(SHOW, f"guest {n}")
+    roster = app.main.roster
+    await until(pilot, lambda: roster.total == guests + 3, "the rows")
+    await until(pilot, lambda: roster.show_vertical_scrollbar, "the scrollbar")
+
+
+async def test_from_140_columns_no_roster_column_is_cut_to_a_stub_at_the_edge(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """Joined was a 1-character stub at 142 columns (a few characters up to 153): now the
+    note takes the spare width, and Joined is wholly in view or wholly a → away."""
+    for width, rows in ((140, 3), (142, 3), (150, 3), (142, 45), (160, 45), (200, 3)):
+        app = make_app(house_db)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await opened(pilot)
+            roster = app.main.roster
+            if rows > 3:  # enough rows for a vertical scrollbar, which narrows the view
+                await book_guests(pilot, app, rows - 3)
+            await pilot.pause()
+            assert cut_at_the_edge(roster) == [], (width, rows)
+            view = roster.scrollable_content_region.width
+            start, end = column_span(roster, "joined")
+            assert end <= view or start >= view, "Joined is whole or out of view"
+            if width >= 160:
+                assert end <= view and end - start == 14, "Joined whole, at its width (12 + 2)"
+            assert column_span(roster, "note")[1] <= view, "the note stays in view"
+
+
+def test_the_elastic_column_takes_what_would_be_a_stub() -> None:
+    widths = [9, 18, 20, 8, 17, 14, 14]  # the roster's columns, padding included
+    assert elastic_width(widths, 4, 72) == 17  # 140 columns: Note ends at the edge already
+    assert elastic_width(widths, 4, 74) == 19  # 142: Joined would be a stub of 2
+    assert elastic_width(widths, 4, 86) == 17  # Joined fits whole
+    assert elastic_width(widths, 4, 90) == 21  # Joined whole, Operator would be a stub
+    assert elastic_width(widths, 4, 110) == 27  # all fit: the note fills the view
+    assert elastic_width(widths, 4, 44) == 17  # 80 columns: the note is a → away anyway
 
 
 # -- the venue's zone for typed times --------------------------------------------------------------

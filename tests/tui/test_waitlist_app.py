@@ -151,27 +151,34 @@ async def test_cancel_frees_a_seat_and_the_first_fitting_waiter_is_offered(
         assert events[-1].type == "cancel", "no event holds the offer"
 
 
+async def drawn_log_with_an_offer(
+    make_app: Callable[..., BoxOfficeApp], db: str, size: tuple[int, int]
+) -> list[str]:
+    """The event log's lines as drawn at ``size``, after the fold offered Solo bob's seat."""
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await opened(pilot)
+        ledger = ledger_of(app)
+        for actor in ("dee", "eve"):
+            await ledger.book(SHOW, actor)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.cancel(SHOW, "bob")
+        await pilot.press("l")
+        log = app.main.log_table
+        await until(pilot, lambda: len(log.offers) == 1, "the derived offer")
+        await until(pilot, lambda: log.cursor_row == log.row_count - 1, "the log's end")
+        await pilot.pause()
+        return [log.render_line(y).text for y in range(log.size.height)]
+
+
 async def test_an_offers_until_is_drawn_in_view_in_the_log_at_80x24_and_140x40(
     house_db: str, make_app: Callable[..., BoxOfficeApp]
 ) -> None:
     """The time an offer stands until was cut off the end of the Actor cell (issue 13)."""
     for size in ((80, 24), (140, 40)):
-        app = make_app(house_db)
-        async with app.run_test(size=size) as pilot:
-            await opened(pilot)
-            ledger = ledger_of(app)
-            for actor in ("dee", "eve"):
-                await ledger.book(SHOW, actor)
-            await ledger.join_waitlist(SHOW, "Solo")
-            await ledger.cancel(SHOW, "bob")
-            await pilot.press("l")
-            log = app.main.log_table
-            await until(pilot, lambda: len(log.offers) == 1, "the derived offer")
-            await until(pilot, lambda: log.cursor_row == log.row_count - 1, "the log's end")
-            await pilot.pause()
-            drawn = [log.render_line(y).text for y in range(log.size.height)]
-            assert any("until 19:10" in line for line in drawn), (size, drawn)
-            assert any("✉ offer" in line for line in drawn), (size, drawn)
+        drawn = await drawn_log_with_an_offer(make_app, house_db, size)
+        assert any("until 19:10" in line for line in drawn), (size, drawn)
+        assert any("✉ offer" in line for line in drawn), (size, drawn)
 
 
 async def test_a_lapsed_offer_passes_on_without_a_write(
