@@ -36,6 +36,7 @@ from tui.screens.forms import ActorForm, CapacityForm, NewOccurrenceForm
 from tui.screens.freed_seats import seats_go, the_seats
 from tui.screens.party_forms import PartyForm, PartyHoldForm
 from tui.screens.waitlist_forms import WaiterForm, leave_question
+from tui.widgets.roster_rows import HELD, LAPSED
 from tui.widgets.waitlist import ListLine
 
 Result = Outcome | list[Outcome] | str
@@ -94,20 +95,31 @@ def _seat_words(aim: Aim, actor: str) -> Content:
 Effect = str | Callable[[Aim, str | None], str]
 
 
+#: A lapsed hold or offer freed its seats when it lapsed; acting on it writes nothing.
+_LAPSED_ALREADY = "It has lapsed: its seats are free already, and nothing changes."
+
+
 def _freed(aim: Aim, actor: str | None) -> str:
     """Where a release's or a cancel's seats go: the waiting list first, else on sale."""
     row = _row_of(aim, actor)
+    if row is not None and row.state == LAPSED:
+        return _LAPSED_ALREADY
     seats = row.seats if row is not None else 1
     waiting = aim.record.waiting if aim.record is not None else 0
     return f"{seats_go(the_seats(seats), seats, waiting)}."
 
 
 def _released(aim: Aim, actor: str | None) -> str:
-    """A release's effect; on a waiter's offer (SPEC §4.5) it is the party declining it."""
+    """A release's effect; on a live offer (SPEC §4.5) it is the waiter declining it."""
     row = _row_of(aim, actor)
-    if row is not None and row.offered:
+    if row is not None and row.offered and row.state == HELD:
         return f"{printable(row.actor)} declines the offer. {_freed(aim, actor)}"
     return _freed(aim, actor)
+
+
+def _cancelled(aim: Aim, actor: str | None) -> str:
+    freed = _freed(aim, actor)
+    return freed if freed == _LAPSED_ALREADY else f"{freed} This cannot be undone."
 
 
 def _question(verb: str, effect: Effect, yes: str, no: str) -> Step:
@@ -157,7 +169,7 @@ def _on_a_hold(verb: str, effect: Effect, no: str) -> tuple[Step, ...]:
 
 _cancel_one = _question(
     "Cancel",
-    lambda aim, actor: f"{_freed(aim, actor)} This cannot be undone.",
+    _cancelled,
     "Cancel seat",
     "Keep it",
 )

@@ -236,7 +236,7 @@ async def ask_and_say_no(pilot: Pilot[Any], key: str) -> str:
 
 
 async def test_release_and_cancel_questions_say_the_waiting_list_comes_before_the_sale(
-    house_db: str, make_app: Callable[..., BoxOfficeApp]
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
 ) -> None:
     """SPEC §4.5: freed seats are offered to the first waiters that fit, else go on sale."""
     async with sold_out(make_app, house_db) as (app, pilot):
@@ -269,6 +269,12 @@ async def test_release_and_cancel_questions_say_the_waiting_list_comes_before_th
         roster.move_cursor(row=roster.shown_actors.index("Solo"))
         last_offer = await ask_and_say_no(pilot, "u")
         assert "Solo declines the offer. The seat goes back on sale at once." in last_offer
+        clock.advance(minutes=10)  # Solo's offer lapses: nothing to decline, nothing freed
+        app.tick()
+        await until(pilot, lambda: cell(app, "Solo", "state") == "✖ LAPSED", "the lapse")
+        lapsed = await ask_and_say_no(pilot, "u")
+        assert "declines" not in lapsed and "It has lapsed: its seats are free already" in lapsed
+        assert "cannot be undone" not in await ask_and_say_no(pilot, "d")
         assert await last_seq(app) == before, "no question answered yes"
 
 
