@@ -118,6 +118,7 @@ def _released(aim: Aim, actor: str | None) -> str:
 
 
 def _cancelled(aim: Aim, actor: str | None) -> str:
+    """A cancel's effect: where the seats go, and that it is for good (unless nothing changes)."""
     freed = _freed(aim, actor)
     return freed if freed == _LAPSED_ALREADY else f"{freed} This cannot be undone."
 
