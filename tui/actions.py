@@ -24,11 +24,19 @@ from store.booking import Ledger, Outcome
 from store.demo import seed_demo
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.cli.safe_text import printable
-from tui.screens.cancel_seats import SeatsToCancel, ask_how_many, cancel_question, party_row
+from tui.screens.cancel_seats import (
+    SeatsToCancel,
+    ask_how_many,
+    cancel_question,
+    party_row,
+    seat_block,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import ActorForm, CapacityForm, NewOccurrenceForm
+from tui.screens.freed_seats import seats_go, the_seats
 from tui.screens.party_forms import PartyForm, PartyHoldForm
 from tui.screens.waitlist_forms import WaiterForm, leave_question
+from tui.widgets.roster_rows import HELD, LAPSED
 from tui.widgets.waitlist import ListLine
 
 Result = Outcome | list[Outcome] | str
@@ -71,17 +79,55 @@ class Command:
     abandoned: str = ""  # said when the operator answers no
 
 
+def _row_of(aim: Aim, actor: str | None) -> SeatRecord | None:
+    """The roster row the question is about (None: a name typed in a form)."""
+    return aim.row if aim.row is not None and aim.row.actor == actor else None
+
+
 def _seat_words(aim: Aim, actor: str) -> Content:
-    """``Erin's seat 4`` (the actor first: that is who the operator is talking to)."""
-    row = aim.row if aim.row is not None and aim.row.actor == actor else None
-    seat = f"seat {row.seat}" if row is not None and row.seat else "seat"
+    """``Erin's seat 4``, ``Smiths's seats 5-8`` (the actor first: who the operator talks to)."""
+    row = _row_of(aim, actor)
+    seat = seat_block(row) if row is not None else "seat"
     return Content.assemble((printable(actor), "bold italic"), "'s ", (seat, "bold"))
 
 
-def _question(verb: str, effect: str, yes: str, no: str) -> Step:
+#: What a question says will happen: fixed words, or words made from the aim and the actor.
+Effect = str | Callable[[Aim, str | None], str]
+
+
+#: A lapsed hold or offer freed its seats when it lapsed; acting on it writes nothing.
+_LAPSED_ALREADY = "It has lapsed: its seats are free already, and nothing changes."
+
+
+def _freed(aim: Aim, actor: str | None) -> str:
+    """Where a release's or a cancel's seats go: the waiting list first, else on sale."""
+    row = _row_of(aim, actor)
+    if row is not None and row.state == LAPSED:
+        return _LAPSED_ALREADY
+    seats = row.seats if row is not None else 1
+    waiting = aim.record.waiting if aim.record is not None else 0
+    return f"{seats_go(the_seats(seats), seats, waiting)}."
+
+
+def _released(aim: Aim, actor: str | None) -> str:
+    """A release's effect; on a live offer (SPEC §4.5) it is the waiter declining it."""
+    row = _row_of(aim, actor)
+    if row is not None and row.offered and row.state == HELD:
+        return f"{printable(row.actor)} declines the offer. {_freed(aim, actor)}"
+    return _freed(aim, actor)
+
+
+def _cancelled(aim: Aim, actor: str | None) -> str:
+    """A cancel's effect: where the seats go, and that it is for good (unless nothing changes)."""
+    freed = _freed(aim, actor)
+    return freed if freed == _LAPSED_ALREADY else f"{freed} This cannot be undone."
+
+
+def _question(verb: str, effect: Effect, yes: str, no: str) -> Step:
     """A yes/no naming the actor, the occurrence and the effect; the focused answer is no."""
 
     def ask(aim: Aim, actor: str | None) -> Screen[Any]:
+        said = effect if isinstance(effect, str) else effect(aim, actor)
         if actor is None:
             subject = Content.assemble(
                 (f"{verb} ", "bold"), (f"{aim.lapsed} lapsed hold(s)", "bold")
@@ -89,7 +135,7 @@ def _question(verb: str, effect: str, yes: str, no: str) -> Step:
         else:
             subject = Content.assemble((f"{verb} ", "bold"), _seat_words(aim, actor))
         question = Content.assemble(
-            subject, " at ", (aim.title, "italic"), ("?", "bold"), f"\n\n{effect}"
+            subject, " at ", (aim.title, "italic"), ("?", "bold"), f"\n\n{said}"
         )
         return ConfirmScreen(question, yes=yes, no=no)
 
@@ -116,7 +162,7 @@ def _asked_only_from_the_roster(step: Step) -> Step:
     return ask
 
 
-def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
+def _on_a_hold(verb: str, effect: Effect, no: str) -> tuple[Step, ...]:
     """Who: the roster's selected row (then a question) or a form (its Enter is the step)."""
     question = _question(verb, effect, verb, no)
     return (_selected_or_form(verb), _asked_only_from_the_roster(question))
@@ -124,7 +170,7 @@ def _on_a_hold(verb: str, effect: str, no: str) -> tuple[Step, ...]:
 
 _cancel_one = _question(
     "Cancel",
-    "The seat goes back on sale at once. This cannot be undone.",
+    _cancelled,
     "Cancel seat",
     "Keep it",
 )
@@ -135,7 +181,7 @@ def _cancel_question(aim: Aim, chosen: SeatsToCancel) -> Screen[Any]:
     row = party_row(aim, chosen.actor)
     if row is None:
         return _cancel_one(aim, chosen.actor)
-    return cancel_question(aim, chosen, row)
+    return cancel_question(aim, chosen, row, aim.record.waiting if aim.record else 0)
 
 
 def _below_the_seated(aim: Aim, capacity: int) -> Any:
@@ -262,7 +308,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "release",
-            _on_a_hold("Release", "The seat goes back on sale at once.", "Keep the hold"),
+            _on_a_hold("Release", _released, "Keep the hold"),
             lambda ledger, aim, actor, rid: ledger.release(_key(aim), actor, request_id=rid),
             abandoned="Nothing released",
         ),

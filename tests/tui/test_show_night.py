@@ -22,6 +22,7 @@ from tui.app import BoxOfficeApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import FormScreen
 from tui.screens.main import MainScreen
+from tui.widgets.column_fit import elastic_width
 
 BIG, SMALL = (140, 40), (80, 24)
 
@@ -286,6 +287,92 @@ async def test_state_ref_and_note_are_in_view_at_140x40_and_reachable_at_80x24(
                     if roster.scroll_x >= min(start, roster.max_scroll_x):
                         break
                 assert roster.max_scroll_x > 0 and roster.scroll_x > 0, "→ scrolls to them"
+
+
+def drawn_rows(table: Any) -> list[str]:
+    """The text of the table's rows as drawn now, below its header, within its own region."""
+    return [table.render_line(y).text for y in range(1, table.scrollable_content_region.height)]
+
+
+async def test_with_the_log_and_the_waiting_list_open_at_80x24_the_roster_keeps_its_rows(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """The panes' fixed heights (14 + 8) left the roster no rows at 80x24: now they share."""
+    app = make_app(house_db)
+    async with app.run_test(size=SMALL) as pilot:
+        await opened(pilot)
+        main = app.main
+        await pilot.press("l")
+        await until(pilot, lambda: main.log_table.row_count == 4, "the log")
+        assert main.log_table.outer_size.height == 14, "the log alone keeps its height"
+        await pilot.press("w")
+        await until(pilot, lambda: main.waitlist.outer_size.height > 0, "the waiting list")
+        await pilot.pause()
+        roster, log, pane = main.roster, main.log_table, main.waitlist
+        assert roster.scrollable_content_region.height - 1 >= 4, "a header and 4 rows at least"
+        assert [row.split()[-1] for row in drawn_rows(roster)[:3]] == ["ada", "bob", "cy"]
+        assert pane.scrollable_content_region.height - 1 >= 3
+        assert log.scrollable_content_region.height - 1 >= 3
+        bottom = app.screen.size.height - 1  # the footer's row
+        assert roster.region.bottom <= pane.region.y and pane.region.bottom <= log.region.y
+        assert log.region.bottom <= bottom, "all three fit above the footer"
+        assert any(row.split()[:1] == ["4"] for row in drawn_rows(log)), "the log's last event"
+        await pilot.press("w")  # the waiting list closes: the log has its height back
+        await until(pilot, lambda: main.log_table.outer_size.height == 14, "the log's height")
+
+
+def cut_at_the_edge(table: Any) -> list[str]:
+    """The columns the view's right edge cuts through (drawn in part, the rest a → away)."""
+    view, x, cut = table.scrollable_content_region.width, 0, []
+    for column in table.ordered_columns:
+        width = column.get_render_width(table)
+        if x < view < x + width:
+            cut.append(column.key.value)
+        x += width
+    return cut
+
+
+async def book_guests(pilot: Pilot[Any], app: BoxOfficeApp, guests: int) -> None:
+    """Enough more rows for the roster's vertical scrollbar."""
+    assert app.ledger is not None
+    await app.ledger.set_capacity(SHOW, 60)
+    for n in range(guests):
+        await app.ledger.book(SHOW, f"guest {n}")
+    roster = app.main.roster
+    await until(pilot, lambda: roster.total == guests + 3, "the rows")
+    await until(pilot, lambda: roster.show_vertical_scrollbar, "the scrollbar")
+
+
+async def test_from_140_columns_no_roster_column_is_cut_to_a_stub_at_the_edge(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """Joined was a 1-character stub at 142 columns (a few characters up to 153): now the
+    note takes the spare width, and Joined is wholly in view or wholly a → away."""
+    for width, rows in ((140, 3), (142, 3), (150, 3), (142, 45), (160, 45), (200, 3)):
+        app = make_app(house_db)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await opened(pilot)
+            roster = app.main.roster
+            if rows > 3:  # enough rows for a vertical scrollbar, which narrows the view
+                await book_guests(pilot, app, rows - 3)
+            await pilot.pause()
+            assert cut_at_the_edge(roster) == [], (width, rows)
+            view = roster.scrollable_content_region.width
+            start, end = column_span(roster, "joined")
+            assert end <= view or start >= view, "Joined is whole or out of view"
+            if width >= 160:
+                assert end <= view and end - start == 14, "Joined whole, at its width (12 + 2)"
+            assert column_span(roster, "note")[1] <= view, "the note stays in view"
+
+
+def test_the_elastic_column_takes_what_would_be_a_stub() -> None:
+    widths = [9, 18, 20, 8, 17, 14, 14]  # the roster's columns, padding included
+    assert elastic_width(widths, 4, 72) == 17  # 140 columns: Note ends at the edge already
+    assert elastic_width(widths, 4, 74) == 19  # 142: Joined would be a stub of 2
+    assert elastic_width(widths, 4, 86) == 17  # Joined fits whole
+    assert elastic_width(widths, 4, 90) == 21  # Joined whole, Operator would be a stub
+    assert elastic_width(widths, 4, 110) == 27  # all fit: the note fills the view
+    assert elastic_width(widths, 4, 44) == 17  # 80 columns: the note is a → away anyway
 
 
 # -- the venue's zone for typed times --------------------------------------------------------------

@@ -20,8 +20,10 @@ from textual.content import Content
 from textual.pilot import Pilot
 
 from store.booking import Ledger
-from store.ledger.outcomes import OccurrenceRecord
+from store.ledger.outcomes import OccurrenceRecord, SeatRecord
+from tui.actions import Aim
 from tui.app import BoxOfficeApp
+from tui.screens.cancel_seats import SeatsToCancel, cancel_question
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.waitlist_forms import WaiterForm
 from tui.widgets.occurrences import availability
@@ -144,9 +146,39 @@ async def test_cancel_frees_a_seat_and_the_first_fitting_waiter_is_offered(
         log = app.main.log_table
         await until(pilot, lambda: len(log.offers) == 1, "the derived offer in the log")
         row = [str(c.plain) for c in log.get_row_at(log.row_count - 1)]
-        assert row[2:] == ["✉ offer", "Solo · 1 seat · until 19:10", "(derived)"]
+        assert row[1:] == ["19:00:00\nuntil 19:10", "✉ offer", "Solo · 1 seat", "(derived)"]
         events = await ledger.events(SHOW)
         assert events[-1].type == "cancel", "no event holds the offer"
+
+
+async def drawn_log_with_an_offer(
+    make_app: Callable[..., BoxOfficeApp], db: str, size: tuple[int, int]
+) -> list[str]:
+    """The event log's lines as drawn at ``size``, after the fold offered Solo bob's seat."""
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await opened(pilot)
+        ledger = ledger_of(app)
+        for actor in ("dee", "eve"):
+            await ledger.book(SHOW, actor)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.cancel(SHOW, "bob")
+        await pilot.press("l")
+        log = app.main.log_table
+        await until(pilot, lambda: len(log.offers) == 1, "the derived offer")
+        await until(pilot, lambda: log.cursor_row == log.row_count - 1, "the log's end")
+        await pilot.pause()
+        return [log.render_line(y).text for y in range(log.size.height)]
+
+
+async def test_an_offers_until_is_drawn_in_view_in_the_log_at_80x24_and_140x40(
+    house_db: str, make_app: Callable[..., BoxOfficeApp]
+) -> None:
+    """The time an offer stands until was cut off the end of the Actor cell (issue 13)."""
+    for size in ((80, 24), (140, 40)):
+        drawn = await drawn_log_with_an_offer(make_app, house_db, size)
+        assert any("until 19:10" in line for line in drawn), (size, drawn)
+        assert any("✉ offer" in line for line in drawn), (size, drawn)
 
 
 async def test_a_lapsed_offer_passes_on_without_a_write(
@@ -190,6 +222,76 @@ async def test_confirm_an_offer_from_the_waiting_list(
         assert (await answers.next(pilot)).text == "Confirmed: seat 5 for Solo"
         await until(pilot, lambda: cell(app, "Solo", "state") == "✔ CONFIRMED", "confirmed")
         await until(pilot, lambda: not app.main.waitlist.shown_actors, "the offer leaves the pane")
+
+
+async def ask_and_say_no(pilot: Pilot[Any], key: str) -> str:
+    """Press ``key`` on the roster's selected row; the question's words, then "no"."""
+    app = pilot.app
+    await pilot.press(key)
+    assert isinstance(app.screen, ConfirmScreen)
+    words = str(app.screen.question)
+    await pilot.press("escape")
+    await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the question closed")
+    return words
+
+
+async def test_release_and_cancel_questions_say_the_waiting_list_comes_before_the_sale(
+    house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
+) -> None:
+    """SPEC §4.5: freed seats are offered to the first waiters that fit, else go on sale."""
+    async with sold_out(make_app, house_db) as (app, pilot):
+        ledger = ledger_of(app)
+        await ledger.join_waitlist(SHOW, "Solo")
+        await ledger.join_waitlist(SHOW, "Next")
+        await ledger.cancel(SHOW, "bob")  # Solo is offered bob's seat; Next waits
+        await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+        await until(
+            pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT · 1 waiting", "the house"
+        )
+        before = await last_seq(app)
+        roster = app.main.roster
+        roster.focus()
+        roster.move_cursor(row=roster.shown_actors.index("Solo"))
+        on_offer = await ask_and_say_no(pilot, "u")
+        assert "Solo declines the offer." in on_offer
+        assert "goes to the first waiting party it fits (1 waiting), else back on sale" in on_offer
+        assert "at once" not in on_offer
+        cancel_offer = await ask_and_say_no(pilot, "d")
+        assert "(1 waiting), else back on sale. This cannot be undone." in cancel_offer
+        roster.move_cursor(row=roster.shown_actors.index("cy"))  # a plain hold, Next waiting
+        on_hold = await ask_and_say_no(pilot, "u")
+        assert "declines" not in on_hold and "(1 waiting), else back on sale" in on_hold
+        assert await last_seq(app) == before, "no question answered yes"
+        await ledger.leave_waitlist(SHOW, "Next")  # nobody waits: straight back on sale
+        before += 1
+        await until(pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT", "nobody waits")
+        assert "The seat goes back on sale at once." in await ask_and_say_no(pilot, "u")
+        roster.move_cursor(row=roster.shown_actors.index("Solo"))
+        last_offer = await ask_and_say_no(pilot, "u")
+        assert "Solo declines the offer. The seat goes back on sale at once." in last_offer
+        clock.advance(minutes=10)  # Solo's offer lapses: nothing to decline, nothing freed
+        app.tick()
+        await until(pilot, lambda: cell(app, "Solo", "state") == "✖ LAPSED", "the lapse")
+        lapsed = await ask_and_say_no(pilot, "u")
+        assert "declines" not in lapsed and "It has lapsed: its seats are free already" in lapsed
+        assert "cannot be undone" not in await ask_and_say_no(pilot, "d")
+        assert await last_seq(app) == before, "no question answered yes"
+
+
+def test_a_partys_cancel_question_says_where_its_seats_go() -> None:
+    party = SeatRecord(5, "Smiths", "confirmed", None, None, "op", ref=57, seats=4)
+    aim = Aim("k", None, "Smiths", party, 0, None)
+
+    def words(seats: int | None, waiting: int) -> str:
+        return str(cancel_question(aim, SeatsToCancel("Smiths", seats), party, waiting).question)
+
+    assert "All 4 seats go back on sale at once. This cannot" in words(None, 0)
+    assert "All 4 seats go to the first waiting parties they fit (3 waiting)" in words(None, 3)
+    assert "2 seats go back on sale at once; Smiths keeps 2 (same place, ref #57)" in words(2, 0)
+    assert (
+        "1 seat goes to the first waiting party it fits (2 waiting), else back on sale; "
+        "Smiths keeps 3" in words(1, 2)
+    )
 
 
 async def test_leave_the_list_asks_naming_the_party_and_no_is_the_default(

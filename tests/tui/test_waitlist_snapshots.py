@@ -79,3 +79,8 @@ def test_waiting_list_at_80x24(snap_compare: Any, waiting_app: BoxOfficeApp) -> 
 def test_waiting_list_and_log_at_140x40(snap_compare: Any, waiting_app: BoxOfficeApp) -> None:
     """With the event log: the offer between the events, marked as derived."""
     assert snap_compare(waiting_app, terminal_size=(140, 40), run_before=show_waitlist("l", "w"))
+
+
+def test_waiting_list_and_log_at_80x24(snap_compare: Any, waiting_app: BoxOfficeApp) -> None:
+    """Both panes on a short terminal: the roster keeps its rows, the offer its until."""
+    assert snap_compare(waiting_app, terminal_size=(80, 24), run_before=show_waitlist("l", "w"))

@@ -19,6 +19,7 @@ from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forms import Field, FieldError, FormScreen
+from tui.screens.freed_seats import seats_go
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +75,20 @@ def ask_how_many(aim: Any, actor: str) -> Any:
     return CancelSeatsForm(heading, row)
 
 
-def cancel_question(aim: Any, chosen: SeatsToCancel, row: SeatRecord) -> ConfirmScreen:
-    """The last step for a party: who, which seats, what happens; "Keep them" is focused."""
+def cancel_question(
+    aim: Any, chosen: SeatsToCancel, row: SeatRecord, waiting: int
+) -> ConfirmScreen:
+    """The last step for a party: who, which seats, what happens; "Keep them" is focused.
+
+    ``waiting``: the parties on the waiting list, who are offered the freed seats first.
+    """
     who = (printable(chosen.actor), "bold italic")
     at = (" at ", (aim.title, "italic"), ("?", "bold"))
     if chosen.seats is None:
         subject = Content.assemble(
             ("Cancel ", "bold"), who, "'s ", (seat_block(row), "bold"), " (the whole party)", *at
         )
-        effect = f"All {row.seats} seats go back on sale at once."
+        effect = f"{seats_go(f'All {row.seats} seats', row.seats, waiting)}."
     else:
         keep = row.seats - chosen.seats
         subject = Content.assemble(
@@ -93,9 +99,9 @@ def cancel_question(aim: Any, chosen: SeatsToCancel, row: SeatRecord) -> Confirm
             (f"{row.seats} seats", "bold"),
             *at,
         )
+        freed = f"{chosen.seats} seats" if chosen.seats > 1 else "1 seat"
         effect = (
-            f"{chosen.seats} {'seats go' if chosen.seats > 1 else 'seat goes'} back on sale "
-            f"at once; {printable(chosen.actor)} keeps {keep} "
+            f"{seats_go(freed, chosen.seats, waiting)}; {printable(chosen.actor)} keeps {keep} "
             f"(same place, ref #{row.ref})."
         )
     return ConfirmScreen(

@@ -56,6 +56,8 @@ class MainScreen(MainScreenMoves):
         (100, "-normal"),
         (180, "-wide"),
     ]
+    #: under 34 rows the log and the waiting list, when both are open, share the height
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012 (as Screen declares it)
 
     def __init__(self, *, tz: tzinfo | None, now: Callable[[], datetime], ticking: bool) -> None:
         super().__init__()
@@ -470,6 +472,7 @@ class MainScreen(MainScreenMoves):
     def action_toggle_log(self) -> None:
         log_table = self.log_table
         log_table.display = not log_table.display
+        self._share_center()
         self._follow()
         if log_table.display:
             log_table.focus()
@@ -480,6 +483,7 @@ class MainScreen(MainScreenMoves):
         """Show or hide the waiting list under the roster (focused when shown)."""
         pane = self.waitlist
         pane.display = not pane.display
+        self._share_center()
         if pane.display:
             pane.focus()
         elif self.focused is None:

@@ -19,6 +19,7 @@ from store.ledger.views import OccurrenceView
 from tui.messages import RosterRecalled
 from tui.screens.door import DoorScreen
 from tui.screens.search import Match, SearchScreen, waiting_words
+from tui.widgets.event_log import EventLog
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import HouseHeader
 from tui.widgets.occurrences import OccurrenceTable
@@ -41,6 +42,7 @@ class MainScreenMoves(Screen[None]):
         house: OccurrenceTable
         roster: RosterTable
         waitlist: WaitlistTable
+        log_table: EventLog
         filter_input: FilterInput
 
         @property
@@ -86,6 +88,23 @@ class MainScreenMoves(Screen[None]):
         self.banner.display = False
         self._update_titles()
         self.refresh_bindings()
+
+    def _share_center(self) -> None:
+        """Mark the centre when the log and the waiting list are both open (app.tcss).
+
+        On a short terminal their fixed heights (14 and 8 rows) left the roster
+        none at 80x24; marked, the three share the height and the roster keeps
+        the largest part, so the seats stay in sight while both panes are read.
+        """
+        both = bool(self.log_table.display and self.waitlist.display)
+        self.query_one("#center").set_class(both, "-both-panes")
+
+        def cursors_in_view() -> None:  # a table that shrank keeps its cursor row in sight
+            for table in (self.roster, self.waitlist, self.log_table):
+                if table.display and table.row_count:
+                    table.move_cursor(row=table.cursor_row)
+
+        self.call_after_refresh(cursors_in_view)
 
     def action_race(self) -> None:
         try:

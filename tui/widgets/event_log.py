@@ -2,7 +2,10 @@
 
 Between the events it shows the offers the fold derived (SPEC §4.5), at their
 moment and marked ``(derived)`` in the operator column: no event holds an offer
-and nobody wrote one, yet it is why a waiter suddenly holds seats. Selecting an
+and nobody wrote one, yet it is why a waiter suddenly holds seats. How long the
+offer stands is the second line of its Time cell (``until 19:05``): at the end of
+the Actor cell it was cut off at every width, and the Time column is in view even
+at 80 columns. Selecting an
 event asks the app to show the roster as it stood at that seq.
 A long stream goes into the table a screenful first and the rest between
 frames, like the roster, so opening the log of a 10,000-seat night never
@@ -61,11 +64,19 @@ def describe(event: Event) -> str:
     return ""
 
 
-def offer_words(offer: DerivedOffer, tz: tzinfo | None) -> str:
-    """``Ada · 2 seats · until 20:14``: who was offered what, for how long."""
+def offer_words(offer: DerivedOffer) -> str:
+    """``Ada · 2 seats``: who was offered what."""
     seats = "1 seat" if offer.seats == 1 else f"{offer.seats} seats"
-    until = f" · until {local(offer.expires_at, tz):%H:%M}" if offer.expires_at else ""
-    return f"{printable(offer.actor)} · {seats}{until}"
+    return f"{printable(offer.actor)} · {seats}"
+
+
+def offer_time(offer: DerivedOffer, now: datetime, tz: tzinfo | None) -> str:
+    """When the offer was made and, on a second line, until when it stands (``until 20:14``).
+
+    An offer that never lapses (no ttl) has no second line.
+    """
+    made = stamp(offer.at, now, tz)
+    return f"{made}\nuntil {local(offer.expires_at, tz):%H:%M}" if offer.expires_at else made
 
 
 def merged(events: Sequence[Event], offers: Sequence[DerivedOffer]) -> list[Event | DerivedOffer]:
@@ -216,20 +227,17 @@ class EventLog(DataTable[Any]):
 
     def _add_offer(self, offer: DerivedOffer, now: datetime) -> None:
         key = f"offer-{next(self._offer_keys)}"
+        when = offer_time(offer, now, self.tz)
         self.add_row(
             FixedCell(Text("", justify="right")),
-            FixedCell(Text(stamp(offer.at, now, self.tz), style=OFFER_STYLE)),
+            FixedCell(Text(when, style=OFFER_STYLE)),
             FixedCell(Text("✉ offer", style=OFFER_STYLE)),
             FixedCell(
-                Text(
-                    offer_words(offer, self.tz),
-                    style=OFFER_STYLE,
-                    no_wrap=True,
-                    overflow="ellipsis",
-                )
+                Text(offer_words(offer), style=OFFER_STYLE, no_wrap=True, overflow="ellipsis")
             ),
             FixedCell(Text("(derived)", style=OFFER_STYLE)),
             key=key,
+            height=when.count("\n") + 1,
         )
         self._row_keys.append(key)
 

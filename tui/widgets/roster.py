@@ -32,6 +32,7 @@ from textual.widgets import DataTable
 from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
+from tui.widgets.column_fit import fit_columns
 from tui.widgets.roster_rows import (
     COLUMNS,
     CONFIRMED,
@@ -57,6 +58,8 @@ FIRST_ROWS = 300
 MORE_ROWS = 1000
 #: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
 LINE_CACHE = 2000
+#: The note's usual width; it grows by the view's spare columns (``column_fit``).
+NOTE_WIDTH = next(width for key, _, width in COLUMNS if key == "note")
 
 
 class RosterTable(DataTable[Any]):
@@ -103,6 +106,13 @@ class RosterTable(DataTable[Any]):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        """The note takes the spare width, so Joined is wholly in view or a → away (no stub)."""
+        fit_columns(self, "note", NOTE_WIDTH)
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        self.call_after_refresh(fit_columns, self, "note", NOTE_WIDTH)  # the view's width moved
 
     # -- what is shown ------------------------------------------------------------
 
