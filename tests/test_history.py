@@ -312,6 +312,31 @@ def test_audit_finds_a_lost_write_and_an_unexplained_one() -> None:
     assert len(audit.unexplained) == 1 and "cy" in audit.unexplained[0]
 
 
+def test_an_unknown_expire_may_have_recorded_every_lapse_once() -> None:
+    """``expire_holds`` writes one `expire` per unrecorded lapse, so a killed one may
+    account for one per actor, not one in all (a PostgreSQL kill run was flagged
+    "('host:1', 'expire', 'a4'): 1 in the log, at most 0 sent" for an expire_holds
+    that recorded two lapses before its racer was killed); never two for one actor."""
+    history = [
+        created(2, hold_ttl=1),
+        op(1, "hold", "a3", at=(2, 3), status="held", seat=1, expires=3),
+        op(2, "hold", "a4", at=(4, 5), status="held", seat=2, expires=3),
+        op(3, "expire", at=(6, None), ticks=(5, 5)),
+    ]
+    events = [
+        _event(1, "created", None),
+        _event(2, "hold", "a3"),
+        _event(3, "hold", "a4"),
+        _event(4, "expire", "a3"),
+        _event(5, "expire", "a4"),
+    ]
+    audit = audit_stream(history, events)
+    assert audit.ok, audit.unexplained
+    events.append(_event(6, "expire", "a4"))  # one killed command cannot record a4 twice
+    audit = audit_stream(history, events)
+    assert len(audit.unexplained) == 1 and "a4" in audit.unexplained[0]
+
+
 def test_audit_counts_per_terminal() -> None:
     history = [created(2), op(1, "hold", "ada", at=(2, 3), status="held", seat=1)]
     events = [_event(1, "created", None), _event(2, "hold", "ada", terminal="host:2")]

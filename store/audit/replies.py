@@ -55,7 +55,9 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
     """
     low: Counter[tuple[str, str, str | None]] = Counter()
     high: Counter[tuple[str, str, str | None]] = Counter()
-    any_expire: Counter[str] = Counter()  # unknown `expire` commands, any actor
+    #: unknown ``expire`` commands per terminal: each may have written one `expire` for
+    #: every actor whose lapse was unrecorded, so this bounds each actor's excess
+    any_expire: Counter[str] = Counter()
     audit = StreamAudit()
     events = list(events)
     carried = {_request_id(e.meta) for e in events} - {None}
@@ -88,9 +90,8 @@ def audit_stream(ops: Iterable[Op], events: Iterable[Any]) -> StreamAudit:
         if seen[slot] < low[slot]:
             audit.lost.append(f"{slot}: {low[slot]} acknowledged, {seen[slot]} in the log")
         excess = seen[slot] - high[slot]
-        if excess > 0 and slot[1] == "expire" and any_expire[slot[0]] >= excess:
-            any_expire[slot[0]] -= excess
-            excess = 0
+        if slot[1] == "expire" and 0 < excess <= any_expire[slot[0]]:
+            excess = 0  # each unknown ``expire_holds`` may have recorded each lapse once
         if excess > 0:
             audit.unexplained.append(f"{slot}: {seen[slot]} in the log, at most {high[slot]} sent")
     return audit
