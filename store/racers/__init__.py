@@ -25,11 +25,15 @@ Where things live:
 - ``summary``: ``RaceSummary``, a finished or stopped run, as text or JSON;
 - ``errors``: ``RaceError``, ``CapacityMismatch`` and ``RealOccurrence``;
 - ``script``: the seam tests and benchmarks race through: what each racer process does
-  (``HoldOnce``, ``HoldInTurn``, ``Alternate``, ``HoldThenConfirm``), the one ``Reply``,
-  and the ``Client``/``Opener`` a script reaches the store by;
+  (``HoldOnce``, ``HoldInTurn``, ``Alternate``, ``HoldThenConfirm``, and the fault
+  harness's ``FaultMix`` with its random draw), the one ``Reply``, and the
+  ``Client``/``Opener`` (``MixClient``/``MixOpener``) a script reaches the store by;
 - ``clients``: the default opener, a store and ``Ledger`` per racer;
 - ``swarm``: ``run_swarm`` and ``perform``, the one engine that runs scripts in spawned
-  processes started together (or in this one, for a burst).
+  processes started together (or in this one, for a burst);
+- ``mix``: ``perform_mix``, a ``FaultMix``'s racing loop, each command's start heard first;
+- ``pool``: ``SwarmPool``, the same engine pooled: processes kept across runs, each
+  command's start streamed to the parent (``Started``) so it can kill a racer mid-run.
 
 Nothing here imports a user interface.
 """

@@ -179,7 +179,9 @@ class SwarmPool:
                 raise RaceError(f"racer {n} never became ready")
             kind, payload = conn.recv()
             if kind != "ready":
-                raise RaceError(f"racer {n} failed to start: {payload}")
+                error = RaceError(f"racer {n} failed to start: {payload.strip().splitlines()[-1]}")
+                error.add_note(payload)  # the whole traceback, for whoever debugs it
+                raise error
         for conn in conns:
             conn.send("go")
         result = PoolRun([[] for _ in scripts], self._killed)  # kill() adds to it as it goes

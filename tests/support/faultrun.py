@@ -18,6 +18,11 @@ exactly once, nothing in the log that nobody sent) and ``check_history``
 
 A run's seed fixes its plan (capacity, racers, commands, kill moment); the
 interleaving is the scheduler's, so a replay repeats the workload, not the race.
+
+The racing itself is ``store.racers.pool``'s (kept processes, each command's start
+streamed here) running ``store.racers.script.FaultMix``; what stays here are the
+oracles it is handed: ``FaultOpener`` (the recorded clients, the broken ledger, the
+unfair fold) and the verdict.
 """
 
 from __future__ import annotations
