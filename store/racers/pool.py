@@ -5,8 +5,8 @@ so ``SwarmPool`` spawns its processes once and sends each run a ``FaultMix`` and
 an opener. The parent hears each command's start as it happens (``Started``),
 which is what lets it SIGKILL a racer (``kill``) or fault its server after the
 N-th one, and it is woken at a steady beat (``tick_every``) to step a shared
-clock. A killed process is replaced as the run ends, so the next run finds the
-pool whole.
+clock. A killed process is replaced as the run ends (by a spare spawned at the
+previous replacement, already booted), so the next run finds the pool whole.
 
 On each process's pipe, down: a job ``(url, key, script, opener, process)``,
 then ``"go"``, or ``None`` to exit; up: ``("ready", None)`` at the gate,
@@ -107,6 +107,7 @@ class SwarmPool:
         self._conns: list[Connection] = []
         self._killed: set[int] = set()  # this run's, by ``kill``
         self._gone: set[int] = set()  # this run's processes to replace: killed or died
+        self._spare: tuple[BaseProcess, Connection] | None = None  # spawned after a first kill
 
     @staticmethod
     def _spawn() -> tuple[BaseProcess, Connection]:
@@ -219,14 +220,24 @@ class SwarmPool:
         return result
 
     def _replace(self, process: int, stall: float) -> None:
+        """The spare takes the dead process's place, and a new spare starts booting.
+
+        A spawn boots for longer than a short run lasts, so a replacement spawned
+        only now would hold up the next run; the spare has had a run to boot.
+        """
         if process >= len(self._procs):  # the pool was closed after a failed run
             return
         self._procs[process].join(stall)
         self._conns[process].close()
-        self._procs[process], self._conns[process] = self._spawn()
+        self._procs[process], self._conns[process] = self._spare or self._spawn()
+        self._spare = self._spawn()
 
     def close(self, wait: float = 5.0) -> None:
         """Ask every process to exit; one still alive after ``wait`` seconds is killed."""
+        if self._spare is not None:
+            self._procs.append(self._spare[0])
+            self._conns.append(self._spare[1])
+            self._spare = None
         for conn in self._conns:
             with contextlib.suppress(OSError):
                 conn.send(None)

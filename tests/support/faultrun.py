@@ -356,7 +356,7 @@ class RecordedClient:
         self.ledger, self.recorder, self.ticks, self.key = ledger, recorder, ticks, key
 
     async def warm(self) -> None:
-        await self.ledger.seats_left(self.key)  # caught up, like a terminal already open
+        return None  # ``FaultOpener`` caught each ledger up once (clients share them)
 
     async def send(self, command: Command) -> str:
         return await perform(self.ledger, self.recorder, self.ticks, self.key, command)
@@ -392,6 +392,8 @@ class FaultOpener:
                 for n in range(self.ledgers):
                     store = await stack.enter_async_context(open_store(url))
                     ledgers.append(ledger_class(store, clock=ticks, operator=f"racer{n}"))
+                for ledger in ledgers:
+                    await ledger.seats_left(key)  # caught up, like a terminal already open
                 recorders = [
                     Recorder(self.history, terminal_id(), f"{terminal_id()}#{c}")
                     for c in range(clients)
