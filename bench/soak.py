@@ -37,8 +37,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `tests.support` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from store.racers.pool import SwarmPool
 from tests.support import faultrun
-from tests.support.faultrun import RacerPool, RunResult
+from tests.support.faultrun import RunResult
 
 COLUMNS = (
     "kind",
@@ -132,7 +133,7 @@ def _database(args: argparse.Namespace) -> Iterator[tuple[str | None, Callable[[
         asyncio.run(_pg(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
-def replay(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
+def replay(pool: SwarmPool, workdir: Path, args: argparse.Namespace) -> int:
     seed, kill, broken = args.seed, args.kill, args.broken
     plan = faultrun.plan_run(seed, kill=kill, broken=broken, waitlist=args.waitlist)
     print(plan.describe())
@@ -146,7 +147,7 @@ def replay(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def soak(pool: RacerPool, workdir: Path, args: argparse.Namespace) -> int:
+def soak(pool: SwarmPool, workdir: Path, args: argparse.Namespace) -> int:
     base = args.base_seed if args.base_seed is not None else random.randrange(2**32)
     print(f"soak for {args.minutes:g} min, base seed {base} (replay: --base-seed {base})")
     rng = random.Random(base)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="boxoffice-soak-"))
-    pool = RacerPool(workdir)
+    pool = SwarmPool()
     try:
         if args.seed is not None:
             return replay(pool, workdir, args)

@@ -15,19 +15,21 @@ from pathlib import Path
 
 import pytest
 from support import fault_fixtures, faultrun
-from support.faultrun import RacerPool, RunResult
+from support.faultrun import RunResult
+
+from store.racers.pool import SwarmPool
 
 RACE_RUNS = 100
 KILL_RUNS = 50
 BROKEN_RUNS = 10
 
 
-pool = fault_fixtures.racer_pool("racers")
+pool = fault_fixtures.racer_pool()
 base_seed = fault_fixtures.printed_seed("fault suite")
 
 
 def _runs(
-    pool: RacerPool, workdir: Path, seed: int, count: int, *, kill: bool = False
+    pool: SwarmPool, workdir: Path, seed: int, count: int, *, kill: bool = False
 ) -> list[RunResult]:
     rng = random.Random(seed)
     results = []
@@ -52,7 +54,7 @@ def _summary(name: str, results: list[RunResult]) -> str:
 
 
 @pytest.mark.slow
-def test_race_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
+def test_race_runs(pool: SwarmPool, base_seed: int, tmp_path: Path) -> None:
     results = _runs(pool, tmp_path, base_seed, RACE_RUNS)
     print(_summary("race", results))
     # The runs really raced and really exercised every path, or the zeros mean nothing.
@@ -66,7 +68,7 @@ def test_race_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_kill_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
+def test_kill_runs(pool: SwarmPool, base_seed: int, tmp_path: Path) -> None:
     results = _runs(pool, tmp_path, base_seed + 1, KILL_RUNS, kill=True)
     print(_summary("kill -9", results))
     assert all(r.killed for r in results)
@@ -77,7 +79,7 @@ def test_kill_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_harness_catches_a_check_then_append_ledger(
-    pool: RacerPool, base_seed: int, tmp_path: Path
+    pool: SwarmPool, base_seed: int, tmp_path: Path
 ) -> None:
     """The same harness, pointed at a ledger that checks and appends in two transactions."""
     rng = random.Random(base_seed + 2)

@@ -25,9 +25,10 @@ import asyncpg
 import pytest
 from conftest import PG_REQUIRED, PG_URL
 from support import fault_fixtures, faultrun, pgcluster
-from support.faultrun import RacerPool, RunResult
+from support.faultrun import RunResult
 
 from store.eventstore.postgres import split_url
+from store.racers.pool import SwarmPool
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -37,7 +38,7 @@ TERMINATE_RUNS = 8
 RESTART_RUNS = 3
 
 
-pool = fault_fixtures.racer_pool("pg-racers")
+pool = fault_fixtures.racer_pool()
 base_seed = fault_fixtures.printed_seed("PostgreSQL fault suite")
 
 
@@ -61,7 +62,7 @@ async def _execute(server: str, sql: str, *args: object) -> object:
 
 
 def _runs(
-    pool: RacerPool,
+    pool: SwarmPool,
     workdir: Path,
     seed: int,
     count: int,
@@ -107,14 +108,14 @@ def _summary(name: str, results: list[RunResult]) -> str:
     )
 
 
-def test_race_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
+def test_race_runs(pool: SwarmPool, base_seed: int, tmp_path: Path) -> None:
     results = _runs(pool, tmp_path, base_seed, RACE_RUNS)
     print(_summary("race", results))
     assert sum(r.retried for r in results) > 0, "no command ever lost a race"
     assert all(r.histories == 1 for r in results)
 
 
-def test_kill_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
+def test_kill_runs(pool: SwarmPool, base_seed: int, tmp_path: Path) -> None:
     results = _runs(pool, tmp_path, base_seed + 1, KILL_RUNS, kill=True)
     print(_summary("kill -9", results))
     assert all(r.killed for r in results)
@@ -145,7 +146,7 @@ async def _terminate_once_connected(tag: str, within: float = 2.0) -> int:
         await conn.close()
 
 
-def test_connection_kill_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -> None:
+def test_connection_kill_runs(pool: SwarmPool, base_seed: int, tmp_path: Path) -> None:
     ended: list[int] = []
 
     def terminate(tag: str) -> Callable[[], None]:
@@ -164,7 +165,7 @@ def test_connection_kill_runs(pool: RacerPool, base_seed: int, tmp_path: Path) -
 
 
 def test_server_restart_runs(
-    pool: RacerPool, base_seed: int, tmp_path: Path, cluster: pgcluster.Cluster
+    pool: SwarmPool, base_seed: int, tmp_path: Path, cluster: pgcluster.Cluster
 ) -> None:
     def restart(tag: str) -> Callable[[], None]:
         return cluster.restart

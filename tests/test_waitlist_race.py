@@ -22,18 +22,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from support import fault_fixtures, faultrun
-from support.faultrun import RacerPool, RunResult
+from support.faultrun import RunResult
+
+from store.racers.pool import SwarmPool
 
 RACE_RUNS = 12
 KILL_RUNS = 4
 UNFAIR_RUNS = 3
 
 
-pool = fault_fixtures.racer_pool("racers")
+pool = fault_fixtures.racer_pool()
 base_seed = fault_fixtures.printed_seed("waiting-list race")
 
 
-def _runs(pool: RacerPool, workdir: Path, seed: int, count: int, *, kill: bool) -> list[RunResult]:
+def _runs(pool: SwarmPool, workdir: Path, seed: int, count: int, *, kill: bool) -> list[RunResult]:
     rng = random.Random(seed)
     results = []
     for n in range(count):
@@ -46,7 +48,7 @@ def _runs(pool: RacerPool, workdir: Path, seed: int, count: int, *, kill: bool) 
 
 
 def test_waiting_list_races_never_oversell_and_offer_the_earliest_fitting_waiter(
-    pool: RacerPool, base_seed: int, tmp_path: Path
+    pool: SwarmPool, base_seed: int, tmp_path: Path
 ) -> None:
     results = _runs(pool, tmp_path, base_seed, RACE_RUNS, kill=False)
     replies: Counter[str] = Counter()
@@ -60,14 +62,14 @@ def test_waiting_list_races_never_oversell_and_offer_the_earliest_fitting_waiter
 
 
 def test_waiting_list_races_with_a_racer_killed_mid_command(
-    pool: RacerPool, base_seed: int, tmp_path: Path
+    pool: SwarmPool, base_seed: int, tmp_path: Path
 ) -> None:
     results = _runs(pool, tmp_path, base_seed + 1, KILL_RUNS, kill=True)
     assert all(r.killed for r in results)
 
 
 def test_the_harness_catches_racers_that_skip_the_earliest_fitting_waiter(
-    pool: RacerPool, base_seed: int, tmp_path: Path
+    pool: SwarmPool, base_seed: int, tmp_path: Path
 ) -> None:
     """A seeded fault in the racers' fold (first fit takes the latest fitting waiter).
 

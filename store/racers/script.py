@@ -9,6 +9,7 @@ caller brings its own clients, as the cross-system benchmark does).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ class Reply:
 
     ``started`` and ``ended`` are ``time.monotonic()``, comparable across processes
     on one machine; scripts that do not time their commands leave them at 0.
+    ``error`` is the traceback of a command that raised where the script counts that
+    as a crash of its client (``FaultMix``); its status is then ``crash``.
     """
 
     actor: str
@@ -31,6 +34,7 @@ class Reply:
     started: float = 0.0
     ended: float = 0.0
     process: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,66 @@ class HoldThenConfirm:
 
 Script = HoldOnce | HoldInTurn | Alternate | HoldThenConfirm
 
+#: One command of a fault mix: its kind, its actor (none for ``expire`` and ``capacity``),
+#: and its number (a hold's ttl in clock ticks, a party's size, a new capacity).
+MixCommand = tuple[str, str | None, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultMix:
+    """Each client sends its own commands in order; the process's clients run concurrently.
+
+    The mix is the fault harness's: random holds, books, confirms, releases, cancels,
+    expiries, the odd capacity change and, on a waiting-list run, joins and leaves
+    (``fault_mix_client`` draws one client's share). Clients warm up first, wait at
+    the gate together, and the start of every command is reported as it happens,
+    so a parent can kill the process or its server after the N-th one.
+    """
+
+    clients: tuple[tuple[MixCommand, ...], ...]
+
+
+def mix_weights(*, waitlist: bool, capacity_changes: bool) -> dict[str, int]:
+    """How often each kind of command is drawn (a waiting-list run: a fuller house churning)."""
+    weights = {"hold": 30, "book": 10, "confirm": 20, "release": 10, "cancel": 10, "expire": 8}
+    if waitlist:
+        weights |= {"hold": 20, "book": 8, "wait": 25, "unwait": 4, "cancel": 14, "expire": 5}
+    if capacity_changes:
+        weights["capacity"] = 2
+    return weights
+
+
+def fault_mix_client(
+    rng: random.Random, actors: Sequence[str], weights: dict[str, int]
+) -> tuple[MixCommand, ...]:
+    """One client's three to seven commands; it tends to follow up the actors it seated.
+
+    The draws are a pure function of ``rng``'s state, so a run's seed replays its mix.
+    """
+    kinds, odds = list(weights), list(weights.values())
+    commands: list[MixCommand] = []
+    mine: list[str] = []
+    for _ in range(rng.randint(3, 7)):
+        kind = rng.choices(kinds, odds)[0]
+        if kind == "capacity":
+            commands.append((kind, None, rng.randint(0, 4)))
+        elif kind == "expire":
+            commands.append((kind, None, None))
+        elif kind == "wait":
+            actor = rng.choice(actors)
+            mine.append(actor)
+            commands.append((kind, actor, rng.choice([1, 1, 1, 2])))
+        elif kind in ("hold", "book"):
+            actor = rng.choice(actors)
+            mine.append(actor)
+            commands.append(
+                (kind, actor, rng.choice([None, 1, 1, 2, 3]) if kind == "hold" else None)
+            )
+        else:
+            actor = rng.choice(mine) if mine and rng.random() < 0.7 else rng.choice(actors)
+            commands.append((kind, actor, None))
+    return tuple(commands)
+
 
 class Gate(Protocol):
     """Where a process waits for the others (a ``multiprocessing`` barrier, or a parent's word)."""
@@ -119,6 +183,27 @@ class Opener(Protocol):
     def __call__(
         self, url: str, key: str, racers: int
     ) -> AbstractAsyncContextManager[Sequence[Client]]: ...
+
+
+class MixClient(Protocol):
+    """One fault-mix client's way to the store: it sends a command and names the reply.
+
+    What it records about the command (a history for a checker) is its own business;
+    an exception is a crash of this client, and the engine reports it as one.
+    """
+
+    async def warm(self) -> None: ...
+
+    async def send(self, command: MixCommand) -> str: ...
+
+
+class MixOpener(Protocol):
+    """Opens ``clients`` fault-mix clients on ``key`` at ``url`` (picklable: it is sent to a
+    pooled process with each run, so it may carry that run's files and switches)."""
+
+    def __call__(
+        self, url: str, key: str, clients: int
+    ) -> AbstractAsyncContextManager[Sequence[MixClient]]: ...
 
 
 def racers_of(script: Script) -> int:

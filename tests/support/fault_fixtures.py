@@ -8,15 +8,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .faultrun import RacerPool
+from store.racers.pool import SwarmPool
 
 
-def racer_pool(folder: str = "racers") -> Callable[..., Iterator[RacerPool]]:
+def racer_pool() -> Callable[..., Iterator[SwarmPool]]:
     """A module-scoped ``pool`` fixture: spawned racers kept across a module's runs."""
 
     @pytest.fixture(scope="module")
-    def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RacerPool]:
-        racers = RacerPool(tmp_path_factory.mktemp(folder))
+    def pool() -> Iterator[SwarmPool]:
+        racers = SwarmPool()
         try:
             yield racers
         finally:

@@ -18,6 +18,11 @@ exactly once, nothing in the log that nobody sent) and ``check_history``
 
 A run's seed fixes its plan (capacity, racers, commands, kill moment); the
 interleaving is the scheduler's, so a replay repeats the workload, not the race.
+
+The racing itself is ``store.racers.pool``'s (kept processes, each command's start
+streamed here) running ``store.racers.script.FaultMix``; what stays here are the
+oracles it is handed: ``FaultOpener`` (the recorded clients, the broken ledger, the
+unfair fold) and the verdict.
 """
 
 from __future__ import annotations
@@ -27,15 +32,11 @@ import contextlib
 import mmap
 import os
 import random
-import signal
 import time
-import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing import get_context
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,13 @@ from store.eventstore.sqlite import SQLiteStore
 from store.ledger.fold import stream_of
 from store.ledger.provenance import event_meta, terminal_id
 from store.ledger.waiting import Waiter, WaitingList
+from store.racers.errors import RaceError
+from store.racers.pool import Started, SwarmPool
+from store.racers.script import FaultMix, MixClient, MixCommand, fault_mix_client, mix_weights
 
 EPOCH = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)  # one step of the shared clock, in ledger time
 KEY = "fault"
-#: Nothing here should take this long; a racer that does is reported, not waited for.
-STALL = 60.0
-
-SPAWN = get_context("spawn")
 
 
 # -- the shared clock ----------------------------------------------------------------------
@@ -105,7 +105,7 @@ def to_ticks(moment: datetime | None) -> int | None:
 
 # -- plans -----------------------------------------------------------------------------------
 
-Command = tuple[str, str | None, int | None]  # kind, actor, capacity or ttl ticks
+Command = MixCommand  # kind, actor, capacity or ttl ticks (or a party's size)
 
 
 @dataclass(frozen=True)
@@ -154,36 +154,10 @@ def plan_run(
     rng = random.Random(seed)
     capacity = rng.choice([1, 2, 2, 3, 4] if waitlist else [0, 1, 1, 2, 2, 3, 4])
     actors = [f"a{i}" for i in range(capacity + rng.randint(2 if waitlist else 1, 3))]
-    weights = {"hold": 30, "book": 10, "confirm": 20, "release": 10, "cancel": 10, "expire": 8}
-    if waitlist:
-        weights |= {"hold": 20, "book": 8, "wait": 25, "unwait": 4, "cancel": 14, "expire": 5}
-    if not broken:
-        weights["capacity"] = 2
-    kinds, odds = list(weights), list(weights.values())
+    weights = mix_weights(waitlist=waitlist, capacity_changes=not broken)
 
     def client() -> list[Command]:
-        commands: list[Command] = []
-        mine: list[str] = []  # actors this client took a seat for: it tends to follow them up
-        for _ in range(rng.randint(3, 7)):
-            kind = rng.choices(kinds, odds)[0]
-            if kind == "capacity":
-                commands.append((kind, None, rng.randint(0, 4)))
-            elif kind == "expire":
-                commands.append((kind, None, None))
-            elif kind == "wait":
-                actor = rng.choice(actors)
-                mine.append(actor)
-                commands.append((kind, actor, rng.choice([1, 1, 1, 2])))
-            elif kind in ("hold", "book"):
-                actor = rng.choice(actors)
-                mine.append(actor)
-                commands.append(
-                    (kind, actor, rng.choice([None, 1, 1, 2, 3]) if kind == "hold" else None)
-                )
-            else:
-                actor = rng.choice(mine) if mine and rng.random() < 0.7 else rng.choice(actors)
-                commands.append((kind, actor, None))
-        return commands
+        return list(fault_mix_client(rng, actors, weights))
 
     processes = rng.randint(2, 3)
     racers = [[client() for _ in range(rng.randint(1, 2))] for _ in range(processes)]
@@ -303,8 +277,8 @@ class CheckThenAppendLedger(Ledger):
 
 async def perform(
     ledger: Ledger, recorder: Recorder, ticks: Ticks, key: str, command: Command
-) -> None:
-    """Record the invoke, send the command, record the reply.
+) -> str:
+    """Record the invoke, send the command, record the reply; the reply's word is returned.
 
     An exception leaves the command without a reply line (unknown) and
     propagates: the caller counts it as a crash.
@@ -324,11 +298,11 @@ async def perform(
                 lapsed=[o.actor or "" for o in lapsed],
                 attempts=max((o.attempts for o in lapsed), default=1),
             )
-            return
+            return "expired"
         outcome = await _send(ledger, key, kind, actor or "", arg)
     except UnknownOccurrence:
         recorder.complete(op, "unknown-occurrence", clock=ticks.tick())
-        return
+        return "unknown-occurrence"
     except StoreError:
         # A server that went away mid-command (a killed connection, a restart) is
         # a fault these runs inject on PostgreSQL: the client was told it failed,
@@ -336,7 +310,7 @@ async def perform(
         # On a SQLite file nothing ends a session: there it is a crash.
         if isinstance(ledger.store, SQLiteStore):
             raise
-        return
+        return "(unknown)"
     recorder.complete(
         op,
         str(outcome.status),
@@ -346,6 +320,7 @@ async def perform(
         attempts=outcome.attempts,
         position=outcome.position,
     )
+    return str(outcome.status)
 
 
 def _send(ledger: Ledger, key: str, kind: str, actor: str, arg: int | None) -> Awaitable[Outcome]:
@@ -365,18 +340,7 @@ def _send(ledger: Ledger, key: str, kind: str, actor: str, arg: int | None) -> A
     return commands[kind](key, actor)
 
 
-# -- the racer process -----------------------------------------------------------------------
-
-
-def racer_main(conn: Connection) -> None:
-    """A pooled racer: one job per run, until the parent sends None or kills it."""
-    while (job := conn.recv()) is not None:
-        try:
-            crashes = asyncio.run(_job(job, conn))
-        except BaseException:
-            conn.send(("crash", [traceback.format_exc()]))
-            continue
-        conn.send(("done", crashes))
+# -- the racers' clients (the engine runs them in its pooled processes) ---------------------
 
 
 def _last_fit(self: WaitingList, free: int) -> Waiter | None:
@@ -385,95 +349,64 @@ def _last_fit(self: WaitingList, free: int) -> Waiter | None:
     return self.leave(fitting[-1].actor) if fitting else None
 
 
-async def _job(job: dict[str, Any], conn: Connection) -> list[str]:
-    fair = WaitingList.first_fit
-    if job.get("unfair"):  # in this racer process, for this run only (the pool is reused)
-        WaitingList.first_fit = _last_fit  # type: ignore[method-assign]
-    try:
-        return await _run_job(job, conn)
-    finally:
-        WaitingList.first_fit = fair  # type: ignore[method-assign]
+class RecordedClient:
+    """One client of a racer: a (maybe shared) ledger, and its own recorder of the history."""
+
+    def __init__(self, ledger: Ledger, recorder: Recorder, ticks: Ticks, key: str) -> None:
+        self.ledger, self.recorder, self.ticks, self.key = ledger, recorder, ticks, key
+
+    async def warm(self) -> None:
+        return None  # ``FaultOpener`` caught each ledger up once (clients share them)
+
+    async def send(self, command: Command) -> str:
+        return await perform(self.ledger, self.recorder, self.ticks, self.key, command)
 
 
-async def _run_job(job: dict[str, Any], conn: Connection) -> list[str]:
-    ticks = Ticks(job["clock"])
-    ledger_class = CheckThenAppendLedger if job["broken"] else Ledger
-    crashes: list[str] = []
-    async with contextlib.AsyncExitStack() as stack:
-        ledgers = []
-        for n in range(job["ledgers"]):
-            store = await stack.enter_async_context(open_store(job["db"]))
-            ledgers.append(ledger_class(store, clock=ticks, operator=f"racer{n}"))
-        for ledger in ledgers:
-            await ledger.seats_left(job["key"])  # caught up, like a terminal already open
-        recorders = [
-            Recorder(job["history"], terminal_id(), f"{terminal_id()}#{c}")
-            for c in range(len(job["clients"]))
-        ]
-        for recorder in recorders:
-            stack.callback(recorder.close)
-        conn.send(("ready", os.getpid()))
-        if conn.recv() != "go":
-            return crashes
+@dataclass(frozen=True)
+class FaultOpener:
+    """One racer's share of a run (pickled to its pooled process with the run's script).
 
-        async def client(number: int, commands: list[Command]) -> None:
-            ledger = ledgers[number % len(ledgers)]
-            for command in commands:
-                conn.send(("invoke", number))
-                try:
-                    await perform(ledger, recorders[number], ticks, job["key"], command)
-                except Exception:
-                    crashes.append(traceback.format_exc())
-                    return
+    ``ledgers`` store connections, shared round-robin by the clients; ``broken`` makes
+    them ``CheckThenAppendLedger``s; ``unfair`` swaps in the last-fit fold for this
+    run only (the process is reused).
+    """
 
-        await asyncio.gather(*(client(n, c) for n, c in enumerate(job["clients"])))
-    ticks.close()
-    return crashes
+    clock: str
+    history: str
+    ledgers: int
+    broken: bool = False
+    unfair: bool = False
 
-
-class RacerPool:
-    """Spawned racer processes, kept across runs (a spawn costs more than a run)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self._procs: list[Any] = []
-        self._conns: list[Connection] = []
-
-    def ensure(self, count: int) -> None:
-        while len(self._procs) < count:
-            parent, child = SPAWN.Pipe()
-            proc = SPAWN.Process(target=racer_main, args=(child,), daemon=True)
-            proc.start()
-            child.close()
-            self._procs.append(proc)
-            self._conns.append(parent)
-
-    def conns(self, count: int) -> list[Connection]:
-        self.ensure(count)
-        return self._conns[:count]
-
-    def replace(self, index: int) -> None:
-        """Reap a killed racer and spawn a fresh one in its place."""
-        self._procs[index].join(STALL)
-        self._conns[index].close()
-        parent, child = SPAWN.Pipe()
-        proc = SPAWN.Process(target=racer_main, args=(child,), daemon=True)
-        proc.start()
-        child.close()
-        self._procs[index], self._conns[index] = proc, parent
-
-    def close(self) -> None:
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.send(None)
-        for proc in self._procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-        for conn in self._conns:
-            conn.close()
-        self._procs, self._conns = [], []
+    @contextlib.asynccontextmanager
+    async def __call__(
+        self, url: str, key: str, clients: int
+    ) -> AsyncIterator[Sequence[MixClient]]:
+        fair = WaitingList.first_fit
+        if self.unfair:
+            WaitingList.first_fit = _last_fit  # type: ignore[method-assign]
+        ticks = Ticks(self.clock)
+        ledger_class = CheckThenAppendLedger if self.broken else Ledger
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                ledgers = []
+                for n in range(self.ledgers):
+                    store = await stack.enter_async_context(open_store(url))
+                    ledgers.append(ledger_class(store, clock=ticks, operator=f"racer{n}"))
+                for ledger in ledgers:
+                    await ledger.seats_left(key)  # caught up, like a terminal already open
+                recorders = [
+                    Recorder(self.history, terminal_id(), f"{terminal_id()}#{c}")
+                    for c in range(clients)
+                ]
+                for recorder in recorders:
+                    stack.callback(recorder.close)
+                yield [
+                    RecordedClient(ledgers[c % len(ledgers)], recorders[c], ticks, key)
+                    for c in range(clients)
+                ]
+        finally:
+            ticks.close()
+            WaitingList.first_fit = fair  # type: ignore[method-assign]
 
 
 # -- one run -----------------------------------------------------------------------------------
@@ -526,7 +459,7 @@ ServerFault = Callable[[], None]
 
 
 def execute(
-    pool: RacerPool,
+    pool: SwarmPool,
     plan: Plan,
     rundir: Path,
     *,
@@ -583,7 +516,7 @@ async def _create(db: str, history: str, ticks: Ticks, plan: Plan) -> None:
 
 
 def _race(
-    pool: RacerPool,
+    pool: SwarmPool,
     plan: Plan,
     db: str,
     history: str,
@@ -591,54 +524,31 @@ def _race(
     result: RunResult,
     fault: ServerFault | None = None,
 ) -> None:
-    conns = pool.conns(len(plan.racers))
-    for n, (conn, clients) in enumerate(zip(conns, plan.racers, strict=True)):
-        job = {"db": db, "key": KEY, "clock": ticks.path, "history": history,
-               "clients": clients, "ledgers": plan.ledgers[n], "broken": plan.broken,
-               "unfair": plan.unfair}  # fmt: skip
-        conn.send(job)
-    pids = {}
-    for n, conn in enumerate(conns):
-        if not conn.poll(STALL):
-            raise RuntimeError(f"{plan.describe()}: racer {n} never became ready")
-        kind, payload = conn.recv()
-        if kind != "ready":
-            raise RuntimeError(f"{plan.describe()}: racer {n} failed to start: {payload}")
-        pids[n] = payload
-    for conn in conns:
-        conn.send("go")
-    running = dict(enumerate(conns))
-    invoked = dict.fromkeys(running, 0)
-    next_tick = time.monotonic() + plan.tick_every
-    deadline = time.monotonic() + STALL
-    while running:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{plan.describe()}: racers stalled for {STALL:g} s")
-        timeout = max(0.0, next_tick - time.monotonic())
-        for ready in wait(list(running.values()), timeout):
-            n = next(i for i, c in running.items() if c is ready)
-            try:
-                kind, payload = running[n].recv()
-            except EOFError:  # the victim is gone
-                del running[n]
-                continue
-            if kind == "invoke":
-                invoked[n] += 1
-                if plan.kill and plan.kill[0] == n and invoked[n] == plan.kill[1]:
-                    time.sleep(plan.kill[2])  # lands the kill at a random point of the command
-                    if fault is None:
-                        os.kill(pids[n], signal.SIGKILL)
-                    else:
-                        fault()
-                    result.killed = True
+    scripts = [FaultMix(tuple(tuple(c) for c in clients)) for clients in plan.racers]
+    openers = [
+        FaultOpener(ticks.path, history, plan.ledgers[n], plan.broken, plan.unfair)
+        for n in range(len(plan.racers))
+    ]
+
+    def started(start: Started) -> None:
+        if plan.kill and plan.kill[0] == start.process and start.number == plan.kill[1]:
+            time.sleep(plan.kill[2])  # lands the kill at a random point of the command
+            if fault is None:
+                pool.kill(start.process)
             else:
-                result.crashes += payload
-                del running[n]
-        if time.monotonic() >= next_tick:
-            ticks.set(ticks.tick() + 1)
-            next_tick = time.monotonic() + plan.tick_every
-    if plan.kill and fault is None:
-        pool.replace(plan.kill[0])
+                fault()
+            result.killed = True
+
+    def step() -> None:
+        ticks.set(ticks.tick() + 1)
+
+    try:
+        run = pool.run(
+            db, KEY, scripts, openers, on_start=started, tick_every=plan.tick_every, on_tick=step
+        )
+    except RaceError as exc:
+        raise RuntimeError(f"{plan.describe()}: {exc}") from exc
+    result.crashes += run.crashes
 
 
 async def _judge(db: str, history: str, result: RunResult) -> None:

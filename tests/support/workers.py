@@ -18,13 +18,21 @@ import multiprocessing
 import sqlite3
 import sys
 import zlib
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from multiprocessing.synchronize import Event
 
 from store.eventstore.writegate import FairTurn
 from store.racers.clients import RACER_DEADLINE, ledger_opener
-from store.racers.script import Alternate, Client, HoldOnce, HoldThenConfirm, Reply
+from store.racers.script import (
+    Alternate,
+    Client,
+    HoldOnce,
+    HoldThenConfirm,
+    MixClient,
+    MixCommand,
+    Reply,
+)
 from store.racers.swarm import BARRIER_TIMEOUT, perform, run_swarm_async
 
 __all__ = ["BARRIER_TIMEOUT", "RACER_DEADLINE", "Reply"]
@@ -100,6 +108,38 @@ class FailsForTwo:
         if racers == 2:
             raise RuntimeError("this process was told to fail")
         return self.opener(url, key, racers)
+
+
+# -- fault-mix clients that touch no store (the pooled engine's own tests) --------------------
+
+
+class _Echo:
+    """Answers a command with its kind; ``hang`` never answers and ``raise`` raises."""
+
+    async def warm(self) -> None:
+        return None
+
+    async def send(self, command: MixCommand) -> str:
+        if command[0] == "hang":
+            await asyncio.Event().wait()
+        if command[0] == "raise":
+            raise OSError("disk gone")
+        return command[0]
+
+
+class EchoMix:
+    """A ``MixOpener`` of ``_Echo`` clients, or (``fails``) one whose opening fails."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails = fails
+
+    @asynccontextmanager
+    async def __call__(
+        self, url: str, key: str, clients: int
+    ) -> AsyncIterator[Sequence[MixClient]]:
+        if self.fails:
+            raise RuntimeError("this process was told to fail")
+        yield [_Echo() for _ in range(clients)]
 
 
 # -- a writer stopped in the middle of its transaction ------------------------------------------
