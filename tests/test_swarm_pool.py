@@ -9,9 +9,8 @@ one error and does not poison the pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from support.fault_fixtures import racer_pool
 from support.workers import EchoMix
 
 from store.racers.errors import RaceError
@@ -19,14 +18,7 @@ from store.racers.mix import perform_mix
 from store.racers.pool import Started, SwarmPool
 from store.racers.script import FaultMix
 
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[SwarmPool]:
-    racers = SwarmPool()
-    try:
-        yield racers
-    finally:
-        racers.close()
+pool = racer_pool()
 
 
 async def test_a_client_that_raises_is_a_crash_and_the_others_race_on() -> None:

@@ -38,6 +38,15 @@ def ledger_of(app: BoxOfficeApp) -> Ledger:
     return app.ledger
 
 
+async def offer_bobs_seat_to_solo(app: BoxOfficeApp, pilot: Pilot[Any]) -> None:
+    """Solo and Next join the list of the sold-out show; bob cancels: Solo is offered."""
+    ledger = ledger_of(app)
+    await ledger.join_waitlist(SHOW, "Solo")
+    await ledger.join_waitlist(SHOW, "Next")
+    await ledger.cancel(SHOW, "bob")
+    await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+
+
 @asynccontextmanager
 async def sold_out(
     make_app: Callable[..., BoxOfficeApp], db: str, answers: Answers | None = None
@@ -185,11 +194,7 @@ async def test_a_lapsed_offer_passes_on_without_a_write(
     house_db: str, make_app: Callable[..., BoxOfficeApp], clock: Any
 ) -> None:
     async with sold_out(make_app, house_db) as (app, pilot):
-        ledger = ledger_of(app)
-        await ledger.join_waitlist(SHOW, "Solo")
-        await ledger.join_waitlist(SHOW, "Next")
-        await ledger.cancel(SHOW, "bob")
-        await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+        await offer_bobs_seat_to_solo(app, pilot)
         await pilot.press("l")
         await until(pilot, lambda: len(app.main.log_table.offers) == 1, "the first offer")
         head = await last_seq(app)
@@ -241,10 +246,7 @@ async def test_release_and_cancel_questions_say_the_waiting_list_comes_before_th
     """SPEC §4.5: freed seats are offered to the first waiters that fit, else go on sale."""
     async with sold_out(make_app, house_db) as (app, pilot):
         ledger = ledger_of(app)
-        await ledger.join_waitlist(SHOW, "Solo")
-        await ledger.join_waitlist(SHOW, "Next")
-        await ledger.cancel(SHOW, "bob")  # Solo is offered bob's seat; Next waits
-        await until(pilot, lambda: "Solo" in app.main.roster.shown_actors, "Solo's offer")
+        await offer_bobs_seat_to_solo(app, pilot)  # Solo is offered bob's seat; Next waits
         await until(
             pilot, lambda: house_cell(app, SHOW, "left") == "SOLD OUT · 1 waiting", "the house"
         )
