@@ -9,12 +9,12 @@ writer at the same seq. One statement is also one trip to aiosqlite's
 connection thread, which keeps a commit as cheap as it was when the whole
 transaction ran there as a private call.
 
-A decision made inside the write transaction (``append_decided``) needs several
-statements between ``BEGIN IMMEDIATE`` and ``COMMIT``. The statements of two
-asyncio tasks sharing a connection would interleave inside such a transaction
-(omnilib/aiosqlite#19), so every write on the connection holds an asyncio lock,
-and a transaction once begun runs to its end even if its caller is cancelled:
-a cancelled append leaves either a committed or an untouched stream.
+A decision made under the write lock (``append_decided``) is one statement too:
+the tail is read, decided on and inserted by the same ``INSERT ... SELECT``, the
+decision running as a SQL function on the connection's thread
+(``store.eventstore.sqlite_decide``). The statements of two asyncio tasks sharing
+the writer connection are queued in order (omnilib/aiosqlite#19), and every write
+holds an asyncio lock around its take of the turn, its statement and its release.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from store.eventstore.sql import (
     Row,
     SQLEventStore,
     check_schema_version,
-    decode,
 )
+from store.eventstore.sqlite_decide import APPEND_DECIDED, Decisions
 from store.eventstore.sqlite_support import (
     SQLITE_DIALECT,
     identity,
@@ -60,10 +60,8 @@ from store.eventstore.sqlite_support import (
 from store.eventstore.sqlite_turn import (
     ConnectionTurn,
     InTurn,
-    Written,
     append_in_turn,
     in_turn,
-    transaction_in_turn,
     written,
 )
 from store.eventstore.writegate import WriteGate, write_gate
@@ -140,6 +138,8 @@ class SQLiteStore(SQLEventStore):
         self._wal_expected = False
         #: the write turn, taken and given back on the writer connection's thread
         self._turn = ConnectionTurn(lambda: self._gate)
+        #: ``append_decided``'s callbacks, run by the append statement on that thread
+        self._decisions = Decisions(self._turn, path)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -187,6 +187,7 @@ class SQLiteStore(SQLEventStore):
             await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             if writer:  # the write turn is taken and given back on this connection's thread
                 await self._turn.register(conn)
+                await self._decisions.register(conn)
         except BaseException as exc:
             # also on cancellation: a half-opened connection must not outlive its store
             await asyncio.shield(conn.close())
@@ -421,38 +422,35 @@ class SQLiteStore(SQLEventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event]:
-        """Decide inside the write transaction: ``decide(tail)`` sees every event after
+        """Decide inside the append: ``decide(tail)`` sees every event after
         ``after_seq``, read under the write lock, and what it returns is appended.
 
         No writer can move the stream between that read and the append, so this
-        never conflicts. ``decide`` runs on the event loop between the
-        transaction's statements (the transaction holds the writer connection
-        throughout) and may run again if the transaction is retried after a busy
-        error.
+        never conflicts. One statement does the read, the decision and the insert
+        (``store.eventstore.sqlite_decide``): ``decide`` runs on the writer
+        connection's thread while this call awaits, and may run again if the
+        statement is retried after a busy error (only its last answer is appended).
         """
+        decision = self._decisions.add(decide)
+        statement = (APPEND_DECIDED, (stream, after_seq, decision.token))
 
-        decided: list[list[NewEvent]] = []
+        async def append(conn: aiosqlite.Connection) -> list[Any]:
+            return list(await conn.execute_fetchall(*statement))
 
-        def then(rows: list[Any]) -> tuple[str, tuple[Any, ...]] | None:
-            tail = [decode(r, self.path) for r in rows]
-            events = list(decide(tail))
-            decided[:] = [events]
-            if not events:
-                return None
-            last = tail[-1].seq if tail else after_seq
-            return append_in_turn(stream, last, events)
-
-        async def transaction(
-            conn: aiosqlite.Connection, timeout: float
-        ) -> Written[list[Event]] | None:
-            read = (self.queries.read, (stream, after_seq))
-            done = await transaction_in_turn(conn, self._turn, timeout, read, then)
-            if done is None:
-                return None
-            events = decided[0]
-            return Written(written(stream, events, done.value[1]) if events else [])
-
-        return await self._write(transaction, timeout)
+        turn = self._turn  # the append protects its own take and release (in_turn)
+        try:
+            returned = await self._write(
+                lambda conn, t: in_turn(conn, turn, append, t, queued=True),
+                timeout,
+                shielded=False,
+            )
+        finally:
+            self._decisions.forget(decision)
+        if decision.error is not None:
+            raise decision.error
+        if not decision.ran:
+            raise StoreError(f"{self.path}: the append ran without its decision")
+        return written(stream, decision.events, returned) if decision.events else []
 
     # -- reading -----------------------------------------------------------------
 

@@ -52,7 +52,7 @@ RETURNING seq, position
 """
 
 
-def _batch(events: Sequence[NewEvent]) -> str:
+def batch_json(events: Sequence[NewEvent]) -> str:
     """The batch as ``APPEND``'s third parameter (refuses what JSON cannot hold first)."""
     return json.dumps(encode(events), ensure_ascii=False, separators=(",", ":"))
 
@@ -63,7 +63,7 @@ def append_in_turn(
     """The guarded append statement for ``events``: one event as columns, more as JSON."""
     if len(events) == 1:
         return APPEND_ONE_IN_TURN, (stream, expected_seq, *encode(events)[0])
-    return APPEND_IN_TURN, (stream, expected_seq, _batch(events))
+    return APPEND_IN_TURN, (stream, expected_seq, batch_json(events))
 
 
 def written(stream: str, events: Sequence[NewEvent], returned: Sequence[Row]) -> list[Event]:
@@ -139,28 +139,33 @@ async def in_turn(
 ) -> Written[T] | None:
     """``section`` inside the turn; None if the turn stayed taken for ``timeout`` seconds.
 
-    A turn that is free this instant is taken and given back on the event loop
-    (nobody is waiting to be handed it, and a statement more would cost a trip).
-    Otherwise, ``queued``: the section is one statement that writes only in the
-    turn, so it is queued with the take and the release at once. Each task's
-    first step queues its statement, and tasks start in the order they were made
-    (``call_soon`` is first in, first out): take, section, release. Otherwise the
-    section waits for the turn. Either way the turn is given back after the
-    section's last statement.
+    ``queued``: the section is one statement that writes only in the turn, so the
+    take, the statement and the release are queued at once, as three tasks: each
+    task's first step queues its statement, and tasks start in the order they
+    were made (``call_soon`` is first in, first out), with nothing of the loop's
+    between them. A turn that is free when the first task starts is taken there,
+    on the loop, and costs no statement; it is still given back on the
+    connection's thread. Taken any earlier, or given back on the loop, the turn
+    stayed taken while the loop ran whatever else was ready (a batch's sixteen
+    racers asking again), which in a four-process race on two cores was longer
+    than the commit (``bench/compare.py``'s hot race).
+
+    Otherwise the section waits for the turn and gives it back after its last
+    statement.
     """
-    if turn.take_now():  # nobody waits for it: no statement needed to pass it on
-        try:
-            return Written(await section(conn))
-        finally:
-            turn.release_now()
     if not queued:
+        if turn.take_now():
+            try:
+                return Written(await section(conn))
+            finally:
+                turn.release_now()
         if not _first(await conn.execute_fetchall(TAKE_TURN, (timeout,))):
             return None
         try:
             return Written(await section(conn))
         finally:
             await conn.execute_fetchall(RELEASE_TURN)
-    took_task = asyncio.ensure_future(conn.execute_fetchall(TAKE_TURN, (timeout,)))
+    took_task = asyncio.ensure_future(_take(conn, turn, timeout))
     work = asyncio.ensure_future(section(conn))
     release = asyncio.ensure_future(conn.execute_fetchall(RELEASE_TURN))
     trio = asyncio.gather(took_task, work, release, return_exceptions=True)
@@ -174,85 +179,19 @@ async def in_turn(
     took, result, _ = outcomes
     if isinstance(took, BaseException):
         raise took
-    if not _first(took):  # the section wrote nothing, whatever it answered
+    if not took:  # the section wrote nothing, whatever it answered
         return None
     if isinstance(result, BaseException):
         raise result
     return Written(cast(T, result))
 
 
-async def _taken(conn: aiosqlite.Connection, timeout: float, free: bool) -> Any:
-    """``TAKE_TURN``'s rows, queued now; or, if the turn was free on the loop, nothing queued."""
-    if free:
-        return [(1,)]
-    return await conn.execute_fetchall(TAKE_TURN, (timeout,))
+async def _take(conn: aiosqlite.Connection, turn: ConnectionTurn, timeout: float) -> bool:
+    """The turn, taken on the loop if it is free now, else by ``TAKE_TURN`` on the thread."""
+    if turn.take_now():
+        return True
+    return _first(await conn.execute_fetchall(TAKE_TURN, (timeout,)))
 
 
 def _first(rows: Any) -> bool:
     return bool(next(iter(rows))[0])
-
-
-Rows = list[Any]
-Statement = tuple[str, tuple[Any, ...]]
-
-
-async def transaction_in_turn(
-    conn: aiosqlite.Connection,
-    turn: ConnectionTurn,
-    timeout: float,
-    read: Statement,
-    then: Callable[[Rows], Statement | None],
-) -> Written[tuple[Rows, Rows]] | None:
-    """``read`` and then ``then(rows)``'s one statement in one write transaction, in the turn.
-
-    Two trips to the connection's thread: the take, ``BEGIN IMMEDIATE`` and the
-    read queued at once; then the statement ``then`` decided on (if any),
-    ``COMMIT`` and the release. The turn passes between processes with no event
-    loop in between, and a lost race decided inside the transaction (the ledger's
-    retry) holds the turn for two trips, not six. If the take fails, the
-    transaction is rolled back unread (``BEGIN`` may have gone first: it was queued).
-    One statement only, so a statement that fails leaves ``COMMIT`` nothing to keep.
-    Returns the read's rows and the statement's, or None if the turn stayed taken.
-    """
-    free = turn.take_now()
-    took_task = asyncio.ensure_future(_taken(conn, timeout, free))
-    begin = asyncio.ensure_future(conn.execute_fetchall("BEGIN IMMEDIATE"))
-    reading = asyncio.ensure_future(conn.execute_fetchall(*read))
-    outcomes: tuple[Any, ...] = await asyncio.gather(
-        took_task, begin, reading, return_exceptions=True
-    )
-    took, begun, rows = outcomes
-    committed = False
-    try:
-        if isinstance(took, BaseException):
-            raise took
-        if not _first(took):
-            return None
-        for outcome in (begun, rows):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        read_rows = list(rows)
-        statement = then(read_rows)
-        steps = [conn.execute_fetchall(*statement)] if statement is not None else []
-        tasks = [asyncio.ensure_future(step) for step in steps]
-        commit = asyncio.ensure_future(conn.execute_fetchall("COMMIT"))
-        release = None if free else asyncio.ensure_future(conn.execute_fetchall(RELEASE_TURN))
-        ended: list[Any] = list(await asyncio.gather(*tasks, commit, return_exceptions=True))
-        *written, done = ended
-        committed = not isinstance(done, BaseException)
-        if release is None:
-            turn.release_now()
-        else:
-            await release
-        for outcome in (*written, done):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return Written((read_rows, list(written[0]) if written else []))
-    finally:
-        if not committed:
-            ending = [
-                asyncio.ensure_future(conn.execute_fetchall("ROLLBACK")),
-                asyncio.ensure_future(conn.execute_fetchall(RELEASE_TURN)),
-            ]
-            # SQLite may have rolled back itself, or never begun: nothing to undo then
-            await asyncio.gather(*ending, return_exceptions=True)
