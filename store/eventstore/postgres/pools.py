@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
+from store.eventstore.postgres.live import Announcer
+
 
 @dataclass(slots=True)
 class SharedPool:
-    """One pool and how many open stores are using it."""
+    """One pool, how many open stores are using it, and their shared announcer."""
 
     pool: asyncio.Future[asyncpg.Pool]
     users: int = 0
+    announcer: Announcer = field(default_factory=Announcer)
 
 
 #: Stores on one event loop with one URL share a pool: a terminal (or a racer
@@ -42,6 +45,11 @@ async def borrow_pool(
         raise
 
 
+def announcer_of(key: tuple[Any, ...]) -> Announcer:
+    """The announcer of a borrowed pool's stores (one NOTIFY in flight per process)."""
+    return POOLS[key].announcer
+
+
 def terminate_orphan(future: asyncio.Future[asyncpg.Pool]) -> None:
     """A pool that finished opening after everyone waiting for it gave up."""
     if not future.cancelled() and future.exception() is None:
@@ -58,6 +66,7 @@ async def return_pool(key: tuple[Any, ...]) -> None:
     del POOLS[key]
     if not shared.pool.done() or shared.pool.exception() is not None:
         return
+    await shared.announcer.flush()
     pool = shared.pool.result()
     try:
         await asyncio.wait_for(pool.close(), timeout=5)

@@ -4,21 +4,24 @@ Three problems a server brings that one SQLite file does not, and how each is me
 
 * **A tailing reader must never skip an event.** A sequence hands out positions
   at insert time, not at commit time, so a reader could see position 11 commit
-  before 10 and move its cursor past 10 for ever. Every append therefore takes a
-  transaction-scoped advisory lock just before it inserts: appends take
-  positions one transaction at a time, and PostgreSQL releases the lock only
-  after the commit is visible, so positions become visible in increasing order.
+  before 10 and move its cursor past 10 for ever. Appends to different streams
+  still run in parallel: positions are got with the transaction id under a short
+  lock, and readers stop below any append that is still open (``schema``'s two
+  rules; ``read_all`` and ``head_position`` use them, stream reads need not: a
+  stream's appends take its lock to commit). A write transaction left open on
+  the server (any database of it: ``idle in transaction`` in ``pg_stat_activity``)
+  holds tailing readers back behind it until it ends; it never makes them skip.
 * **Two writers at one seq.** ``UNIQUE(stream, seq)`` is the arbiter; the append
-  function checks the expected seq under the lock, and a unique violation or
+  function checks the expected seq under the stream's lock, and a unique violation or
   serialization failure that still gets through is reported as a ``Conflict``.
 * **Clocks.** Terminals on different machines disagree about the time, so
   ``server_now()`` answers with the server's clock and the ledger decides expiry
   and stamps ``recorded_at`` with it.
 
 Each append is one call of a server-side function (one round trip, one implicit
-transaction), which also ``NOTIFY``s the new head position so live views wake at
-once; ``wait_for_append`` listens on its own connection and re-checks the head
-on timeout in case a notification was lost.
+transaction); the new head position is ``NOTIFY``-ed after the commit so live views
+wake at once (``postgres.live``); ``wait_for_append`` listens on its own connection
+and re-checks the head on timeout in case a notification was lost.
 
 A ``?schema=name`` query parameter puts the box office in its own schema, so one
 database can hold several (the tests use one per test).
@@ -51,19 +54,26 @@ from store.eventstore.postgres.errors import (
     one_line,
     translate,
 )
-from store.eventstore.postgres.pools import borrow_pool, release_connection, return_pool
+from store.eventstore.postgres.live import Announcer, Listener
+from store.eventstore.postgres.pools import (
+    announcer_of,
+    borrow_pool,
+    release_connection,
+    return_pool,
+)
 from store.eventstore.postgres.schema import (
     APPEND,
     INIT_LOCK_CLASS,
-    LOCK_CLASS,
+    PG_SCHEMA_VERSION,
     SCHEMA,
+    STREAM_LOCK,
     columns,
     lay_down_snapshots,
+    migrate,
 )
 from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
-    SCHEMA_VERSION,
     Dialect,
     Queries,
     Row,
@@ -99,6 +109,7 @@ class PostgresStore(SQLEventStore):
             contains="{hay} ~ {pattern}",
             pattern=regex_pattern,
             has_non_ascii="length({hay}) <> octet_length({hay})",
+            visible_head="boxoffice_visible_head({after})",
         )
     )
 
@@ -134,11 +145,8 @@ class PostgresStore(SQLEventStore):
         self._facts: dict[str, Any] = {}
         self._channel = ""
         # LISTEN/NOTIFY: one connection, opened on the first wait_for_append.
-        self._listener: asyncpg.Connection | None = None
-        self._listener_lock = asyncio.Lock()
-        self._notified = 0  # highest position a notification announced
-        self._sleepers = 0  # waiters parked on a notification (observable by tests)
-        self._wake = asyncio.Event()
+        self._listener = Listener(self._dsn, settings, connect_timeout)
+        self._announcer = Announcer()  # replaced by the pool's shared one on open
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -152,6 +160,7 @@ class PostgresStore(SQLEventStore):
                     raise
                 await self._create_database()
                 self._pool = await borrow_pool(self._pool_key_, self._create_pool)
+            self._announcer = announcer_of(self._pool_key_)
             async with self._connection() as conn:
                 await self._prepare(conn, create)
                 self._facts = await self._read_facts(conn)
@@ -228,11 +237,13 @@ class PostgresStore(SQLEventStore):
                     await conn.execute(statement)
                 self.created = True
                 await conn.execute(
-                    "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
+                    "INSERT INTO boxoffice_schema (version) VALUES ($1)", PG_SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
+            check_schema_version(version, self.url, PG_SCHEMA_VERSION)
+            version = await migrate(conn, self.schema, version)
             await lay_down_snapshots(conn, self.schema)
-        check_schema_version(version, self.url)
+        check_schema_version(version, self.url, PG_SCHEMA_VERSION)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
         row = await conn.fetchrow(
@@ -253,14 +264,10 @@ class PostgresStore(SQLEventStore):
 
     async def close(self) -> None:
         self._closed = True
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(Exception):
-                await listener.close(timeout=2)
+        await self._listener.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             await return_pool(self._pool_key_)
-        self._wake.set()
 
     # -- connections -------------------------------------------------------------
 
@@ -361,6 +368,7 @@ class PostgresStore(SQLEventStore):
         if rows[0]["out_position"] is None:
             assert expected_seq is not None
             return Conflict(expected_seq, rows[0]["out_seq"])
+        self._announce(rows[-1]["out_position"])
         return [
             Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
             for row, e in zip(rows, events, strict=True)
@@ -374,13 +382,15 @@ class PostgresStore(SQLEventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event]:
-        """Decide inside the append's transaction, holding the append lock throughout.
+        """Decide inside the append's transaction, holding the stream's lock throughout.
 
         ``decide(tail)`` sees every event after ``after_seq`` read under the lock,
         and what it returns is appended before the lock is released, so this never
         conflicts. The ledger retries a lost race this way: a command loses at most
         once, and a process that keeps winning cannot starve the others. Costs the
-        lock for four round trips instead of one, so only retries use it.
+        stream's lock for four round trips instead of one, so only retries use it.
+        Nothing here writes before the append function, which must be the
+        transaction's first write (``schema``'s rule 1).
         """
         wait = self.busy_timeout if timeout is None else timeout
         deadline = Deadline(wait)
@@ -389,11 +399,10 @@ class PostgresStore(SQLEventStore):
             try:
                 # One round trip; each statement gets its own snapshot, so the read
                 # below (a separate statement) sees every append committed before ours.
+                await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 await conn.execute(
-                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
-                    f" SELECT set_config('lock_timeout', '{lock_ms}ms', true);"
-                    f" SELECT pg_advisory_xact_lock({LOCK_CLASS},"
-                    " 'boxoffice_events'::regclass::oid::integer)"
+                    f"SELECT set_config('lock_timeout', '{lock_ms}ms', true), {STREAM_LOCK}",
+                    stream,
                 )
                 rows = await conn.fetch(self.queries.read, stream, after_seq)
                 tail = [decode(r, self.url) for r in rows]
@@ -412,6 +421,8 @@ class PostgresStore(SQLEventStore):
                         for row, e in zip(appended, events, strict=True)
                     ]
                 await conn.execute("COMMIT")
+                if written:
+                    self._announce(written[-1].position)
                 return written
             except BaseException as exc:
                 # a connection the server ended is already back in the pool, where
@@ -440,58 +451,25 @@ class PostgresStore(SQLEventStore):
 
     # -- live updates ------------------------------------------------------------
 
+    def _announce(self, position: int) -> None:
+        """Tell the listeners (after the commit: ``postgres.live``)."""
+        if self._pool is not None:
+            self._announcer.announce(self._pool, self._channel, position)
+
+    @property
+    def _notified(self) -> int:
+        """The highest position a notification announced (observable by tests)."""
+        return self._listener.notified
+
+    @property
+    def _sleepers(self) -> int:
+        """Waiters parked on a notification (observable by tests)."""
+        return self._listener.sleepers
+
     async def wait_for_append(self, after_position: int, timeout: float) -> bool:
-        """Wake on the append's NOTIFY; re-check the head on timeout in case one was missed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        if not await self._listen():
+        """Wake on a notification; re-check the head on timeout in case one was missed."""
+        if self._pool is None or self._closed:
+            raise StoreError(f"{self.url}: the store is closed")
+        if not await self._listener.listen(self._channel):
             return await super().wait_for_append(after_position, timeout)
-        # LISTEN is active before this look, so nothing committed after it goes unheard.
-        if self._notified > after_position or await self.head_position() > after_position:
-            return True
-        while self._listener is not None and not self._closed:
-            wake = self._wake
-            if self._notified > after_position:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            self._sleepers += 1
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), remaining)
-            finally:
-                self._sleepers -= 1
-        return await self.head_position() > after_position
-
-    async def _listen(self) -> bool:
-        """Open the listening connection if it is not open; whether it is."""
-        if self._listener is not None:
-            return True
-        async with self._listener_lock:
-            if self._listener is not None:
-                return True
-            if self._pool is None or self._closed:
-                raise StoreError(f"{self.url}: the store is closed")
-            try:
-                conn = await asyncpg.connect(
-                    self._dsn, timeout=self.connect_timeout, server_settings=self._settings
-                )
-                await conn.add_listener(self._channel, self._on_notify)
-            except (OSError, TimeoutError, pgx.PostgresError, pgx.InterfaceError):
-                return False  # the base class's polling still works through the pool
-            conn.add_termination_listener(self._on_listener_lost)
-            self._listener = conn
-            return True
-
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        with contextlib.suppress(ValueError):
-            self._notified = max(self._notified, int(payload))
-        self._wake.set()
-        self._wake = asyncio.Event()
-
-    def _on_listener_lost(self, conn: Any) -> None:
-        if self._listener is conn:
-            self._listener = None
-        self._wake.set()
-        self._wake = asyncio.Event()
+        return await self._listener.wait(after_position, timeout, self.head_position)
