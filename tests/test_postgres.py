@@ -158,6 +158,16 @@ async def test_tailing_reader_sees_every_event_once_in_order(pg_url: str) -> Non
                 range(1, 1 + sum(e.stream == stream for e in everything))
             )
         assert reads > 2, "the reader must have tailed while the writers wrote"
+        # what makes the reader's horizon sound: positions were got in xid order
+        raw = await _raw(pg_url)
+        try:
+            inversions = await raw.fetchval(
+                "SELECT count(*) FROM (SELECT xid, lag(xid) OVER (ORDER BY position) AS prev"
+                " FROM boxoffice_events) t WHERE xid < prev"
+            )
+        finally:
+            await raw.close()
+        assert inversions == 0, "a position was got out of xid order"
         print(f"tail: {written} events from {WRITER_PROCESSES} processes, {reads} reads")
 
 
