@@ -30,7 +30,7 @@ pytestmark = pytest.mark.postgres
 
 APPEND_RAW = (
     "SELECT out_seq, out_position FROM boxoffice_append($1, NULL, ARRAY['t'],"
-    " ARRAY['{}'], ARRAY['{}'], 5000)"
+    " ARRAY['{}'], ARRAY['{}'], 5000, false)"
 )
 
 
@@ -126,7 +126,7 @@ async def test_a_failure_inside_the_position_lock_releases_it(pg_url: str) -> No
             with pytest.raises(asyncpg.NotNullViolationError):  # a NULL type, inside the lock
                 await raw.fetchrow(
                     "SELECT * FROM boxoffice_append('a', NULL, ARRAY[NULL]::text[],"
-                    " ARRAY['{}'], ARRAY['{}'], 5000)"
+                    " ARRAY['{}'], ARRAY['{}'], 5000, false)"
                 )
             held = await raw.fetchval(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"

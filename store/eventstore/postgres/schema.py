@@ -57,7 +57,7 @@ NOT_FIRST_WRITE = "BO001"
 APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION boxoffice_append(
     p_stream text, p_expected bigint, p_types text[], p_data text[], p_meta text[],
-    p_lock_timeout_ms integer
+    p_lock_timeout_ms integer, p_unlock_stream boolean
 ) RETURNS TABLE (out_seq bigint, out_position bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -83,8 +83,12 @@ BEGIN
     -- previous holder's commit. A wait past the caller's timeout fails the whole
     -- call (lock_not_available): nothing is written.
     PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
-    PERFORM pg_advisory_xact_lock(
-        (v_table::bigint << 32) | (hashtext(p_stream)::bigint & 4294967295));
+    PERFORM pg_advisory_xact_lock(boxoffice_stream_key(p_stream));
+    -- append_decided's session-level hold (boxoffice_lock_stream) on the same key:
+    -- the transaction's hold, just taken, keeps the stream to commit from here on
+    IF p_unlock_stream THEN
+        PERFORM pg_advisory_unlock(boxoffice_stream_key(p_stream));
+    END IF;
     SELECT COALESCE(MAX(seq), 0) INTO v_last FROM boxoffice_events WHERE stream = p_stream;
     IF p_expected IS NOT NULL AND v_last <> p_expected THEN
         out_seq := v_last; out_position := NULL; RETURN NEXT; RETURN;
@@ -102,14 +106,48 @@ BEGIN
             RETURN NEXT;
         END LOOP;
         PERFORM pg_advisory_unlock({LOCK_CLASS}, v_table);
-    EXCEPTION WHEN OTHERS THEN
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
         -- A session lock outlives the transaction: leaked, it would stop every
-        -- append made on this pooled connection's server session.
+        -- append made on this pooled connection's server session. (OTHERS alone
+        -- leaves out a cancel: a caller's timeout, pg_cancel_backend.)
         IF EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
                    AND pid = pg_backend_pid() AND classid = {LOCK_CLASS}::oid
                    AND objid = v_table::oid AND objsubid = 2) THEN
             PERFORM pg_advisory_unlock({LOCK_CLASS}, v_table);
         END IF;
+        RAISE;
+    END;
+END
+$$"""
+
+STREAM_KEY_FUNCTION = """
+CREATE OR REPLACE FUNCTION boxoffice_stream_key(p_stream text) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    -- the table's oid, then the stream name's hash: box offices never share a key
+    SELECT ('boxoffice_events'::regclass::oid::bigint << 32)
+        | (hashtext(p_stream)::bigint & 4294967295)
+$$"""
+
+LOCK_STREAM_FUNCTION = """
+CREATE OR REPLACE FUNCTION boxoffice_lock_stream(
+    p_stream text, p_after bigint, p_lock_timeout_ms integer
+) RETURNS TABLE (o_position bigint, o_stream text, o_seq bigint, o_type text, o_data json,
+                 o_meta json)
+LANGUAGE plpgsql VOLATILE AS $$
+-- append_decided's first round trip: the stream's lock, held by the session (not
+-- by a transaction, so no transaction stays open while the caller decides), and
+-- the stream's tail read after it, with a fresh snapshot that sees the previous
+-- holder's commit. The caller's boxoffice_append(..., true) hands the hold over to
+-- its own transaction; a caller that appends nothing unlocks.
+BEGIN
+    PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
+    PERFORM pg_advisory_lock(boxoffice_stream_key(p_stream));
+    BEGIN
+        RETURN QUERY SELECT e.position, e.stream, e.seq, e.type, e.data, e.meta
+            FROM boxoffice_events e WHERE e.stream = p_stream AND e.seq > p_after
+            ORDER BY e.seq;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        PERFORM pg_advisory_unlock(boxoffice_stream_key(p_stream));
         RAISE;
     END;
 END
@@ -176,7 +214,9 @@ SCHEMA = (
        FOR EACH ROW EXECUTE FUNCTION boxoffice_refuse_change()""",
     """CREATE TRIGGER boxoffice_events_no_truncate BEFORE TRUNCATE ON boxoffice_events
        FOR EACH STATEMENT EXECUTE FUNCTION boxoffice_refuse_change()""",
+    STREAM_KEY_FUNCTION,
     APPEND_FUNCTION,
+    LOCK_STREAM_FUNCTION,
     VISIBLE_HEAD_FUNCTION,
 )
 
@@ -187,18 +227,19 @@ SCHEMA = (
 MIGRATE_TO_2 = (
     "ALTER TABLE boxoffice_events ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT '0'",
     "ALTER TABLE boxoffice_events ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
+    "DROP FUNCTION IF EXISTS boxoffice_append(text, bigint, text[], text[], text[], integer)",
+    STREAM_KEY_FUNCTION,
     APPEND_FUNCTION,
+    LOCK_STREAM_FUNCTION,
     VISIBLE_HEAD_FUNCTION,
     f"UPDATE boxoffice_schema SET version = {PG_SCHEMA_VERSION}",
 )
 
-APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6)"
-
-#: The key of a stream's lock (``append_decided`` takes it before the function does).
-STREAM_LOCK = (
-    "pg_advisory_xact_lock(('boxoffice_events'::regclass::oid::bigint << 32)"
-    " | (hashtext($1)::bigint & 4294967295))"
-)
+APPEND = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6, false)"
+#: The append that also releases ``LOCK_STREAM``'s session-level hold.
+APPEND_LOCKED = "SELECT out_seq, out_position FROM boxoffice_append($1, $2, $3, $4, $5, $6, true)"
+LOCK_STREAM = "SELECT * FROM boxoffice_lock_stream($1, $2, $3)"
+UNLOCK_STREAM = "SELECT pg_advisory_unlock(boxoffice_stream_key($1))"
 
 
 def columns(events: Sequence[NewEvent]) -> tuple[list[str], list[str], list[str]]:

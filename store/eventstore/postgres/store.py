@@ -56,17 +56,22 @@ from store.eventstore.postgres.errors import (
 )
 from store.eventstore.postgres.live import Announcer, Listener
 from store.eventstore.postgres.pools import (
+    POOL_OPTIONS,
     announcer_of,
     borrow_pool,
+    holds_no_locks,
+    may_hold_locks,
     release_connection,
     return_pool,
 )
 from store.eventstore.postgres.schema import (
     APPEND,
+    APPEND_LOCKED,
     INIT_LOCK_CLASS,
+    LOCK_STREAM,
     PG_SCHEMA_VERSION,
     SCHEMA,
-    STREAM_LOCK,
+    UNLOCK_STREAM,
     columns,
     lay_down_snapshots,
     migrate,
@@ -188,6 +193,7 @@ class PostgresStore(SQLEventStore):
                     max_size=self.pool_max,
                     timeout=self.connect_timeout,
                     server_settings=self._settings,
+                    **POOL_OPTIONS,
                 )
                 opened = [await pool.acquire() for _ in range(self.pool_min)]
                 for conn in opened:
@@ -343,9 +349,11 @@ class PostgresStore(SQLEventStore):
             async with self._connection(deadline.remaining()) as conn:
                 lock_ms = max(1, int(deadline.remaining() * 1000))
                 try:
+                    may_hold_locks(conn)  # the position lock, released by the function
                     rows = await conn.fetch(
                         APPEND, stream, expected_seq, types, data, meta, lock_ms
                     )
+                    holds_no_locks(conn)
                     break
                 except LOST_RACE as exc:
                     # Only a writer that bypasses the append lock gets here.
@@ -382,54 +390,35 @@ class PostgresStore(SQLEventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event]:
-        """Decide inside the append's transaction, holding the stream's lock throughout.
+        """Decide under the stream's lock and append before it is released.
 
         ``decide(tail)`` sees every event after ``after_seq`` read under the lock,
         and what it returns is appended before the lock is released, so this never
         conflicts. The ledger retries a lost race this way: a command loses at most
-        once, and a process that keeps winning cannot starve the others. Costs the
-        stream's lock for four round trips instead of one, so only retries use it.
-        Nothing here writes before the append function, which must be the
-        transaction's first write (``schema``'s rule 1).
+        once, and a process that keeps winning cannot starve the others. Two round
+        trips hold the lock: the first takes it at session level and reads the tail
+        (``boxoffice_lock_stream``), the second appends, handing the hold over to
+        its transaction, which keeps it to commit. No transaction is open while
+        ``decide`` runs, so the append is its transaction's first write
+        (``schema``'s rule 1) and nothing holds back tailing readers meanwhile.
         """
         wait = self.busy_timeout if timeout is None else timeout
         deadline = Deadline(wait)
         async with self._connection(deadline.remaining()) as conn:
             lock_ms = max(1, int(deadline.remaining() * 1000))
             try:
-                # One round trip; each statement gets its own snapshot, so the read
-                # below (a separate statement) sees every append committed before ours.
-                await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                await conn.execute(
-                    f"SELECT set_config('lock_timeout', '{lock_ms}ms', true), {STREAM_LOCK}",
-                    stream,
-                )
-                rows = await conn.fetch(self.queries.read, stream, after_seq)
+                may_hold_locks(conn)  # the pool's reset unlocks if this fails midway
+                rows = await conn.fetch(LOCK_STREAM, stream, after_seq, lock_ms)
                 tail = [decode(r, self.url) for r in rows]
                 events = list(decide(tail))
-                written: list[Event] = []
-                if events:
-                    last = tail[-1].seq if tail else after_seq
-                    appended = await conn.fetch(APPEND, stream, last, *columns(events), lock_ms)
-                    if appended[0]["out_position"] is None:  # someone bypassed the lock
-                        raise StoreError(
-                            f"{self.url}: {stream!r} moved under the append lock "
-                            f"(seq {appended[0]['out_seq']}, expected {last})"
-                        )
-                    written = [
-                        Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
-                        for row, e in zip(appended, events, strict=True)
-                    ]
-                await conn.execute("COMMIT")
-                if written:
-                    self._announce(written[-1].position)
-                return written
-            except BaseException as exc:
-                # a connection the server ended is already back in the pool, where
-                # even asking is_closed() raises: there is nothing to roll back then
-                with contextlib.suppress(Exception):
-                    if not conn.is_closed() and conn.is_in_transaction():
-                        await conn.execute("ROLLBACK")
+                if not events:
+                    await conn.execute(UNLOCK_STREAM, stream)
+                    holds_no_locks(conn)
+                    return []
+                last = tail[-1].seq if tail else after_seq
+                appended = await conn.fetch(APPEND_LOCKED, stream, last, *columns(events), lock_ms)
+                holds_no_locks(conn)
+            except Exception as exc:
                 if isinstance(exc, pgx.LockNotAvailableError):
                     raise StoreBusy(
                         f"{self.url}: another writer held the append lock for over {wait:g} s"
@@ -439,9 +428,18 @@ class PostgresStore(SQLEventStore):
                         f"{self.url}: lost the connection to the server during an append to "
                         f"{stream!r}; it may or may not have been written ({one_line(exc)})"
                     ) from exc
-                if isinstance(exc, Exception):
-                    raise translate(exc, self.url) from exc
-                raise
+                raise translate(exc, self.url) from exc
+        if appended[0]["out_position"] is None:  # someone bypassed the lock
+            raise StoreError(
+                f"{self.url}: {stream!r} moved under the append lock "
+                f"(seq {appended[0]['out_seq']}, expected {last})"
+            )
+        written = [
+            Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
+            for row, e in zip(appended, events, strict=True)
+        ]
+        self._announce(written[-1].position)
+        return written
 
     async def server_now(self) -> datetime:
         """The server's clock (``clock_timestamp()``, not the transaction's start)."""
