@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -111,6 +112,39 @@ async def _drop(url: str, schema: str) -> None:
         await conn.close()
 
 
+class CpuSampler:
+    """The machine's CPU (``/proc/stat``, every tenant's) sampled every 50 ms, so the
+    busy share of a race's sell-out window can be told: a row at 100 % is bound by the
+    2 cores, not by locks. Timestamps are ``time.monotonic()``, as the racers' are."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            self.samples.append((time.monotonic(), sum(fields), fields[3] + fields[4]))
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def busy(self, start: float, end: float) -> float:
+        """The busy share of every core between two monotonic instants (nearest samples)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return float("nan")
+        (_, total0, idle0), (_, total1, idle1) = inside[0], inside[-1]
+        return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
 def race(pg: str, processes: int, racers: int, occurrences: int, capacity: int) -> dict[str, Any]:
     """``processes`` x ``racers``, spread over ``occurrences`` of ``capacity`` seats each."""
     schema = f"bo_bench_{uuid.uuid4().hex[:12]}"
@@ -131,7 +165,8 @@ def race(pg: str, processes: int, racers: int, occurrences: int, capacity: int) 
         ]
         # racer i of process p is global racer p + i * processes; its key is keys[i % n]:
         # with racers a multiple of occurrences every occurrence gets racers / n per process
-        replies = run_swarm(url, "", scripts, opener=SpreadOpener(keys), timeout=300).replies
+        with CpuSampler() as cpu:
+            replies = run_swarm(url, "", scripts, opener=SpreadOpener(keys), timeout=300).replies
         checked = asyncio.run(_verify(url, keys))
     finally:
         asyncio.run(_drop(pg, schema))
@@ -140,6 +175,7 @@ def race(pg: str, processes: int, racers: int, occurrences: int, capacity: int) 
     seconds = max(r.ended for r in wins) - start if wins else 0.0
     latencies = [(r.ended - r.started) * 1e3 for r in replies]
     return {
+        "cpu_busy": cpu.busy(start, start + seconds),
         "holds": len(wins),
         "holds_per_s": len(wins) / seconds if seconds else 0.0,
         "p99_ms": percentile(latencies, 99),
@@ -315,11 +351,12 @@ def _report(
             rows.append([
                 name, label, f"{rate:.0f}", f"{rate / raw:.3f}",
                 f"{statistics.median(f['p99_ms'] for f in figures):.0f}",
+                f"{statistics.median(f['cpu_busy'] for f in figures):.0%}",
                 sum(f["retries"] for f in figures), sum(f["gave_up"] for f in figures),
                 sum(f["oversold"] for f in figures),
                 all(f["verified"] for f in figures),
             ])  # fmt: skip
-    headers = ["commit", "shape", "holds/s", "/ raw", "p99 ms", "retries", "gave up"]
+    headers = ["commit", "shape", "holds/s", "/ raw", "p99 ms", "CPU busy", "retries", "gave up"]
     print(table([*headers, "oversold", "verified"], rows))
     print()
     targets = []

@@ -107,10 +107,21 @@ class Listener:
             self.conn = conn
             return True
 
-    async def wait(self, after: int, timeout: float, head: Callable[[], Awaitable[int]]) -> bool:
-        """Whether a position past ``after`` became readable within ``timeout``."""
+    async def wait(
+        self, after: int, timeout: float, readable: Callable[[int], Awaitable[int]]
+    ) -> bool:
+        """Whether a position past ``after`` became readable within ``timeout``.
+
+        ``readable(after)`` is the highest position a reader holding everything up to
+        ``after`` may read up to (``boxoffice_visible_head``: it looks only above
+        ``after``, where ``head_position`` would walk every young row).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+
+        async def head() -> int:
+            return await readable(after)
+
         # LISTEN is active before this look, so nothing committed after it goes unheard.
         if await head() > after:
             return True

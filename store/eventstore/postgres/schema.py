@@ -168,7 +168,9 @@ LANGUAGE plpgsql STABLE AS $$
 -- together under the position lock, so its positions are all above r's. Everything
 -- at or below a safe row of the second kind is safe too (same argument), so the
 -- walk goes down from the top and stops at the first such row: it reads only the
--- rows younger than the oldest running transaction.
+-- rows above p_after that are younger than the oldest running transaction of the
+-- server (a tail's cursor is near the top, so a tail reads a few; a transaction
+-- left open for long makes head_position, which starts at 0, read more).
 DECLARE
     v_xmin xid8 := pg_snapshot_xmin(pg_current_snapshot());
     v_run bigint;    -- top of the contiguous run that the row in hand belongs to

@@ -470,4 +470,9 @@ class PostgresStore(SQLEventStore):
             raise StoreError(f"{self.url}: the store is closed")
         if not await self._listener.listen(self._channel):
             return await super().wait_for_append(after_position, timeout)
-        return await self._listener.wait(after_position, timeout, self.head_position)
+        return await self._listener.wait(after_position, timeout, self._readable)
+
+    async def _readable(self, after: int) -> int:
+        """How far a reader holding every event up to ``after`` may read now."""
+        rows = await self._fetch("SELECT boxoffice_visible_head($1)", (after,))
+        return int(rows[0][0])
