@@ -200,3 +200,26 @@ async def test_concurrent_appends_to_many_streams_read_back_whole(pg_url: str) -
         everything = await reader.read_all(0)
     assert len(everything) == 160
     assert seen == everything
+
+
+async def test_append_decided_that_fails_midway_leaves_the_stream_unlocked(pg_url: str) -> None:
+    """Its stream lock is a session lock while it decides: a failure must not keep it."""
+    from store import NewEvent
+
+    def refuse(tail: list[Event]) -> list[NewEvent]:
+        raise ValueError("decided against")
+
+    async with open_store(pg_url, create=True) as store:
+        await store.append("s", "t", {})
+        with pytest.raises(ValueError, match="decided against"):
+            await store.append_decided("s", 0, refuse)
+        # a decide that writes nothing gives the lock back too
+        assert await store.append_decided("s", 0, lambda tail: []) == []
+        raw = await _raw(pg_url)
+        try:  # another session gets the stream at once (a leak: lock_not_available)
+            row = await raw.fetchrow(APPEND_RAW.replace("5000", "500"), "s")
+            assert row["out_seq"] == 2
+        finally:
+            await raw.close()
+        written = await store.append_decided("s", 2, lambda tail: [NewEvent("t", {"n": 3})])
+        assert [e.seq for e in written] == [3]
