@@ -10,7 +10,9 @@ Three problems a server brings that one SQLite file does not, and how each is me
   rules; ``read_all`` and ``head_position`` use them, stream reads need not: a
   stream's appends take its lock to commit). A write transaction left open on
   the server (any database of it: ``idle in transaction`` in ``pg_stat_activity``)
-  holds tailing readers back behind it until it ends; it never makes them skip.
+  can hold tailing readers back until it ends, never make them skip: they read on
+  through positions that follow each other, and stop at the first one missing
+  (an append rolled back, or still open) since that transaction began.
 * **Two writers at one seq.** ``UNIQUE(stream, seq)`` is the arbiter; the append
   function checks the expected seq under the stream's lock, and a unique violation or
   serialization failure that still gets through is reported as a ``Conflict``.
