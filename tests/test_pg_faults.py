@@ -38,21 +38,21 @@ async def _terminate(url: str, pid: int) -> None:
 
 
 def _kill_on_release(monkeypatch: pytest.MonkeyPatch, url: str) -> list[int]:
-    """Have each connection's backend terminated as the pool resets it for reuse.
+    """Have each connection's backend terminated as it goes back to the pool for reuse.
 
-    The pool resets a connection when it is released, after the caller's statement
-    returned: that is when an administrator's (or a restart's) goodbye makes the
-    release itself fail. Returns the pids killed.
+    A connection is released after the caller's statement returned: that is when an
+    administrator's (or a restart's) goodbye makes the release itself fail, or leaves
+    a dead connection in the pool. Returns the pids killed.
     """
-    reset = asyncpg.Connection.reset
+    release = asyncpg.Pool.release
     killed: list[int] = []
 
-    async def kill_then_reset(conn: asyncpg.Connection, **kwargs: Any) -> None:
+    async def kill_then_release(pool: asyncpg.Pool, conn: Any, **kwargs: Any) -> None:
         killed.append(conn.get_server_pid())
         await _terminate(url, killed[-1])
-        await reset(conn, **kwargs)
+        await release(pool, conn, **kwargs)
 
-    monkeypatch.setattr(asyncpg.Connection, "reset", kill_then_reset)
+    monkeypatch.setattr(asyncpg.Pool, "release", kill_then_release)
     return killed
 
 

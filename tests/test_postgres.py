@@ -158,6 +158,16 @@ async def test_tailing_reader_sees_every_event_once_in_order(pg_url: str) -> Non
                 range(1, 1 + sum(e.stream == stream for e in everything))
             )
         assert reads > 2, "the reader must have tailed while the writers wrote"
+        # what makes the reader's horizon sound: positions were got in xid order
+        raw = await _raw(pg_url)
+        try:
+            inversions = await raw.fetchval(
+                "SELECT count(*) FROM (SELECT xid, lag(xid) OVER (ORDER BY position) AS prev"
+                " FROM boxoffice_events) t WHERE xid < prev"
+            )
+        finally:
+            await raw.close()
+        assert inversions == 0, "a position was got out of xid order"
         print(f"tail: {written} events from {WRITER_PROCESSES} processes, {reads} reads")
 
 
@@ -405,13 +415,15 @@ async def test_missing_schema_is_store_not_found_with_init_hint(pg_url: str) -> 
 
 
 async def test_newer_schema_version_is_refused(pg_url: str) -> None:
+    from store.eventstore.postgres import SCHEMA_VERSION
+
     async with open_store(pg_url, create=True) as store:
         await store.append("s", "t", {})
     raw = await _raw(pg_url)
     try:
         await raw.execute("UPDATE boxoffice_schema SET version = version + 1")
         for create in (False, True):
-            with pytest.raises(SchemaTooNew, match="schema version 2"):
+            with pytest.raises(SchemaTooNew, match=f"schema version {SCHEMA_VERSION + 1}"):
                 async with open_store(pg_url, create=create):
                     pass
         assert await raw.fetchval("SELECT count(*) FROM boxoffice_events") == 1
@@ -496,11 +508,13 @@ def test_url_hides_password_and_checks_schema_name() -> None:
 
 
 async def test_describe_reports_the_server(pg_url: str) -> None:
+    from store.eventstore.postgres import SCHEMA_VERSION
+
     async with open_store(pg_url, create=True) as store:
         facts = store.describe()
     assert facts["engine"] == "postgresql"
     assert facts["schema"] == pg_url.rsplit("schema=", 1)[1]
-    assert facts["schema_version"] == 1 and facts["server_version"]
+    assert facts["schema_version"] == SCHEMA_VERSION and facts["server_version"]
     assert facts["synchronous_commit"] == "on"  # durable on return, whatever the server default
 
 

@@ -23,7 +23,8 @@ from store.eventstore.errors import SchemaTooNew, StoreCorrupt
 from store.eventstore.events import Event, NewEvent
 
 #: The schema this boxoffice writes and understands; an older one is opened as is,
-#: a newer one refused (``check_schema_version``).
+#: a newer one refused (``check_schema_version``). SQLite's; PostgreSQL has moved on
+#: to its own (``postgres.schema.PG_SCHEMA_VERSION``).
 SCHEMA_VERSION = 1
 
 COLUMNS = "position, stream, seq, type, data, meta"
@@ -63,6 +64,11 @@ class Dialect:
     #: order, not through an index (SQLite's planner walks the (stream, seq) index
     #: for DISTINCT stream and looks every row up: 92 ms against 66 ms, interleaved)
     scan_hint: str = ""
+    #: where a database's commits can become visible out of position order: the SQL
+    #: for the highest position a reader holding every event up to ``{after}`` may
+    #: read up to (``read_all`` stops there, ``head_position`` is it for 0). None
+    #: where positions become visible in order (SQLite: one writer at a time)
+    visible_head: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +88,17 @@ class Queries:
         def p(n: int) -> str:
             return d.placeholder.format(n)
 
+        below = head = ""
+        if d.visible_head is not None:
+            below = f" AND position <= (SELECT {d.visible_head.format(after=p(1))})"
+            head = f"SELECT {d.visible_head.format(after=0)}"
         return cls(
             read=f"SELECT {COLUMNS} FROM {d.table} WHERE stream = {p(1)} AND seq > {p(2)}"
             " ORDER BY seq",
             last_seq=f"SELECT COALESCE(MAX(seq), 0) FROM {d.table} WHERE stream = {p(1)}",
-            read_all=f"SELECT {COLUMNS} FROM {d.table} WHERE position > {p(1)}"
+            read_all=f"SELECT {COLUMNS} FROM {d.table} WHERE position > {p(1)}{below}"
             f" ORDER BY position LIMIT {p(2)}",
-            head_position=f"SELECT COALESCE(MAX(position), 0) FROM {d.table}",
+            head_position=head or f"SELECT COALESCE(MAX(position), 0) FROM {d.table}",
             # every stream has exactly one seq 1, and an index on it
             streams=f"SELECT stream FROM {d.table} WHERE seq = 1"
             f" AND substr(stream, 1, length({p(1)})) = {p(1)} ORDER BY stream",
@@ -252,14 +262,15 @@ def decode(row: Row, where: str) -> Event:
         ) from exc
 
 
-def check_schema_version(version: int | None, where: str) -> None:
-    """Refuse a database this boxoffice cannot safely read or write."""
+def check_schema_version(version: int | None, where: str, understood: int = SCHEMA_VERSION) -> None:
+    """Refuse a database this boxoffice cannot safely read or write (``understood``: the
+    backend's own version, where it has one)."""
     if version is None:
         raise StoreCorrupt(f"{where}: the boxoffice schema table is empty")
-    if version > SCHEMA_VERSION:
+    if version > understood:
         raise SchemaTooNew(
             f"{where}: schema version {version} is newer than this boxoffice "
-            f"understands ({SCHEMA_VERSION}); upgrade boxoffice to open it"
+            f"understands ({understood}); upgrade boxoffice to open it"
         )
 
 

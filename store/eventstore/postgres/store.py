@@ -4,21 +4,26 @@ Three problems a server brings that one SQLite file does not, and how each is me
 
 * **A tailing reader must never skip an event.** A sequence hands out positions
   at insert time, not at commit time, so a reader could see position 11 commit
-  before 10 and move its cursor past 10 for ever. Every append therefore takes a
-  transaction-scoped advisory lock just before it inserts: appends take
-  positions one transaction at a time, and PostgreSQL releases the lock only
-  after the commit is visible, so positions become visible in increasing order.
+  before 10 and move its cursor past 10 for ever. Appends to different streams
+  still run in parallel: positions are got with the transaction id under a short
+  lock, and readers stop below any append that is still open (``schema``'s two
+  rules; ``read_all`` and ``head_position`` use them, stream reads need not: a
+  stream's appends take its lock to commit). A write transaction left open on
+  the server (any database of it: ``idle in transaction`` in ``pg_stat_activity``)
+  can hold tailing readers back until it ends, never make them skip: they read on
+  through positions that follow each other, and stop at the first one missing
+  (an append rolled back, or still open) since that transaction began.
 * **Two writers at one seq.** ``UNIQUE(stream, seq)`` is the arbiter; the append
-  function checks the expected seq under the lock, and a unique violation or
+  function checks the expected seq under the stream's lock, and a unique violation or
   serialization failure that still gets through is reported as a ``Conflict``.
 * **Clocks.** Terminals on different machines disagree about the time, so
   ``server_now()`` answers with the server's clock and the ledger decides expiry
   and stamps ``recorded_at`` with it.
 
 Each append is one call of a server-side function (one round trip, one implicit
-transaction), which also ``NOTIFY``s the new head position so live views wake at
-once; ``wait_for_append`` listens on its own connection and re-checks the head
-on timeout in case a notification was lost.
+transaction); the new head position is ``NOTIFY``-ed after the commit so live views
+wake at once (``postgres.live``); ``wait_for_append`` listens on its own connection
+and re-checks the head on timeout in case a notification was lost.
 
 A ``?schema=name`` query parameter puts the box office in its own schema, so one
 database can hold several (the tests use one per test).
@@ -51,19 +56,31 @@ from store.eventstore.postgres.errors import (
     one_line,
     translate,
 )
-from store.eventstore.postgres.pools import borrow_pool, release_connection, return_pool
+from store.eventstore.postgres.live import Announcer, Listener
+from store.eventstore.postgres.pools import (
+    POOL_OPTIONS,
+    announcer_of,
+    borrow_pool,
+    holds_no_locks,
+    may_hold_locks,
+    release_connection,
+    return_pool,
+)
 from store.eventstore.postgres.schema import (
     APPEND,
+    APPEND_LOCKED,
     INIT_LOCK_CLASS,
-    LOCK_CLASS,
+    LOCK_STREAM,
+    PG_SCHEMA_VERSION,
     SCHEMA,
+    UNLOCK_STREAM,
     columns,
     lay_down_snapshots,
+    migrate,
 )
 from store.eventstore.postgres.urls import split_url
 from store.eventstore.retry import Deadline
 from store.eventstore.sql import (
-    SCHEMA_VERSION,
     Dialect,
     Queries,
     Row,
@@ -99,6 +116,7 @@ class PostgresStore(SQLEventStore):
             contains="{hay} ~ {pattern}",
             pattern=regex_pattern,
             has_non_ascii="length({hay}) <> octet_length({hay})",
+            visible_head="boxoffice_visible_head({after})",
         )
     )
 
@@ -134,11 +152,8 @@ class PostgresStore(SQLEventStore):
         self._facts: dict[str, Any] = {}
         self._channel = ""
         # LISTEN/NOTIFY: one connection, opened on the first wait_for_append.
-        self._listener: asyncpg.Connection | None = None
-        self._listener_lock = asyncio.Lock()
-        self._notified = 0  # highest position a notification announced
-        self._sleepers = 0  # waiters parked on a notification (observable by tests)
-        self._wake = asyncio.Event()
+        self._listener = Listener(self._dsn, settings, connect_timeout)
+        self._announcer = Announcer()  # replaced by the pool's shared one on open
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -152,6 +167,7 @@ class PostgresStore(SQLEventStore):
                     raise
                 await self._create_database()
                 self._pool = await borrow_pool(self._pool_key_, self._create_pool)
+            self._announcer = announcer_of(self._pool_key_)
             async with self._connection() as conn:
                 await self._prepare(conn, create)
                 self._facts = await self._read_facts(conn)
@@ -179,6 +195,7 @@ class PostgresStore(SQLEventStore):
                     max_size=self.pool_max,
                     timeout=self.connect_timeout,
                     server_settings=self._settings,
+                    **POOL_OPTIONS,
                 )
                 opened = [await pool.acquire() for _ in range(self.pool_min)]
                 for conn in opened:
@@ -228,11 +245,13 @@ class PostgresStore(SQLEventStore):
                     await conn.execute(statement)
                 self.created = True
                 await conn.execute(
-                    "INSERT INTO boxoffice_schema (version) VALUES ($1)", SCHEMA_VERSION
+                    "INSERT INTO boxoffice_schema (version) VALUES ($1)", PG_SCHEMA_VERSION
                 )
             version = await conn.fetchval("SELECT MAX(version) FROM boxoffice_schema")
+            check_schema_version(version, self.url, PG_SCHEMA_VERSION)
+            version = await migrate(conn, self.schema, version)
             await lay_down_snapshots(conn, self.schema)
-        check_schema_version(version, self.url)
+        check_schema_version(version, self.url, PG_SCHEMA_VERSION)
 
     async def _read_facts(self, conn: asyncpg.Connection) -> dict[str, Any]:
         row = await conn.fetchrow(
@@ -253,14 +272,10 @@ class PostgresStore(SQLEventStore):
 
     async def close(self) -> None:
         self._closed = True
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(Exception):
-                await listener.close(timeout=2)
+        await self._listener.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             await return_pool(self._pool_key_)
-        self._wake.set()
 
     # -- connections -------------------------------------------------------------
 
@@ -336,9 +351,11 @@ class PostgresStore(SQLEventStore):
             async with self._connection(deadline.remaining()) as conn:
                 lock_ms = max(1, int(deadline.remaining() * 1000))
                 try:
+                    may_hold_locks(conn)  # the position lock, released by the function
                     rows = await conn.fetch(
                         APPEND, stream, expected_seq, types, data, meta, lock_ms
                     )
+                    holds_no_locks(conn)
                     break
                 except LOST_RACE as exc:
                     # Only a writer that bypasses the append lock gets here.
@@ -361,6 +378,7 @@ class PostgresStore(SQLEventStore):
         if rows[0]["out_position"] is None:
             assert expected_seq is not None
             return Conflict(expected_seq, rows[0]["out_seq"])
+        self._announce(rows[-1]["out_position"])
         return [
             Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
             for row, e in zip(rows, events, strict=True)
@@ -374,51 +392,35 @@ class PostgresStore(SQLEventStore):
         *,
         timeout: float | None = None,
     ) -> list[Event]:
-        """Decide inside the append's transaction, holding the append lock throughout.
+        """Decide under the stream's lock and append before it is released.
 
         ``decide(tail)`` sees every event after ``after_seq`` read under the lock,
         and what it returns is appended before the lock is released, so this never
         conflicts. The ledger retries a lost race this way: a command loses at most
-        once, and a process that keeps winning cannot starve the others. Costs the
-        lock for four round trips instead of one, so only retries use it.
+        once, and a process that keeps winning cannot starve the others. Two round
+        trips hold the lock: the first takes it at session level and reads the tail
+        (``boxoffice_lock_stream``), the second appends, handing the hold over to
+        its transaction, which keeps it to commit. No transaction is open while
+        ``decide`` runs, so the append is its transaction's first write
+        (``schema``'s rule 1) and nothing holds back tailing readers meanwhile.
         """
         wait = self.busy_timeout if timeout is None else timeout
         deadline = Deadline(wait)
         async with self._connection(deadline.remaining()) as conn:
             lock_ms = max(1, int(deadline.remaining() * 1000))
             try:
-                # One round trip; each statement gets its own snapshot, so the read
-                # below (a separate statement) sees every append committed before ours.
-                await conn.execute(
-                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
-                    f" SELECT set_config('lock_timeout', '{lock_ms}ms', true);"
-                    f" SELECT pg_advisory_xact_lock({LOCK_CLASS},"
-                    " 'boxoffice_events'::regclass::oid::integer)"
-                )
-                rows = await conn.fetch(self.queries.read, stream, after_seq)
+                may_hold_locks(conn)  # the pool's reset unlocks if this fails midway
+                rows = await conn.fetch(LOCK_STREAM, stream, after_seq, lock_ms)
                 tail = [decode(r, self.url) for r in rows]
                 events = list(decide(tail))
-                written: list[Event] = []
-                if events:
-                    last = tail[-1].seq if tail else after_seq
-                    appended = await conn.fetch(APPEND, stream, last, *columns(events), lock_ms)
-                    if appended[0]["out_position"] is None:  # someone bypassed the lock
-                        raise StoreError(
-                            f"{self.url}: {stream!r} moved under the append lock "
-                            f"(seq {appended[0]['out_seq']}, expected {last})"
-                        )
-                    written = [
-                        Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
-                        for row, e in zip(appended, events, strict=True)
-                    ]
-                await conn.execute("COMMIT")
-                return written
-            except BaseException as exc:
-                # a connection the server ended is already back in the pool, where
-                # even asking is_closed() raises: there is nothing to roll back then
-                with contextlib.suppress(Exception):
-                    if not conn.is_closed() and conn.is_in_transaction():
-                        await conn.execute("ROLLBACK")
+                if not events:
+                    await conn.execute(UNLOCK_STREAM, stream)
+                    holds_no_locks(conn)
+                    return []
+                last = tail[-1].seq if tail else after_seq
+                appended = await conn.fetch(APPEND_LOCKED, stream, last, *columns(events), lock_ms)
+                holds_no_locks(conn)
+            except Exception as exc:
                 if isinstance(exc, pgx.LockNotAvailableError):
                     raise StoreBusy(
                         f"{self.url}: another writer held the append lock for over {wait:g} s"
@@ -428,9 +430,18 @@ class PostgresStore(SQLEventStore):
                         f"{self.url}: lost the connection to the server during an append to "
                         f"{stream!r}; it may or may not have been written ({one_line(exc)})"
                     ) from exc
-                if isinstance(exc, Exception):
-                    raise translate(exc, self.url) from exc
-                raise
+                raise translate(exc, self.url) from exc
+        if appended[0]["out_position"] is None:  # someone bypassed the lock
+            raise StoreError(
+                f"{self.url}: {stream!r} moved under the append lock "
+                f"(seq {appended[0]['out_seq']}, expected {last})"
+            )
+        written = [
+            Event(stream, row["out_seq"], row["out_position"], e.type, e.data, e.meta)
+            for row, e in zip(appended, events, strict=True)
+        ]
+        self._announce(written[-1].position)
+        return written
 
     async def server_now(self) -> datetime:
         """The server's clock (``clock_timestamp()``, not the transaction's start)."""
@@ -440,58 +451,30 @@ class PostgresStore(SQLEventStore):
 
     # -- live updates ------------------------------------------------------------
 
+    def _announce(self, position: int) -> None:
+        """Tell the listeners (after the commit: ``postgres.live``)."""
+        if self._pool is not None:
+            self._announcer.announce(self._pool, self._channel, position)
+
+    @property
+    def _notified(self) -> int:
+        """The highest position a notification announced (observable by tests)."""
+        return self._listener.notified
+
+    @property
+    def _sleepers(self) -> int:
+        """Waiters parked on a notification (observable by tests)."""
+        return self._listener.sleepers
+
     async def wait_for_append(self, after_position: int, timeout: float) -> bool:
-        """Wake on the append's NOTIFY; re-check the head on timeout in case one was missed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        if not await self._listen():
+        """Wake on a notification; re-check the head on timeout in case one was missed."""
+        if self._pool is None or self._closed:
+            raise StoreError(f"{self.url}: the store is closed")
+        if not await self._listener.listen(self._channel):
             return await super().wait_for_append(after_position, timeout)
-        # LISTEN is active before this look, so nothing committed after it goes unheard.
-        if self._notified > after_position or await self.head_position() > after_position:
-            return True
-        while self._listener is not None and not self._closed:
-            wake = self._wake
-            if self._notified > after_position:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            self._sleepers += 1
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), remaining)
-            finally:
-                self._sleepers -= 1
-        return await self.head_position() > after_position
+        return await self._listener.wait(after_position, timeout, self._readable)
 
-    async def _listen(self) -> bool:
-        """Open the listening connection if it is not open; whether it is."""
-        if self._listener is not None:
-            return True
-        async with self._listener_lock:
-            if self._listener is not None:
-                return True
-            if self._pool is None or self._closed:
-                raise StoreError(f"{self.url}: the store is closed")
-            try:
-                conn = await asyncpg.connect(
-                    self._dsn, timeout=self.connect_timeout, server_settings=self._settings
-                )
-                await conn.add_listener(self._channel, self._on_notify)
-            except (OSError, TimeoutError, pgx.PostgresError, pgx.InterfaceError):
-                return False  # the base class's polling still works through the pool
-            conn.add_termination_listener(self._on_listener_lost)
-            self._listener = conn
-            return True
-
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        with contextlib.suppress(ValueError):
-            self._notified = max(self._notified, int(payload))
-        self._wake.set()
-        self._wake = asyncio.Event()
-
-    def _on_listener_lost(self, conn: Any) -> None:
-        if self._listener is conn:
-            self._listener = None
-        self._wake.set()
-        self._wake = asyncio.Event()
+    async def _readable(self, after: int) -> int:
+        """How far a reader holding every event up to ``after`` may read now."""
+        rows = await self._fetch("SELECT boxoffice_visible_head($1)", (after,))
+        return int(rows[0][0])
