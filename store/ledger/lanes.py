@@ -29,6 +29,7 @@ from store.ledger.fold import OccurrenceState, fold, stream_of
 from store.ledger.outcomes import Outcome, Status
 from store.ledger.provenance import event_meta
 from store.ledger.requests import Request, request_meta
+from store.ledger.summary import Summary, of_state
 
 T = TypeVar("T")
 
@@ -82,7 +83,8 @@ class Lanes:
         self.deadline = deadline
         self.max_batch = max_batch
         self._states: dict[str, OccurrenceState] = {}
-        #: whether cold starts load and leave snapshots (off: every stream folds from seq 1)
+        #: whether cold starts load and leave snapshots, and the house reads and leaves
+        #: summaries (off: every stream folds from seq 1, as before either cache)
         self.snapshots = snapshots
         self._snapshotted: set[str] | None = None  # streams with a snapshot (asked once)
         self._lanes: dict[str, _Lane] = {}
@@ -93,8 +95,11 @@ class Lanes:
             lane = self._lanes[key] = _Lane()
         return lane
 
-    async def _catch_up(self, key: str) -> OccurrenceState:
+    async def _catch_up(self, key: str, head: int | None = None) -> OccurrenceState:
         """Apply the events committed since this ledger last looked (caller holds the lane lock).
+
+        ``head``: the stream's last seq as the caller just read it; a state already
+        there is not read again.
 
         The first look starts from the stream's snapshot where one is usable
         (``store.ledger.cached``); a look that folded ``SNAPSHOT_EVERY`` events or
@@ -112,7 +117,8 @@ class Lanes:
             self._states[key] = state
         else:
             folded = 0
-        events = await self.store.read(state.stream, after_seq=state.seq)
+        fresh = head is not None and state.seq >= head
+        events = [] if fresh else await self.store.read(state.stream, after_seq=state.seq)
         for event in events:
             state.apply(event)
         folded += len(events)
@@ -136,6 +142,27 @@ class Lanes:
             if not state.created:
                 raise UnknownOccurrence(key)
             return at_instant(state, state.at(await self.now()), view)
+
+    async def read_with_summary(
+        self,
+        key: str,
+        head: int,
+        clock: datetime,
+        view: Callable[[OccurrenceState, datetime | None], T],
+    ) -> tuple[T | None, Summary]:
+        """``view`` as ``read`` gives it at ``clock`` (None: no ``created``), and the summary
+        of the committed state it was taken on, for the house (``store.ledger.house``).
+
+        ``head`` is the stream's last seq from the house's one query: a state already
+        at it costs no read.
+        """
+        lane = self._lane(key)
+        async with lane.lock:
+            state = await self._catch_up(key, head)
+            summary = of_state(state)  # the lock is held: no tentative decision is in it
+            if not state.created:
+                return None, summary
+            return at_instant(state, state.at(clock), view), summary
 
     async def matches_full_fold(self, key: str) -> bool:
         lane = self._lane(key)

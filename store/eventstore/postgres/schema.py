@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from store.eventstore.events import NewEvent
-from store.eventstore.sql import SNAPSHOTS, SNAPSHOTS_DDL, encode
+from store.eventstore.sql import SNAPSHOTS, SNAPSHOTS_DDL, SUMMARIES, SUMMARIES_DDL, encode
 
 #: First half of every advisory lock key boxoffice takes ("boxo"); the second half
 #: names the table (appends) or the schema (``init``), so box offices in other
@@ -93,9 +93,10 @@ def columns(events: Sequence[NewEvent]) -> tuple[list[str], list[str], list[str]
 
 async def lay_down_snapshots(conn: Any, schema: str | None) -> None:
     """The snapshot cache's table, in a new database or one from before it (in ``init``'s
-    transaction): one opener at a time lays it down."""
-    if not await conn.fetchval(f"SELECT to_regclass('{SNAPSHOTS}') IS NOT NULL"):
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))", INIT_LOCK_CLASS, schema or ""
-        )
-        await conn.execute(SNAPSHOTS_DDL)
+    transaction): one opener at a time lays it down. The house's summaries likewise."""
+    for table, ddl in ((SNAPSHOTS, SNAPSHOTS_DDL), (SUMMARIES, SUMMARIES_DDL)):
+        if not await conn.fetchval(f"SELECT to_regclass('{table}') IS NOT NULL"):
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", INIT_LOCK_CLASS, schema or ""
+            )
+            await conn.execute(ddl)
