@@ -94,7 +94,7 @@ def test_a_summary_of_another_format_stream_or_damaged_is_not_used() -> None:
     assert decode(text, "booking:other") is None
     assert decode(text.replace(f'"format":{FORMAT}', f'"format":{FORMAT + 1}'), STREAM) is None
     assert decode(text[: len(text) // 2], STREAM) is None
-    assert decode('{"format":1}', STREAM) is None
+    assert decode(f'{{"format":{FORMAT}}}', STREAM) is None
     body = json.loads(text)
     body["held"] = -1
     assert decode(json.dumps(body), STREAM) is None
@@ -221,7 +221,8 @@ async def test_a_missing_old_damaged_or_overreaching_summary_is_rebuilt(
     if damage == "missing":
         assert await store.load_summary(stream) is None
     elif damage == "older format":
-        await store.save_summaries([(stream, seq, good.replace('"format":1', '"format":0'))])
+        older = good.replace(f'"format":{FORMAT}', '"format":0')
+        await store.save_summaries([(stream, seq, older)])
     elif damage == "damaged":
         await store.save_summaries([(stream, seq, good[: len(good) // 2])])
         assert "does not decode" in str(

@@ -212,7 +212,7 @@ def snapshot_problem(found: tuple[int, str] | None, events: list[Event], stream:
     if found is None:
         return None
     seq, text = found
-    state = decode(text, stream)
+    state = decode(text, stream, lazy=False)  # every row checked, as a lazy load may not
     if state is None:
         if f'"format":{FORMAT},' not in text:
             return None

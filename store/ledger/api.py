@@ -401,10 +401,9 @@ class Ledger:
     ) -> list[tuple[str, SeatRecord]]:
         """Every seated party whose actor contains ``text`` or whose ref is ``text`` (SPEC §4.2).
 
-        Soonest occurrence first (none with no start time before the dated ones), each
-        occurrence's parties in roster order. It folds only the streams the store says
-        mention the text (``store.ledger.catalog``), never the whole season to learn
-        which are archived or when they start.
+        Soonest occurrence first (undated ones last), each occurrence's parties in roster
+        order. It folds only the streams the store says mention the text
+        (``store.ledger.catalog``), never the whole season.
         """
         needle = Needle(v.text(text, "text"))
         candidates = await self._catalog.candidates(needle, include_archived=include_archived)
@@ -424,8 +423,7 @@ class Ledger:
     async def views(self, *, rows: bool = False) -> list[OccurrenceView]:
         """Every occurrence's view, by key (streams without ``created`` are left out).
 
-        Archived ones are included (``record.archived``): a screen toggles them.
-        Without rows, one query and the summaries answer (``store.ledger.house``).
+        Archived ones are included; without rows, summaries answer (``store.ledger.house``).
         """
         if not rows and self._lanes.snapshots:
             return await house_lines(self._lanes, await self.now())

@@ -24,6 +24,7 @@ from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.ledger import cached
+from store.ledger.cold_rows import DamagedSnapshot
 from store.ledger.decide import Decide, UnknownOccurrence
 from store.ledger.fold import OccurrenceState, fold, stream_of
 from store.ledger.outcomes import Outcome, Status
@@ -130,6 +131,17 @@ class Lanes:
 
     # -- reads -------------------------------------------------------------------------
 
+    def _forget(self, key: str) -> None:
+        """A lazily loaded snapshot row did not decode: fold this stream from its log.
+
+        The state is dropped and the stream's snapshot no longer trusted by this
+        ledger; the next catch-up folds from seq 1 and, on a long stream, leaves a
+        sound snapshot in its place.
+        """
+        self._states.pop(key, None)
+        if self._snapshotted is not None:
+            self._snapshotted.discard(stream_of(key))
+
     async def read(self, key: str, view: Callable[[OccurrenceState, datetime | None], T]) -> T:
         """``view(state, now)`` on the caught-up state, under the lane lock.
 
@@ -138,6 +150,14 @@ class Lanes:
         """
         lane = self._lane(key)
         async with lane.lock:
+            try:
+                state = await self._catch_up(key)
+                now = await self.now()
+                if not state.created:
+                    raise UnknownOccurrence(key)
+                return at_instant(state, state.at(now), view)
+            except DamagedSnapshot:
+                self._forget(key)
             state = await self._catch_up(key)
             if not state.created:
                 raise UnknownOccurrence(key)
@@ -158,18 +178,29 @@ class Lanes:
         """
         lane = self._lane(key)
         async with lane.lock:
-            state = await self._catch_up(key, head)
-            summary = of_state(state)  # the lock is held: no tentative decision is in it
-            if not state.created:
-                return None, summary
-            return at_instant(state, state.at(clock), view), summary
+            for last_try in (False, True):
+                try:
+                    state = await self._catch_up(key, head)
+                    summary = of_state(state)  # the lock is held: no tentative decision
+                    if not state.created:
+                        return None, summary
+                    return at_instant(state, state.at(clock), view), summary
+                except DamagedSnapshot:
+                    if last_try:
+                        raise
+                    self._forget(key)
+        raise AssertionError("unreachable")
 
     async def matches_full_fold(self, key: str) -> bool:
         lane = self._lane(key)
         async with lane.lock:
-            state = await self._catch_up(key)
-            full = fold(await self.store.read(state.stream), state.stream)
-            return full.canonical() == state.canonical()
+            try:
+                state = await self._catch_up(key)
+                full = fold(await self.store.read(state.stream), state.stream)
+                return full.canonical() == state.canonical()
+            except DamagedSnapshot:
+                self._forget(key)
+                return False  # the state this ledger held was not the log's fold
 
     # -- the write path ------------------------------------------------------------------
 
@@ -208,6 +239,9 @@ class Lanes:
                         decided, written = await self._decide_in_transaction(key, batch)
                     else:
                         decided, written = await self._decide_and_append(key, batch)
+            except DamagedSnapshot:
+                self._forget(key)  # decided again on a fold of the log: nothing was written
+                continue
             except StoreBusy as exc:
                 # another process held the write lock all along: nothing was written,
                 # so this is one more lost round, not a crash (SPEC §1, §3); the answer
@@ -291,6 +325,8 @@ class Lanes:
                     decided.append((pending, replayed))
                     continue
                 result, events = pending.decide(state, now)
+            except DamagedSnapshot:
+                raise  # the state's, not the command's: the batch is decided again
             except Exception as exc:  # one command's failure is its own, not its batch's
                 decided.append((pending, exc))
                 continue

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from store.ledger.fold import OccurrenceState, SeatState
+from store.ledger.fold import OccurrenceState
 from store.ledger.outcomes import OccurrenceRecord
 from store.ledger.views import OccurrenceView
 
@@ -60,10 +60,12 @@ def of_state(state: OccurrenceState) -> Summary:
     """The summary of a committed state (not inside ``begin``/``rollback``)."""
     if state._journal is not None:
         raise ValueError("a summary of a tentative state would store undone decisions")
+    # the expiry heap's live entries: one per live hold with an expiry, so a lazily
+    # loaded snapshot's other parties stay undecoded
     holds = sorted(
         (m.expires_at, m.seats)
-        for m in state.members.values()
-        if m.state is SeatState.HELD and m.expires_at is not None
+        for e in state._expiry
+        if (m := state._is_live_entry(e)) is not None and m.expires_at is not None
     )
     return Summary(
         state.stream,
