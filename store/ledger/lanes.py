@@ -108,17 +108,19 @@ class Lanes:
         is paid once per that many events, not by every terminal.
         """
         state = self._states.get(key)
+        fresh = False
         if state is None:
             if self.snapshots:
                 if self._snapshotted is None:
                     self._snapshotted = await cached.known(self.store)
                 state, folded = await cached.load(self.store, stream_of(key), self._snapshotted)
+                fresh = True  # that load read the stream to its end a moment ago
             else:
                 state, folded = OccurrenceState(stream_of(key)), 0
             self._states[key] = state
         else:
             folded = 0
-        fresh = head is not None and state.seq >= head
+        fresh = fresh or (head is not None and state.seq >= head)
         events = [] if fresh else await self.store.read(state.stream, after_seq=state.seq)
         for event in events:
             state.apply(event)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from store.ledger.cold_rows import ColdLines, LazyDict, LazySeatIndex, line
@@ -58,9 +58,29 @@ _BY_CODE = {code: state for state, code in _CODES.items()}
 _TAIL_DEFAULTS: tuple[Any, ...] = (1, None, None, None, False, False)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def _ts(value: datetime | None) -> int | str | None:
+    """A party's time, compactly: microseconds since 1970 for a UTC time (what the
+    ledger stamps), else its ISO text with its own offset, kept as it was."""
+    if value is None:
+        return None
+    if value.tzinfo is UTC:
+        return (value - _EPOCH) // _MICRO
+    return value.isoformat()
+
+
+def _dt(value: Any) -> datetime | None:
+    if type(value) is int:
+        return _EPOCH + value * _MICRO
+    return _d(value)
+
+
 def _member_row(m: Member) -> list[Any]:
-    row = [_CODES[m.state], m.join, m.ref, _t(m.joined_at), m.operator]
-    tail = [m.seats, _t(m.expires_at), m.note, _t(m.checked_in_at), m.lapse_recorded, m.offered]
+    row = [_CODES[m.state], m.join, m.ref, _ts(m.joined_at), m.operator]
+    tail = [m.seats, _ts(m.expires_at), m.note, _ts(m.checked_in_at), m.lapse_recorded, m.offered]
     while tail and tail[-1] == _TAIL_DEFAULTS[len(tail) - 1]:
         tail.pop()
     return row + tail
@@ -78,14 +98,14 @@ def _member(actor: str, row: list[Any]) -> Member:
         actor,
         _BY_CODE[code],
         _int(join),
-        _d(joined),
-        _d(expires),
+        _dt(joined),
+        _dt(expires),
         operator,
         bool(lapse_recorded),
         _int(ref),
         _int(seats),
         note,
-        _d(checked_in_at),
+        _dt(checked_in_at),
         bool(offered),
     )
 
