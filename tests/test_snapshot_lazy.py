@@ -9,7 +9,7 @@ row that turns out damaged must cost a fold from the log, never a wrong answer.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -104,3 +104,33 @@ async def test_a_damaged_row_of_a_lazy_snapshot_costs_a_fold_never_a_wrong_answe
     rebuilt = await store.load_snapshot(stream)
     assert rebuilt is not None and rebuilt[1] != damaged
     assert snapshot_problem(rebuilt, await store.read(stream), stream) is None
+
+
+def test_rows_keep_any_offset_and_operator_through_a_lazy_rewrite() -> None:
+    """Times not in UTC keep their offset, operators their names (the rows spell both
+    compactly), and a rewrite of a lazy state keeps the untouched rows' spelling."""
+    plus2 = timezone(timedelta(hours=2))
+    events = _bookings(LAZY_FROM + 10)
+    events[5] = Event(
+        STREAM,
+        6,
+        6,
+        "hold",
+        {"actor": "p4", "expires_at": "2026-05-01T23:00:00+02:00"},
+        {"recorded_at": "2026-05-01T21:00:00.5+02:00", "operator": "Ines"},
+    )
+    events[6] = Event(STREAM, 7, 7, "booking", {"actor": "p5"}, {"recorded_at": None})
+    state = decode(encode(fold(events[:-3], STREAM)), STREAM)
+    assert state is not None and isinstance(state.members, LazyDict)
+    late = {"recorded_at": (EPOCH + timedelta(minutes=3)).isoformat(), "operator": "Zoë"}
+    for event in events[-3:]:
+        events[event.seq - 1] = Event(event.stream, event.seq, 0, event.type, event.data, late)
+        state.apply(events[event.seq - 1])
+    full = fold(events, STREAM)
+    again = decode(encode(state), STREAM, lazy=False)  # kept lines + rewritten ones
+    assert again is not None and again.canonical() == full.canonical()
+    p4 = again.members["p4"]
+    assert p4.joined_at is not None and p4.joined_at.utcoffset() == plus2.utcoffset(None)
+    assert p4.operator == "Ines" and again.members["p5"].operator is None
+    last = events[-1].data["actor"]
+    assert again.members[last].operator == "Zoë" and again.members["p0"].operator == "box"

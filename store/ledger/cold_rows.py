@@ -84,6 +84,8 @@ class LazyDict(dict[str, V]):
         self.cold: ColdLines | None = cold
         self.gone: set[str] = set()
         self._decode = decode
+        #: how the cold lines are spelled (``snapshot.Rows``), for a snapshot that keeps them
+        self.context: Any = None
 
     def _fetch(self, key: str) -> Any:
         if dict.__contains__(self, key):

@@ -54,7 +54,7 @@ def _d(value: Any) -> datetime | None:
 _CODES = {SeatState.HELD: "h", SeatState.CONFIRMED: "c", SeatState.LAPSED: "l"}
 _BY_CODE = {code: state for state, code in _CODES.items()}
 #: A party's row after its first five fields, with the values most parties have: a row
-#: stops at its last field that differs (a season of bookings is ~60 bytes a party).
+#: stops at its last field that differs (a season of bookings: ~30 bytes a party).
 _TAIL_DEFAULTS: tuple[Any, ...] = (1, None, None, None, False, False)
 
 
@@ -62,52 +62,101 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 
 
-def _ts(value: datetime | None) -> int | str | None:
-    """A party's time, compactly: microseconds since 1970 for a UTC time (what the
-    ledger stamps), else its ISO text with its own offset, kept as it was."""
-    if value is None:
-        return None
-    if value.tzinfo is UTC:
-        return (value - _EPOCH) // _MICRO
-    return value.isoformat()
+class Rows:
+    """How one snapshot spells its parties' rows, compactly (a cold start fetches them all).
+
+    A UTC time (what the ledger stamps) is microseconds from ``base``, any other its
+    ISO text with its own offset, kept as it was; an operator is its number in
+    ``operators``. A snapshot written from a lazily loaded state keeps the lines it
+    never touched verbatim, so it keeps their spelling: the same base and the same
+    operators, new ones appended.
+    """
+
+    def __init__(self, base: int, operators: list[str]) -> None:
+        self.base = base
+        self.operators = operators
+        self._numbers = {name: i for i, name in enumerate(operators)}
+
+    def copy(self) -> Rows:
+        return Rows(self.base, list(self.operators))
+
+    def head(self) -> dict[str, Any]:
+        return {"base": self.base, "operators": self.operators}
+
+    @classmethod
+    def of_head(cls, head: Any) -> Rows:
+        base, operators = head["base"], head["operators"]
+        if not isinstance(operators, list) or not all(isinstance(o, str) for o in operators):
+            raise ValueError("operators are not a list of names")
+        return cls(_int(base), operators)
+
+    def ts(self, value: datetime | None) -> int | str | None:
+        if value is None:
+            return None
+        if value.tzinfo is UTC:
+            return (value - _EPOCH) // _MICRO - self.base
+        return value.isoformat()
+
+    def dt(self, value: Any) -> datetime | None:
+        if type(value) is int:
+            return _EPOCH + (self.base + value) * _MICRO
+        return _d(value)
+
+    def number(self, operator: str | None) -> int | None:
+        if operator is None:
+            return None
+        found = self._numbers.get(operator)
+        if found is None:
+            found = self._numbers[operator] = len(self.operators)
+            self.operators.append(operator)
+        return found
+
+    def name(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if type(value) is not int or not 0 <= value < len(self.operators):
+            raise ValueError("no such operator")
+        return self.operators[value]
+
+    def row(self, m: Member) -> list[Any]:
+        row = [_CODES[m.state], m.join, m.ref, self.ts(m.joined_at), self.number(m.operator)]
+        tail = [m.seats, self.ts(m.expires_at), m.note, self.ts(m.checked_in_at)]
+        tail += [m.lapse_recorded, m.offered]
+        while tail and tail[-1] == _TAIL_DEFAULTS[len(tail) - 1]:
+            tail.pop()
+        return row + tail
+
+    def member(self, actor: str, row: list[Any]) -> Member:
+        if not 5 <= len(row) <= 11:
+            raise ValueError("a party's row has the wrong length")
+        code, join, ref, joined, operator = row[:5]
+        seats, expires, note, checked_in_at, lapse_recorded, offered = (
+            *row[5:],
+            *_TAIL_DEFAULTS[len(row) - 5 :],
+        )
+        return Member(
+            actor,
+            _BY_CODE[code],
+            _int(join),
+            self.dt(joined),
+            self.dt(expires),
+            self.name(operator),
+            bool(lapse_recorded),
+            _int(ref),
+            _int(seats),
+            note,
+            self.dt(checked_in_at),
+            bool(offered),
+        )
 
 
-def _dt(value: Any) -> datetime | None:
-    if type(value) is int:
-        return _EPOCH + value * _MICRO
-    return _d(value)
-
-
-def _member_row(m: Member) -> list[Any]:
-    row = [_CODES[m.state], m.join, m.ref, _ts(m.joined_at), m.operator]
-    tail = [m.seats, _ts(m.expires_at), m.note, _ts(m.checked_in_at), m.lapse_recorded, m.offered]
-    while tail and tail[-1] == _TAIL_DEFAULTS[len(tail) - 1]:
-        tail.pop()
-    return row + tail
-
-
-def _member(actor: str, row: list[Any]) -> Member:
-    if not 5 <= len(row) <= 11:
-        raise ValueError("a party's row has the wrong length")
-    code, join, ref, joined, operator = row[:5]
-    seats, expires, note, checked_in_at, lapse_recorded, offered = (
-        *row[5:],
-        *_TAIL_DEFAULTS[len(row) - 5 :],
-    )
-    return Member(
-        actor,
-        _BY_CODE[code],
-        _int(join),
-        _dt(joined),
-        _dt(expires),
-        operator,
-        bool(lapse_recorded),
-        _int(ref),
-        _int(seats),
-        note,
-        _dt(checked_in_at),
-        bool(offered),
-    )
+def _rows_for(state: OccurrenceState) -> Rows:
+    """The spelling a new snapshot of ``state`` uses: a lazy state's own, else a fresh one."""
+    members = state.members
+    if isinstance(members, LazyDict) and isinstance(members.context, Rows):
+        return members.context.copy()
+    high = state.high_water
+    return Rows((high - _EPOCH) // _MICRO if high is not None and high.tzinfo is UTC else 0, [])
 
 
 def _written(rid: str, row: list[Any]) -> Written:
@@ -134,7 +183,8 @@ def encode(state: OccurrenceState) -> str:
     """
     if state._journal is not None:
         raise ValueError("a snapshot of a tentative state would store undone decisions")
-    members = "\n".join(_lines(state.members, _member_row))
+    rows = _rows_for(state)
+    members = "\n".join(_lines(state.members, rows.row))
     requests = "\n".join(
         _lines(
             state.requests.written,
@@ -172,6 +222,7 @@ def encode(state: OccurrenceState) -> str:
         "expiry": expiry,
         "waiters": waiters,
         "offers": offers,
+        "rows": rows.head(),
         "blocks": [len(members), len(requests), len(tree_text)],
         "lines": [members.count("\n") + bool(members), requests.count("\n") + bool(requests)],
     }
@@ -237,11 +288,13 @@ def _build(
     if lazy is None:
         lazy = sum(counts) > LAZY_FROM
     if lazy:
-        state.members = LazyDict(ColdLines(members_text), _member)
+        rows = Rows.of_head(head["rows"])
+        state.members = LazyDict(ColdLines(members_text), rows.member)
+        state.members.context = rows
         state.requests.written = LazyDict(ColdLines(requests_text), _written)
         state._seats = LazySeatIndex(tree_text)
     else:
-        state.members = _eager(members_text, _member)
+        state.members = _eager(members_text, Rows.of_head(head["rows"]).member)
         state.requests.written = _eager(requests_text, _written)
         seats = LazySeatIndex(tree_text)
         seats.tree_now()  # checked now: an eager decode leaves nothing to fail later
