@@ -16,13 +16,15 @@ round by round in the same run:
 
     python bench/season_open.py [--rounds 5] [--shows 1000] [--pg URL]
 
-Measured 2026-12-02, ``--rounds 2 --shows 1000 --pg postgresql://...`` (2 cores,
-load 2.3-2.9 from other jobs): first hold 1,659 -> 22 ms on SQLite, 2,355 -> 61 ms
-on PostgreSQL (the snapshot's 5-7 MB of lines is most of it: 20-25 ms to fetch);
-house of 1,000 shows 2,420 -> 19 ms (SQLite) and 3,555 -> 49 ms (PostgreSQL), its
-first open 3.0 / 4.3 s once; ``boxoffice occurrences`` 1,000 / 10 shows 1.06 and
-1.20. In-process, a house of summaries still costs its lines (~15-20 us each plus
-one query), so 1,000 / 10 shows in-process is 17-44x, against 85-105x folded.
+Measured 2026-12-02, ``--rounds 3 --shows 1000 --pg postgresql://...`` (2 cores,
+load 2.3 from other jobs; off -> on, medians): first hold 1,752 -> 15.0 ms on SQLite,
+1,930 -> 35.0 ms on PostgreSQL (fetching the snapshot's 3.3 MB of party lines is
+most of it; this stream's events share one timestamp, real ones add ~1 MB);
+house of 1,000 shows 3,400 -> 20.8 ms (SQLite), 3,911 -> 32.8 ms (PostgreSQL), its
+first open (folds every stream, writes the summaries) 4.2 / 3.3 s once;
+``boxoffice occurrences`` 1,000 / 10 shows 1.15 and 1.16. In-process a house of
+summaries still costs its lines (~20 us each plus one query), so 1,000 / 10 shows
+in-process is 42x (SQLite) and 15x (PostgreSQL), against 110x folded.
 """
 
 from __future__ import annotations
