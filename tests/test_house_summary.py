@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.clock import ManualClock
 from test_snapshot import EPOCH, STREAM, history
 
-from store import EventStore, StoreBusy
+from store import EventStore, StoreBusy, open_store
 from store.audit.check import summary_problem
 from store.booking import Ledger
 from store.eventstore.events import Event, NewEvent
@@ -270,3 +272,41 @@ async def test_summaries_that_cannot_be_written_cost_the_house_nothing(
         store, clock
     )
     assert "house summaries not written" in caplog.text
+
+
+async def test_a_whole_house_of_summaries_is_written_and_listed_in_one_call_each(
+    store: EventStore,
+) -> None:
+    """More summaries than one statement takes (``SUMMARIES_PER_STATEMENT``), and a
+    stream without one, come back by name with each stream's last seq."""
+    streams = [f"booking:s{n:04d}" for n in range(1_200)]
+    for stream in streams[:3]:
+        await store.append_many(stream, None, [NewEvent("created", {"capacity": 1})] * 2)
+    await store.append_many("booking:bare", None, [NewEvent("created", {"capacity": 1})])
+    await store.save_summaries([(s, 2, f"text {s}") for s in streams])
+    listed = await store.stream_summaries("booking:")
+    assert listed == [("booking:bare", 1, None, None)] + [
+        (s, 2, 2, f"text {s}") for s in streams[:3]
+    ]
+    assert await store.load_summary(streams[-1]) == (2, f"text {streams[-1]}")
+
+
+async def test_an_existing_database_gets_the_summaries_table_when_opened(
+    store_url: str,
+) -> None:
+    async with open_store(store_url, create=True) as opened:
+        await opened.append("booking:gala", "created", {"capacity": 1})
+    if store_url.startswith("postgres"):
+        schema = store_url.rsplit("schema=", 1)[1]
+        conn = await asyncpg.connect(store_url.split("?", 1)[0])
+        try:
+            await conn.execute(f'DROP TABLE "{schema}".boxoffice_summaries')
+        finally:
+            await conn.close()
+    else:
+        with sqlite3.connect(store_url) as conn:
+            conn.execute("DROP TABLE boxoffice_summaries")
+    async with open_store(store_url) as opened:
+        views = await Ledger(opened, operator="t").views()
+        assert [v.record.capacity for v in views] == [1]
+        assert await opened.load_summary("booking:gala") is not None
