@@ -505,17 +505,37 @@ def test_check_fails_on_a_snapshot_that_differs_from_the_log(
         from store.ledger.snapshot import encode
 
         events = asyncio.run(_read(db_path, "booking:gala"))
-        body = json.loads(encode(fold(events, "booking:gala")))
-        body["confirmed"], body["members"] = 0, []  # ada's booking gone from the cache
+        wrong = fold(events[:1], "booking:gala")
+        wrong.seq = 2  # the state before ada's booking, claiming seq 2: her booking gone
         conn.execute(
             "INSERT INTO boxoffice_snapshots (stream, seq, state) VALUES (?, ?, ?)",
-            ("booking:gala", 2, json.dumps(body)),
+            ("booking:gala", 2, encode(wrong)),
         )
     # the ledger starts from the cache, so its state differs from the full fold too
     one_line_error(cli("check", code=1), "check failed", "booking:gala", "differs")
     report = cli("check", "--json", code=1).json()
     problems = [v["problem"] for v in report["streams"][0]["violations"]]
     assert "snapshot at seq 2 differs from the log's fold at seq 2" in problems, problems
+
+
+def test_check_fails_on_a_house_summary_that_differs_from_the_log(
+    cli: Callable[..., Run], db_path: str
+) -> None:
+    async def script(ledger: Ledger) -> None:
+        await ledger.create_occurrence("gala", capacity=3, title="Gala")
+        await ledger.book("gala", "ada")
+
+    prepare(db_path, script)
+    assert "gala" in cli("occurrences").out  # the house leaves the stream's summary
+    assert cli("check").out.endswith(": ok\n")
+    with sqlite3.connect(db_path) as conn:
+        (text,) = conn.execute("SELECT summary FROM boxoffice_summaries").fetchone()
+        body = json.loads(text)
+        body["confirmed"] = 0  # ada's seat gone from the house's line
+        conn.execute("UPDATE boxoffice_summaries SET summary = ?", (json.dumps(body),))
+    report = cli("check", "--json", code=1).json()
+    problems = [v["problem"] for v in report["streams"][0]["violations"]]
+    assert "house summary at seq 2 differs from the log's fold at seq 2" in problems, problems
 
 
 async def _read(db_path: str, stream: str) -> list[Any]:

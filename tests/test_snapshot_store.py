@@ -23,7 +23,7 @@ from store.eventstore.events import Event, NewEvent
 from store.ledger import cached
 from store.ledger.cached import SNAPSHOT_EVERY
 from store.ledger.fold import fold, stream_of
-from store.ledger.snapshot import decode, encode
+from store.ledger.snapshot import FORMAT, decode, encode
 
 KEY = "gala"
 STREAM = stream_of(KEY)
@@ -36,6 +36,14 @@ async def _season(store: EventStore, clock: ManualClock, bookings: int) -> None:
     meta = {"recorded_at": clock().isoformat(), "operator": "seed"}
     batch = [NewEvent("booking", {"actor": f"p{i}"}, meta) for i in range(bookings)]
     await store.append_many(STREAM, None, batch)
+
+
+def _with_head(text: str, **fields: object) -> str:
+    """A snapshot with fields of its JSON head (its first line) changed, the rest as it was."""
+    head, _, rest = text.partition("\n")
+    body = json.loads(head)
+    body.update(fields)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False) + "\n" + rest
 
 
 async def test_a_cold_start_leaves_a_snapshot_and_the_next_one_folds_only_the_tail(
@@ -81,7 +89,7 @@ async def test_a_damaged_snapshot_is_ignored_rebuilt_and_reported_by_check(
 ) -> None:
     await _season(store, clock, 20)
     seq = await store.last_seq(STREAM)
-    await store.save_snapshot(STREAM, seq, '{"format":1,"stream":"booking:gala","seq":')
+    await store.save_snapshot(STREAM, seq, f'{{"format":{FORMAT},"stream":"booking:gala","seq":')
     events = await store.read(STREAM)
     assert snapshot_problem(await store.load_snapshot(STREAM), events, STREAM) is not None
     ledger = Ledger(store, clock=clock, operator="t")
@@ -98,9 +106,7 @@ async def test_check_catches_a_snapshot_that_decodes_but_differs_from_the_log(
     await _season(store, clock, 20)
     events = await store.read(STREAM)
     state = fold(events, STREAM)
-    body = json.loads(encode(state))
-    body["title"] = "Not the Gala"
-    wrong = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    wrong = _with_head(encode(state), title="Not the Gala")
     await store.save_snapshot(STREAM, state.seq, wrong)
     problem = snapshot_problem(await store.load_snapshot(STREAM), events, STREAM)
     assert problem is not None and "differs" in problem
@@ -113,9 +119,7 @@ async def test_a_snapshot_past_the_log_is_not_trusted(
 ) -> None:
     await _season(store, clock, 3)
     state = fold(await store.read(STREAM), STREAM)
-    body = json.loads(encode(state))
-    body["seq"] = state.seq + 50
-    await store.save_snapshot(STREAM, state.seq + 50, json.dumps(body))
+    await store.save_snapshot(STREAM, state.seq + 50, _with_head(encode(state), seq=state.seq + 50))
     ledger = Ledger(store, clock=clock, operator="t")
     assert (await ledger.hold(KEY, "walkup")).ref == state.seq + 1
     assert await ledger.matches_full_fold(KEY)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from store.audit.model import Offer, offers_in_log
 from store.eventstore.events import Event
+from store.ledger import summary as house
 from store.ledger.fold import OccurrenceState, SeatState, fold
 from store.ledger.requests import read_request
 from store.ledger.snapshot import FORMAT, decode
@@ -211,7 +212,7 @@ def snapshot_problem(found: tuple[int, str] | None, events: list[Event], stream:
     if found is None:
         return None
     seq, text = found
-    state = decode(text, stream)
+    state = decode(text, stream, lazy=False)  # every row checked, as a lazy load may not
     if state is None:
         if f'"format":{FORMAT},' not in text:
             return None
@@ -221,4 +222,27 @@ def snapshot_problem(found: tuple[int, str] | None, events: list[Event], stream:
     full = fold(events[:seq], stream)
     if full.canonical() != state.canonical() or full.offers != state.offers:
         return f"snapshot at seq {seq} differs from the log's fold at seq {seq}"
+    return None
+
+
+def summary_problem(found: tuple[int, str] | None, events: list[Event], stream: str) -> str | None:
+    """What is wrong with the stream's stored house summary, refolded from the log to its seq.
+
+    As with snapshots, one of another format is not a problem (the house ignores and
+    rebuilds it), and neither is one behind the log (the house folds that stream and
+    writes it again); one that does not decode, that claims a seq the log does not
+    hold, or that differs from the log's fold at its seq is: the house would show it.
+    """
+    if found is None:
+        return None
+    seq, text = found
+    summary = house.decode(text, stream)
+    if summary is None:
+        if f'"format":{house.FORMAT},' not in text:
+            return None
+        return f"house summary at seq {seq} does not decode (the house ignores it and rebuilds)"
+    if summary.seq != seq or seq > len(events) or events[seq - 1].seq != seq:
+        return f"house summary at seq {seq} claims seq {summary.seq}, which the log does not hold"
+    if house.of_state(fold(events[:seq], stream)) != summary:
+        return f"house summary at seq {seq} differs from the log's fold at seq {seq}"
     return None

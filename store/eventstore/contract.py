@@ -197,6 +197,30 @@ class EventStore(abc.ABC):
         """
         return None
 
+    async def stream_summaries(self, prefix: str) -> list[tuple[str, int, int | None, str | None]]:
+        """Every stream under ``prefix``, by name, with its last seq and its stored summary.
+
+        Each row is ``(stream, last_seq, summary_seq, summary_text)``, the last two None
+        where no summary is kept. The house asks this once instead of reading every
+        stream, and trusts a summary only at the stream's last seq. This default keeps
+        no summaries (and asks each stream's last seq).
+        """
+        return [(s, await self.last_seq(s), None, None) for s in await self.streams(prefix)]
+
+    async def load_summary(self, stream: str) -> tuple[int, str] | None:
+        """The stream's stored summary (its seq and text), or None: a cache, as snapshots are."""
+        return None
+
+    async def save_summaries(
+        self, rows: Sequence[tuple[str, int, str]], *, timeout: float | None = None
+    ) -> None:
+        """Keep each ``(stream, seq, text)`` as that stream's summary, in one write.
+
+        Best effort for the caller, like ``save_snapshot`` (``StoreBusy`` past
+        ``timeout``); this default keeps nothing.
+        """
+        return None
+
     async def server_now(self) -> datetime | None:
         """The database server's clock, or None where the local clock is the authority.
 

@@ -37,6 +37,15 @@ SNAPSHOTS_DDL = (
     f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} ("
     "stream TEXT PRIMARY KEY, seq BIGINT NOT NULL CHECK (seq >= 1), state TEXT NOT NULL)"
 )
+#: The house's cache (``store.ledger.summary``): per stream, what its line in the house
+#: shows, at a seq. Laid down with the snapshots; read for every stream in one query.
+SUMMARIES = "boxoffice_summaries"
+SUMMARIES_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {SUMMARIES} ("
+    "stream TEXT PRIMARY KEY, seq BIGINT NOT NULL CHECK (seq >= 1), summary TEXT NOT NULL)"
+)
+#: Most summaries one statement writes (3 parameters each, well under both databases' cap).
+SUMMARIES_PER_STATEMENT = 500
 
 Row = Sequence[Any]
 
@@ -69,6 +78,9 @@ class Dialect:
     #: read up to (``read_all`` stops there, ``head_position`` is it for 0). None
     #: where positions become visible in order (SQLite: one writer at a time)
     visible_head: str | None = None
+    #: after the table's name where a query lists streams by their seq 1: the index of
+    #: first events (SQLite's planner otherwise walks the whole (stream, seq) index)
+    heads_hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +328,55 @@ class SQLEventStore(EventStore):
             (stream, seq, state),
             timeout,
         )
+
+    async def stream_summaries(self, prefix: str) -> list[tuple[str, int, int | None, str | None]]:
+        d = self.queries.dialect
+        p = d.placeholder.format
+        # each last seq is one index seek (ORDER BY seq DESC LIMIT 1), so the query costs
+        # the number of streams, never the number of events
+        rows = await self._fetch(
+            f"SELECT h.stream, (SELECT e.seq FROM {d.table} e WHERE e.stream = h.stream"
+            f" ORDER BY e.seq DESC LIMIT 1), s.seq, s.summary"
+            f" FROM {d.table} h{d.heads_hint} LEFT JOIN {SUMMARIES} s ON s.stream = h.stream"
+            f" WHERE h.seq = 1 AND substr(h.stream, 1, length({p(1)})) = {p(1)}"
+            " ORDER BY h.stream",
+            (prefix,),
+        )
+        return [
+            (r[0], int(r[1]), *((int(r[2]), r[3]) if isinstance(r[3], str) else (None, None)))
+            for r in rows
+        ]
+
+    async def load_summary(self, stream: str) -> tuple[int, str] | None:
+        p = self.queries.dialect.placeholder.format
+        rows = await self._fetch(
+            f"SELECT seq, summary FROM {SUMMARIES} WHERE stream = {p(1)}", (stream,)
+        )
+        if not rows:
+            return None
+        seq, summary = rows[0]
+        return (seq, summary) if type(seq) is int and isinstance(summary, str) else None
+
+    async def save_summaries(
+        self, rows: Sequence[tuple[str, int, str]], *, timeout: float | None = None
+    ) -> None:
+        p = self.queries.dialect.placeholder.format
+        rows = list(rows)
+        for start in range(0, len(rows), SUMMARIES_PER_STATEMENT):
+            chunk = rows[start : start + SUMMARIES_PER_STATEMENT]
+            values = ", ".join(
+                f"({p(3 * i + 1)}, {p(3 * i + 2)}, {p(3 * i + 3)})" for i in range(len(chunk))
+            )
+            # one statement: one transaction (one fsync) for a whole house's worth;
+            # the latest write wins whatever its seq, since a summary past the log
+            # must be replaceable (a reader uses one only at the stream's last seq)
+            await self._execute(
+                f"INSERT INTO {SUMMARIES} (stream, seq, summary) VALUES {values}"
+                " ON CONFLICT (stream) DO UPDATE"
+                " SET seq = excluded.seq, summary = excluded.summary",
+                tuple(x for row in chunk for x in row),
+                timeout,
+            )
 
     async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
         rows = await self._fetch(self.queries.read, (stream, after_seq))

@@ -44,6 +44,8 @@ from store.eventstore.sql import (
     SCHEMA_VERSION,
     SNAPSHOTS,
     SNAPSHOTS_DDL,
+    SUMMARIES,
+    SUMMARIES_DDL,
     Queries,
     Row,
     SQLEventStore,
@@ -84,6 +86,7 @@ _SCHEMA = (
     """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
     SNAPSHOTS_DDL,
+    SUMMARIES_DDL,
 )
 
 
@@ -233,6 +236,8 @@ class SQLiteStore(SQLEventStore):
                     conn.execute("PRAGMA journal_mode = WAL")
                 if SNAPSHOTS not in tables:  # a database from before the cache
                     conn.execute(SNAPSHOTS_DDL)
+                if SUMMARIES not in tables:  # ... or from before the house's summaries
+                    conn.execute(SUMMARIES_DDL)
             version = conn.execute("SELECT MAX(version) FROM boxoffice_schema").fetchone()[0]
             check_schema_version(version, self.path)
             return {

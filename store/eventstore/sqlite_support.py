@@ -54,6 +54,7 @@ SQLITE_DIALECT = Dialect(
     pattern=like_pattern,
     has_non_ascii="length({hay}) <> length(CAST({hay} AS BLOB))",
     scan_hint=" NOT INDEXED",
+    heads_hint=" INDEXED BY events_stream_heads",
 )
 
 

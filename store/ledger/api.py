@@ -24,6 +24,7 @@ from store.ledger import rules as v
 from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
+from store.ledger.house import house_lines
 from store.ledger.lanes import Lanes, at_instant
 from store.ledger.observed import observed_acquire
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
@@ -400,10 +401,9 @@ class Ledger:
     ) -> list[tuple[str, SeatRecord]]:
         """Every seated party whose actor contains ``text`` or whose ref is ``text`` (SPEC §4.2).
 
-        Soonest occurrence first (none with no start time before the dated ones), each
-        occurrence's parties in roster order. It folds only the streams the store says
-        mention the text (``store.ledger.catalog``), never the whole season to learn
-        which are archived or when they start.
+        Soonest occurrence first (undated ones last), each occurrence's parties in roster
+        order. It folds only the streams the store says mention the text
+        (``store.ledger.catalog``), never the whole season.
         """
         needle = Needle(v.text(text, "text"))
         candidates = await self._catalog.candidates(needle, include_archived=include_archived)
@@ -423,16 +423,16 @@ class Ledger:
     async def views(self, *, rows: bool = False) -> list[OccurrenceView]:
         """Every occurrence's view, by key (streams without ``created`` are left out).
 
-        Archived occurrences are included (``record.archived``): a screen that
-        toggles them needs them at hand.
+        Archived ones are included; without rows, summaries answer (``store.ledger.house``).
         """
+        if not rows and self._lanes.snapshots:
+            return await house_lines(self._lanes, await self.now())
         found = []
         for stream in await self.store.streams(STREAM_PREFIX):
-            key = stream[len(STREAM_PREFIX) :]
-            try:
-                found.append(await self.view(key, rows=rows))
+            try:  # a stream that never got a `created` event, or a foreign name, is left out
+                found.append(await self.view(stream[len(STREAM_PREFIX) :], rows=rows))
             except (UnknownOccurrence, InvalidInput):
-                continue  # a stream that never got a `created` event, or a foreign name
+                continue
         return found
 
     async def offers(self, key: str, after_seq: int = 0) -> list[DerivedOffer]:

@@ -149,11 +149,9 @@ class OccurrenceState(RosterViews):
             self._journal.append(("seat", join, delta))
 
     def _compact_expiry(self) -> None:
-        self._expiry = [
-            (m.expires_at, m.join, m.actor)
-            for m in self.members.values()
-            if m.state is SeatState.HELD and m.expires_at is not None
-        ]
+        # every live hold with an expiry has exactly one live entry (pushed when it
+        # joined), so dropping the stale ones costs the heap, never the whole roster
+        self._expiry = [e for e in self._expiry if self._is_live_entry(e) is not None]
         heapq.heapify(self._expiry)
 
     # -- the fold -------------------------------------------------------------------

@@ -24,11 +24,13 @@ from store.eventstore.contract import EventStore
 from store.eventstore.errors import StoreBusy
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.ledger import cached
+from store.ledger.cold_rows import DamagedSnapshot
 from store.ledger.decide import Decide, UnknownOccurrence
 from store.ledger.fold import OccurrenceState, fold, stream_of
 from store.ledger.outcomes import Outcome, Status
 from store.ledger.provenance import event_meta
 from store.ledger.requests import Request, request_meta
+from store.ledger.summary import Summary, of_state
 
 T = TypeVar("T")
 
@@ -82,7 +84,8 @@ class Lanes:
         self.deadline = deadline
         self.max_batch = max_batch
         self._states: dict[str, OccurrenceState] = {}
-        #: whether cold starts load and leave snapshots (off: every stream folds from seq 1)
+        #: whether cold starts load and leave snapshots, and the house reads and leaves
+        #: summaries (off: every stream folds from seq 1, as before either cache)
         self.snapshots = snapshots
         self._snapshotted: set[str] | None = None  # streams with a snapshot (asked once)
         self._lanes: dict[str, _Lane] = {}
@@ -93,8 +96,11 @@ class Lanes:
             lane = self._lanes[key] = _Lane()
         return lane
 
-    async def _catch_up(self, key: str) -> OccurrenceState:
+    async def _catch_up(self, key: str, head: int | None = None) -> OccurrenceState:
         """Apply the events committed since this ledger last looked (caller holds the lane lock).
+
+        ``head``: the stream's last seq as the caller just read it; a state already
+        there is not read again.
 
         The first look starts from the stream's snapshot where one is usable
         (``store.ledger.cached``); a look that folded ``SNAPSHOT_EVERY`` events or
@@ -102,17 +108,20 @@ class Lanes:
         is paid once per that many events, not by every terminal.
         """
         state = self._states.get(key)
+        fresh = False
         if state is None:
             if self.snapshots:
                 if self._snapshotted is None:
                     self._snapshotted = await cached.known(self.store)
                 state, folded = await cached.load(self.store, stream_of(key), self._snapshotted)
+                fresh = True  # that load read the stream to its end a moment ago
             else:
                 state, folded = OccurrenceState(stream_of(key)), 0
             self._states[key] = state
         else:
             folded = 0
-        events = await self.store.read(state.stream, after_seq=state.seq)
+        fresh = fresh or (head is not None and state.seq >= head)
+        events = [] if fresh else await self.store.read(state.stream, after_seq=state.seq)
         for event in events:
             state.apply(event)
         folded += len(events)
@@ -124,6 +133,17 @@ class Lanes:
 
     # -- reads -------------------------------------------------------------------------
 
+    def _forget(self, key: str) -> None:
+        """A lazily loaded snapshot row did not decode: fold this stream from its log.
+
+        The state is dropped and the stream's snapshot no longer trusted by this
+        ledger; the next catch-up folds from seq 1 and, on a long stream, leaves a
+        sound snapshot in its place.
+        """
+        self._states.pop(key, None)
+        if self._snapshotted is not None:
+            self._snapshotted.discard(stream_of(key))
+
     async def read(self, key: str, view: Callable[[OccurrenceState, datetime | None], T]) -> T:
         """``view(state, now)`` on the caught-up state, under the lane lock.
 
@@ -132,17 +152,57 @@ class Lanes:
         """
         lane = self._lane(key)
         async with lane.lock:
+            try:
+                state = await self._catch_up(key)
+                now = await self.now()
+                if not state.created:
+                    raise UnknownOccurrence(key)
+                return at_instant(state, state.at(now), view)
+            except DamagedSnapshot:
+                self._forget(key)
             state = await self._catch_up(key)
             if not state.created:
                 raise UnknownOccurrence(key)
             return at_instant(state, state.at(await self.now()), view)
 
+    async def read_with_summary(
+        self,
+        key: str,
+        head: int,
+        clock: datetime,
+        view: Callable[[OccurrenceState, datetime | None], T],
+    ) -> tuple[T | None, Summary]:
+        """``view`` as ``read`` gives it at ``clock`` (None: no ``created``), and the summary
+        of the committed state it was taken on, for the house (``store.ledger.house``).
+
+        ``head`` is the stream's last seq from the house's one query: a state already
+        at it costs no read.
+        """
+        lane = self._lane(key)
+        async with lane.lock:
+            for last_try in (False, True):
+                try:
+                    state = await self._catch_up(key, head)
+                    summary = of_state(state)  # the lock is held: no tentative decision
+                    if not state.created:
+                        return None, summary
+                    return at_instant(state, state.at(clock), view), summary
+                except DamagedSnapshot:
+                    if last_try:
+                        raise
+                    self._forget(key)
+        raise AssertionError("unreachable")
+
     async def matches_full_fold(self, key: str) -> bool:
         lane = self._lane(key)
         async with lane.lock:
-            state = await self._catch_up(key)
-            full = fold(await self.store.read(state.stream), state.stream)
-            return full.canonical() == state.canonical()
+            try:
+                state = await self._catch_up(key)
+                full = fold(await self.store.read(state.stream), state.stream)
+                return full.canonical() == state.canonical()
+            except DamagedSnapshot:
+                self._forget(key)
+                return False  # the state this ledger held was not the log's fold
 
     # -- the write path ------------------------------------------------------------------
 
@@ -181,6 +241,9 @@ class Lanes:
                         decided, written = await self._decide_in_transaction(key, batch)
                     else:
                         decided, written = await self._decide_and_append(key, batch)
+            except DamagedSnapshot:
+                self._forget(key)  # decided again on a fold of the log: nothing was written
+                continue
             except StoreBusy as exc:
                 # another process held the write lock all along: nothing was written,
                 # so this is one more lost round, not a crash (SPEC §1, §3); the answer
@@ -264,6 +327,8 @@ class Lanes:
                     decided.append((pending, replayed))
                     continue
                 result, events = pending.decide(state, now)
+            except DamagedSnapshot:
+                raise  # the state's, not the command's: the batch is decided again
             except Exception as exc:  # one command's failure is its own, not its batch's
                 decided.append((pending, exc))
                 continue

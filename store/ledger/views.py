@@ -105,14 +105,16 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
 
 
 def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetime, ...]:
-    """When each hold still live at ``now`` lapses, soonest first (one pass, no roster sort)."""
+    """When each hold still live at ``now`` lapses, soonest first.
+
+    From the expiry heap's live entries (one per live hold with an expiry), so it
+    costs the holds, not the roster, and decodes no other party of a lazy snapshot.
+    """
     return tuple(
         sorted(
-            m.expires_at
-            for m in state.members.values()
-            if m.state is SeatState.HELD
-            and m.expires_at is not None
-            and (now is None or m.expires_at > now)
+            e[0]
+            for e in state._expiry
+            if (now is None or e[0] > now) and state._is_live_entry(e) is not None
         )
     )
 

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from store.eventstore.events import NewEvent
-from store.eventstore.sql import SNAPSHOTS, SNAPSHOTS_DDL, encode
+from store.eventstore.sql import SNAPSHOTS, SNAPSHOTS_DDL, SUMMARIES, SUMMARIES_DDL, encode
 
 #: The schema this boxoffice writes and understands on PostgreSQL. Version 2 added
 #: the ``xid`` column, parallel appends and the readers' horizon: a version-1
@@ -268,9 +268,10 @@ async def migrate(conn: Any, schema: str | None, version: int) -> int | None:
 
 async def lay_down_snapshots(conn: Any, schema: str | None) -> None:
     """The snapshot cache's table, in a new database or one from before it (in ``init``'s
-    transaction): one opener at a time lays it down."""
-    if not await conn.fetchval(f"SELECT to_regclass('{SNAPSHOTS}') IS NOT NULL"):
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))", INIT_LOCK_CLASS, schema or ""
-        )
-        await conn.execute(SNAPSHOTS_DDL)
+    transaction): one opener at a time lays it down. The house's summaries likewise."""
+    for table, ddl in ((SNAPSHOTS, SNAPSHOTS_DDL), (SUMMARIES, SUMMARIES_DDL)):
+        if not await conn.fetchval(f"SELECT to_regclass('{table}') IS NOT NULL"):
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", INIT_LOCK_CLASS, schema or ""
+            )
+            await conn.execute(ddl)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from store.audit.check import StreamReport, check_stream, snapshot_problem
+from store.audit.check import StreamReport, check_stream, snapshot_problem, summary_problem
 from store.booking import Ledger, UnknownOccurrence
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
@@ -50,6 +50,8 @@ class StreamResult:
     ahead: tuple[int, str] | None = None
     #: what is wrong with the stream's stored snapshot (``snapshot_problem``)
     snapshot: str | None = None
+    #: what is wrong with the stream's stored house summary (``summary_problem``)
+    summary: str | None = None
 
     @property
     def problems(self) -> list[tuple[int | None, str]]:
@@ -60,6 +62,8 @@ class StreamResult:
             found.append(self.ahead)
         if self.snapshot is not None:
             found.append((None, self.snapshot))
+        if self.summary is not None:
+            found.append((None, self.summary))
         return found
 
 
@@ -116,7 +120,8 @@ async def _check(store: EventStore, key: str | None) -> CheckReport:
             with contextlib.suppress(InvalidInput):
                 matches = await ledger.matches_full_fold(stream[len(STREAM_PREFIX) :])
         ahead = _ahead(events, now, source)
-        report.streams.append(StreamResult(stream_report, matches, ahead, snapshot))
+        summary = summary_problem(await store.load_summary(stream), events, stream)
+        report.streams.append(StreamResult(stream_report, matches, ahead, snapshot, summary))
     return report
 
 
