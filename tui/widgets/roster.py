@@ -13,7 +13,7 @@ and the app keeps answering keys while the rest arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
@@ -23,16 +23,14 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import DataTable
 
 from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
 from tui.widgets.column_fit import fit_columns
+from tui.widgets.kept_lines import LINE_CACHE, KeptLinesTable
 from tui.widgets.roster_rows import (
     COLUMNS,
     CONFIRMED,
@@ -56,13 +54,11 @@ _REBUILD_RATIO = 12
 FIRST_ROWS = 300
 #: ... and per frame after it, until the table holds the whole roster.
 MORE_ROWS = 1000
-#: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
-LINE_CACHE = 2000
 #: The note's usual width; it grows by the view's spare columns (``column_fit``).
 NOTE_WIDTH = next(width for key, _, width in COLUMNS if key == "note")
 
 
-class RosterTable(DataTable[Any]):
+class RosterTable(KeptLinesTable):
     """The selected occurrence's roster, live or as it stood at an earlier seq."""
 
     #: Home and End move the cursor to the first and last row (a DataTable's own Home/End
@@ -79,7 +75,7 @@ class RosterTable(DataTable[Any]):
         rows: int
 
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(cursor_type="row", zebra_stripes=True, kept=LINE_CACHE, **kwargs)
         self.tz = tz
         self.needle = ""
         self.by_lapse = False  # soonest lapse first, else join order
@@ -98,10 +94,6 @@ class RosterTable(DataTable[Any]):
         #: called after each change is in the table (``bench/tui_bench.py`` times the frame
         #: that follows from here); None: nobody is listening
         self.after_apply: Callable[[], object] | None = None
-        #: each row's drawn line, by everything that decides it (see render_line)
-        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(LINE_CACHE)
-        self._frame: tuple[Any, ...] = ()
-        self._styles_changed = True  # False while the table's drawings alone are dropped
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -273,9 +265,7 @@ class RosterTable(DataTable[Any]):
         a 10,000-seat night (27 s of one commit's CPU in a profile).
         """
         if any(before.get(a, block) != block for a, block in self._seats.items()):
-            self._styles_changed = False
-            self.notify_style_update()
-            self._styles_changed = True
+            self.drop_table_drawings()
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
@@ -365,67 +355,49 @@ class RosterTable(DataTable[Any]):
             # countdown written over it (render_line); nothing else is re-rendered
             self.refresh_row(index)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        if self._styles_changed:
-            self._lines.clear()  # a theme or a style changed: every drawing is stale
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Note, once a frame, everything besides a row's own cells that its drawing depends on."""
-        self._frame = (
-            int(self.scroll_x),
-            self.size.width,
-            self.rich_style,
-            self.get_pseudo_class_state(),
-            tuple(column.get_render_width(self) for column in self.ordered_columns),
-            self.cursor_type,
-            self.show_cursor,
-            self.zebra_stripes,
-        )
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        """Line ``y``: a row's own drawing, kept by what it shows, with a live countdown.
-
-        The table keeps each row's drawing only until something in the table
-        changes: one commit (a row added, removed or rewritten) made it draw every
-        row in view again, about 3 ms a row, 100 ms and more a frame on a big
-        roster, so a rush of commits filled a core. Here a row's line is kept by
-        what decides it (its actor, cell texts, seat block, stripe and the frame's
-        widths, scroll, styles and focus), so a commit redraws only the rows it
-        changed. The cursor's and the mouse's rows are always drawn by the table.
-
-        The state cell of a live hold is written over the line in the cell's own
-        colours (its kept line leaves the countdown out of its key), so neither a
-        tick nor a commit a second later draws a held row again.
-        """
-        header = self.header_height if self.show_header else 0
-        index = y - header + int(self.scroll_y)
-        if y < header or not 0 <= index < len(self._shown):
-            return super().render_line(y)
-        actor = self._shown[index]
+    def _live_state(self, actor: str) -> str | None:
+        """The countdown a live hold's state cell shows now (None: not a ticking hold)."""
         row = self._rows.get(actor)
         now = self._now
-        live = (
+        if (
             self._ticking
             and now is not None
             and row is not None
             and row.state == HELD
             and row.expires_at is not None
-        )
-        state = badge(row, now).plain if live and row is not None else None
-        if index in (self.cursor_row, self.hover_row):
-            strip = super().render_line(y)
-            return self._with_state(strip, state) if state is not None else strip
+        ):
+            return badge(row, now).plain
+        return None
+
+    def row_drawing_key(self, index: int) -> Hashable | None:
+        """A row's drawing is decided by its actor, its cell texts and its seat block.
+
+        The state cell of a live hold is left out: its countdown is written over
+        the kept line (``render_line``), so neither a tick nor a commit a second
+        later draws a held row again.
+        """
+        if index >= len(self._shown):
+            return None
+        actor = self._shown[index]
         texts = self._texts.get(actor)
-        if state is not None and texts:
-            texts = texts[1:]  # the countdown is written over the kept line, not part of it
-        key = (actor, texts, self._seats.get(actor), index % 2, self._frame)
-        kept = self._lines.get(key)
-        if kept is None:
-            kept = super().render_line(y)
-            self._lines.set(key, kept)
-        return self._with_state(kept, state) if state is not None else kept
+        if texts and self._live_state(actor) is not None:
+            texts = texts[1:]
+        return (actor, texts, self._seats.get(actor))
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y``: the row's kept drawing (``KeptLinesTable``) with a live countdown on it.
+
+        One commit (a row added, removed or rewritten) made the table draw every
+        row in view again, about 3 ms a row, 100 ms and more a frame on a big
+        roster, so a rush of commits filled a core; kept lines redraw only the rows
+        a commit changed.
+        """
+        strip = super().render_line(y)
+        index = self.row_index_at(y)
+        if index is None or index >= len(self._shown):
+            return strip
+        state = self._live_state(self._shown[index])
+        return self._with_state(strip, state) if state is not None else strip
 
     def _with_state(self, strip: Strip, text: str) -> Strip:
         """``strip`` with the state column's text replaced by ``text`` (same styles)."""
