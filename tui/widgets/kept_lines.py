@@ -1,4 +1,5 @@
-"""A DataTable that keeps each row's drawn line by what decides it, across the table's changes.
+"""A DataTable that keeps each row's drawn line by what decides it, and repaints only lines
+that changed after a change of its content.
 
 A DataTable keeps its drawings only until anything in it changes: one cell
 rewritten, a row added or removed, and every line in view is drawn again from
@@ -9,12 +10,22 @@ the cell texts, a seat block) and by everything of the frame it was drawn in
 (widths, scroll, styles, focus, the cursor's type), so a commit draws again only
 the rows it changed. The cursor's row is kept too (marked as the cursor's); the
 mouse's row, while the mouse is over the table, is always drawn by the table.
+
+Drawing less was not enough: the table still *repainted* itself whole (every line
+through Textual's border, padding and colour filters, then composed onto the
+screen) for each cell set, row added or removed and border title changed, about
+10 ms a commit with nothing in view changed. After ``repaint_changes`` a whole-table
+repaint asked for by the table's own changes becomes a repaint of the lines whose
+key differs from the one last drawn there (and of the border, when its title
+changed), until the next frame; scrolling, resizing and style changes still
+repaint everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, Self
 
 from textual.cache import LRUCache
 from textual.geometry import Region
@@ -28,11 +39,17 @@ LINE_CACHE = 2000
 class KeptLinesTable(DataTable[Any]):
     """A DataTable whose rows are drawn again only when ``row_drawing_key`` changes."""
 
+    # class defaults: Widget refreshes before __init__ has run
+    _window = False  # from ``repaint_changes`` to the next frame: repaint changed lines only
+    _batching = False  # inside ``repaint_changes``: work out the lines when the block ends
+    _repaint_pending = False  # a repaint was asked for inside the block
+
     def __init__(self, *args: Any, kept: int = LINE_CACHE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(kept)
         self._frame: tuple[Any, ...] = ()
-        self._styles_changed = True  # False while the table's own drawings alone are dropped
+        self._drawn: dict[int, tuple[Any, ...] | None] = {}  # what each line in view shows
+        self._titles_drawn: tuple[str | None, str | None] | None = None
 
     def row_drawing_key(self, index: int) -> Hashable | None:
         """What decides row ``index``'s drawing besides the frame; None: the table draws it.
@@ -41,27 +58,24 @@ class KeptLinesTable(DataTable[Any]):
         """
         return None
 
-    def drop_table_drawings(self) -> None:
-        """Make the table draw its cells again on the next frame, keeping the kept lines.
+    def line_extra(self, index: int) -> Hashable | None:
+        """Something drawn over row ``index``'s kept line (``overlay``); None: nothing."""
+        return None
 
-        For a change the table cannot see (a cell that reads its text when drawn):
-        the kept lines are keyed by that text already, so only rows whose key moved
-        are drawn again.
-        """
-        self._styles_changed = False
-        try:
-            self.notify_style_update()
-        finally:
-            self._styles_changed = True
+    def overlay(self, strip: Strip, extra: Any) -> Strip:
+        """``strip`` with ``extra`` drawn over it (see ``line_extra``)."""
+        return strip
+
+    # -- drawing ---------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
+        self._window = False  # a theme or a style changed: repaint everything
         super().notify_style_update()
-        if self._styles_changed:
-            self._lines.clear()  # a theme or a style changed: every drawing is stale
+        self._lines.clear()  # and every drawing is stale
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Note, once a frame, everything besides a row's own cells that its drawing depends on."""
-        self._frame = (
+    def frame_key(self) -> tuple[Any, ...]:
+        """Everything besides a row's own cells that its drawing depends on, as of now."""
+        return (
             int(self.scroll_x),
             self.size.width,
             self.rich_style,
@@ -73,6 +87,12 @@ class KeptLinesTable(DataTable[Any]):
             self.show_header,
             self.header_height,
         )
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Note the frame once (what every line's key shares); the repaint window ends here."""
+        self._window = False
+        self._frame = self.frame_key()
+        self._titles_drawn = (self.border_title, self.border_subtitle)
         return super().render_lines(crop)
 
     def row_index_at(self, y: int) -> int | None:
@@ -83,23 +103,103 @@ class KeptLinesTable(DataTable[Any]):
             return None
         return index
 
-    def render_line(self, y: int) -> Strip:
+    def line_key(self, y: int, frame: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """Everything that decides line ``y``'s drawing in ``frame`` (None: the table draws it)."""
         header = self.header_height if self.show_header else 0
         if y < header:
             # the header's labels and widths are in the frame; under the mouse it may be lit
-            key: Hashable | None = None if self.mouse_hover else ("header", y)
-        else:
-            index = self.row_index_at(y)
-            key = None
-            if index is not None and not (self.mouse_hover and index == self.hover_row):
-                own = self.row_drawing_key(index)
-                if own is not None:
-                    key = (own, index % 2, index == self.cursor_row)
+            return None if self.mouse_hover else (("header", y), frame)
+        index = self.row_index_at(y)
+        if index is None:  # past the last row: a blank line in the table's own style
+            return (("blank",), frame)
+        if self.mouse_hover and index == self.hover_row:
+            return None
+        own = self.row_drawing_key(index)
+        if own is None:
+            return None
+        return ((own, index % 2, index == self.cursor_row), frame)
+
+    def shown_key(self, y: int, frame: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """What line ``y`` shows: its kept line's key and what is drawn over it."""
+        key = self.line_key(y, frame)
         if key is None:
+            return None
+        index = self.row_index_at(y)
+        return (key, self.line_extra(index) if index is not None else None)
+
+    def render_line(self, y: int) -> Strip:
+        key = self.line_key(y, self._frame)
+        if key is None:
+            self._drawn[y] = None
             return super().render_line(y)
-        full = (key, self._frame)
-        kept = self._lines.get(full)
+        strip = self.kept(key, lambda: super(KeptLinesTable, self).render_line(y))
+        index = self.row_index_at(y)
+        extra = self.line_extra(index) if index is not None else None
+        self._drawn[y] = (key, extra)
+        if extra is None:
+            return strip
+        return self.kept((key, extra), lambda: self.overlay(strip, extra))
+
+    def kept(self, key: tuple[Any, ...], draw: Callable[[], Strip]) -> Strip:
+        """The drawing kept by ``key``, drawn by ``draw`` if there is none (kept with the
+        rows' own, so a change of style drops both)."""
+        kept = self._lines.get(key)
         if kept is None:
-            kept = super().render_line(y)
-            self._lines.set(full, kept)
+            kept = draw()
+            self._lines.set(key, kept)
         return kept
+
+    # -- repainting only what changed ----------------------------------------------------
+
+    @contextmanager
+    def repaint_changes(self) -> Iterator[None]:
+        """Change the table's content within; only the lines that changed are repainted.
+
+        From here until the next frame, a whole-table repaint (a cell set, a row added
+        or removed, a border title) repaints the lines whose key moved; those asked for
+        inside the block are worked out once, when it ends.
+        """
+        outer = self._batching  # a block within a block: the outer one repaints
+        self._window = self._batching = True
+        try:
+            yield
+        except BaseException:
+            self._window = False
+            self.refresh()
+            raise
+        finally:
+            self._batching = outer
+        if self._repaint_pending and not outer:
+            self._repaint_pending = False
+            self._refresh_changed_lines()
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._window and repaint and not (regions or recompose) and self.is_mounted:
+            super().refresh(layout=layout, repaint=False)
+            if self._batching:
+                self._repaint_pending = True
+            else:
+                self._refresh_changed_lines()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _refresh_changed_lines(self) -> None:
+        """Repaint the lines in view whose key differs from what they show, and the border
+        if a title changed (lines drawn by the table itself are always repainted)."""
+        frame = self.frame_key()
+        width = self.size.width
+        drawn = self._drawn
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(self.size.height)
+            if (shown := self.shown_key(y, frame)) is None or drawn.get(y) != shown
+        ]
+        if (self.border_title, self.border_subtitle) != self._titles_drawn:
+            left, top = self.content_offset
+            outer_width, outer_height = self.outer_size
+            changed.append(Region(-left, -top, outer_width, 1))  # the top border (title)
+            changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
+        if changed:
+            super().refresh(*changed)

@@ -229,28 +229,29 @@ class OccurrenceTable(KeptLinesTable):
         keep = keep or self.selected_key
         added = False
         with self.app.batch_update():
-            for line in lines:
-                key = line.record.key
-                if line.record.archived and not self.show_archived:
-                    self.hidden[key] = line
-                    if self.lines.pop(key, None) is not None:
-                        self.remove_row(key)
-                        del self._cells[key]
-                    continue
-                self.hidden.pop(key, None)
-                cells = self._cells_of(line)
-                texts = tuple(c.plain for c in cells)
-                before = self._cells.get(key)
-                self.lines[key] = line
-                if before is None:
-                    self.add_row(*cells, key=key)
-                    added = True
-                elif before != texts:
-                    columns = self.columns_shown
-                    for (column, _, _), old, cell in zip(columns, before, cells, strict=True):
-                        if old != cell.plain:
-                            self.update_cell(key, column, cell)
-                self._cells[key] = texts
+            with self.repaint_changes():
+                for line in lines:
+                    key = line.record.key
+                    if line.record.archived and not self.show_archived:
+                        self.hidden[key] = line
+                        if self.lines.pop(key, None) is not None:
+                            self.remove_row(key)
+                            del self._cells[key]
+                        continue
+                    self.hidden.pop(key, None)
+                    cells = self._cells_of(line)
+                    texts = tuple(c.plain for c in cells)
+                    before = self._cells.get(key)
+                    self.lines[key] = line
+                    if before is None:
+                        self.add_row(*cells, key=key)
+                        added = True
+                    elif before != texts:
+                        columns = self.columns_shown
+                        for (column, _, _), old, cell in zip(columns, before, cells, strict=True):
+                            if old != cell.plain:
+                                self.update_cell(key, column, cell)
+                    self._cells[key] = texts
             if added:
                 self.sort("show", key=lambda cell: cell.sort_key)
                 if keep is not None and keep in self.lines:

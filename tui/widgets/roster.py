@@ -233,7 +233,8 @@ class RosterTable(KeptLinesTable):
         gone = [a for a in self._shown if a not in wanted]
         today = self._today(now)
         self._pending = []
-        with self.app.batch_update():
+        # only the lines whose drawing changed are repainted (KeptLinesTable)
+        with self.app.batch_update(), self.repaint_changes():
             blocks_before = dict(self._seats)
             self._seats.clear()
             self._seats.update((r.actor, block(r)) for r in target)
@@ -243,7 +244,7 @@ class RosterTable(KeptLinesTable):
                 newcomers = target
             else:
                 newcomers = self._patch(target, gone, now, today)
-                self._redraw_moved_blocks(blocks_before)
+                self._redraw_moved_blocks(blocks_before, target)
             self._target = [r.actor for r in target]
             self._rows = {r.actor: r for r in target}
             self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
@@ -254,18 +255,24 @@ class RosterTable(KeptLinesTable):
         if self.after_apply is not None:
             self.after_apply()
 
-    def _redraw_moved_blocks(self, before: dict[str, str | None]) -> None:
+    def _redraw_moved_blocks(self, before: dict[str, str | None], target: list[SeatRecord]) -> None:
         """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
 
         A SeatCell reads its block when drawn, but the table keeps what it drew, so
-        without this a party cut from 4-7 to 4-5 would go on showing 4-7. Dropping
-        the table's drawings repaints the whole table in view (our kept lines are
-        keyed by seat block already); a ``refresh_row`` per moved row measured the
-        height of every row above it, thousands of times after an early cancel on
-        a 10,000-seat night (27 s of one commit's CPU in a profile).
+        without this a party cut from 4-7 to 4-5 would go on showing 4-7. Setting one
+        moved row's seat cell again (the same cell) makes the table draw its cells
+        afresh, and the lines whose blocks moved are repainted (their kept lines are
+        keyed by seat block); a ``refresh_row`` per moved row measured the height of
+        every row above it, thousands of times after an early cancel on a
+        10,000-seat night (27 s of one commit's CPU in a profile), and dropping the
+        table's drawings redrew every line in view, moved or not.
         """
-        if any(before.get(a, block) != block for a, block in self._seats.items()):
-            self.drop_table_drawings()
+        seats = self._seats
+        for row in target:
+            now = seats[row.actor]
+            if before.get(row.actor, now) != now and row.actor in self._texts:
+                self.update_cell(row.actor, "seat", SeatCell(row.actor, row.ref, seats))
+                return
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
@@ -330,7 +337,7 @@ class RosterTable(KeptLinesTable):
     def _append_pending(self) -> None:
         if self._pending and self.is_attached:
             pending, now = self._pending, self._now
-            with self.app.batch_update():
+            with self.app.batch_update(), self.repaint_changes():
                 self._append(pending, MORE_ROWS, now, self._today(now))
 
     def _refresh_countdowns(self) -> None:
@@ -384,20 +391,12 @@ class RosterTable(KeptLinesTable):
             texts = texts[1:]
         return (actor, texts, self._seats.get(actor))
 
-    def render_line(self, y: int) -> Strip:
-        """Line ``y``: the row's kept drawing (``KeptLinesTable``) with a live countdown on it.
+    def line_extra(self, index: int) -> Hashable | None:
+        """A live hold's countdown, written over its kept line (a tick draws no row again)."""
+        return self._live_state(self._shown[index]) if index < len(self._shown) else None
 
-        One commit (a row added, removed or rewritten) made the table draw every
-        row in view again, about 3 ms a row, 100 ms and more a frame on a big
-        roster, so a rush of commits filled a core; kept lines redraw only the rows
-        a commit changed.
-        """
-        strip = super().render_line(y)
-        index = self.row_index_at(y)
-        if index is None or index >= len(self._shown):
-            return strip
-        state = self._live_state(self._shown[index])
-        return self._with_state(strip, state) if state is not None else strip
+    def overlay(self, strip: Strip, extra: Any) -> Strip:
+        return self._with_state(strip, extra)
 
     def _with_state(self, strip: Strip, text: str) -> Strip:
         """``strip`` with the state column's text replaced by ``text`` (same styles)."""
