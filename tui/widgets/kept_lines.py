@@ -103,37 +103,36 @@ class KeptLinesTable(DataTable[Any]):
             return None
         return index
 
-    def line_key(self, y: int, frame: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """Everything that decides line ``y``'s drawing in ``frame`` (None: the table draws it)."""
+    def line_key(self, y: int, frame: tuple[Any, ...]) -> tuple[tuple[Any, ...] | None, int | None]:
+        """Everything that decides line ``y``'s drawing in ``frame`` (None: the table draws
+        it), and the row on that line."""
         header = self.header_height if self.show_header else 0
         if y < header:
             # the header's labels and widths are in the frame; under the mouse it may be lit
-            return None if self.mouse_hover else (("header", y), frame)
+            return (None if self.mouse_hover else (("header", y), frame)), None
         index = self.row_index_at(y)
         if index is None:  # past the last row: a blank line in the table's own style
-            return (("blank",), frame)
+            return (("blank",), frame), None
         if self.mouse_hover and index == self.hover_row:
-            return None
+            return None, index
         own = self.row_drawing_key(index)
         if own is None:
-            return None
-        return ((own, index % 2, index == self.cursor_row), frame)
+            return None, index
+        return ((own, index % 2, index == self.cursor_row), frame), index
 
     def shown_key(self, y: int, frame: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """What line ``y`` shows: its kept line's key and what is drawn over it."""
-        key = self.line_key(y, frame)
+        key, index = self.line_key(y, frame)
         if key is None:
             return None
-        index = self.row_index_at(y)
         return (key, self.line_extra(index) if index is not None else None)
 
     def render_line(self, y: int) -> Strip:
-        key = self.line_key(y, self._frame)
+        key, index = self.line_key(y, self._frame)
         if key is None:
             self._drawn[y] = None
             return super().render_line(y)
         strip = self.kept(key, lambda: super(KeptLinesTable, self).render_line(y))
-        index = self.row_index_at(y)
         extra = self.line_extra(index) if index is not None else None
         self._drawn[y] = (key, extra)
         if extra is None:

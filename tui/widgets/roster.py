@@ -91,6 +91,7 @@ class RosterTable(KeptLinesTable):
         self._now: datetime | None = None
         self._ticking = True
         self._next_expiry: datetime | None = None
+        self._countdowns: tuple[datetime | None, dict[SeatRecord, str]] = (None, {})
         #: called after each change is in the table (``bench/tui_bench.py`` times the frame
         #: that follows from here); None: nobody is listening
         self.after_apply: Callable[[], object] | None = None
@@ -373,7 +374,14 @@ class RosterTable(KeptLinesTable):
             and row.state == HELD
             and row.expires_at is not None
         ):
-            return badge(row, now).plain
+            # asked for every line in view at each repaint: worked out once per row and moment
+            memo = self._countdowns
+            if memo[0] is not now:
+                memo = self._countdowns = (now, {})
+            text = memo[1].get(row)
+            if text is None:
+                text = memo[1][row] = badge(row, now).plain
+            return text
         return None
 
     def row_drawing_key(self, index: int) -> Hashable | None:
