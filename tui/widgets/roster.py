@@ -291,7 +291,8 @@ class RosterTable(KeptLinesTable):
                 newcomers.append(row)
                 continue
             before = self._rows[row.actor]
-            if unchanged_but_seat(row, before):
+            # the ledger hands an unchanged row over as the same object (views.seat_records)
+            if row is before or unchanged_but_seat(row, before):
                 continue  # its seat number may have moved: the SeatCell reads it when drawn
             if self.by_lapse and (row.state, row.expires_at) != (before.state, before.expires_at):
                 self._resort = True  # confirmed, lapsed or extended: its place by lapse moved
