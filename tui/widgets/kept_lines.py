@@ -95,34 +95,41 @@ class KeptLinesTable(DataTable[Any]):
         self._titles_drawn = (self.border_title, self.border_subtitle)
         return super().render_lines(crop)
 
-    def row_index_at(self, y: int) -> int | None:
-        """The row drawn on line ``y`` of the view (None: the header, or past the last row)."""
-        header = self.header_height if self.show_header else 0
-        index = y - header + int(self.scroll_y)
-        if y < header or not 0 <= index < self.row_count:
-            return None
-        return index
+    def view_state(self) -> tuple[int, int, int, int, int]:
+        """What places rows on lines, read once for a whole repaint (reactive reads cost):
+        header lines, first row in view, rows, the cursor's row and the mouse's (-1: none)."""
+        return (
+            self.header_height if self.show_header else 0,
+            int(self.scroll_y),
+            self.row_count,
+            self.cursor_row,
+            self.hover_row if self.mouse_hover else -1,
+        )
 
-    def line_key(self, y: int, frame: tuple[Any, ...]) -> tuple[tuple[Any, ...] | None, int | None]:
+    def line_key(
+        self, y: int, frame: tuple[Any, ...], view: tuple[int, int, int, int, int] | None = None
+    ) -> tuple[tuple[Any, ...] | None, int | None]:
         """Everything that decides line ``y``'s drawing in ``frame`` (None: the table draws
         it), and the row on that line."""
-        header = self.header_height if self.show_header else 0
+        header, top, rows, cursor, hover = view or self.view_state()
         if y < header:
             # the header's labels and widths are in the frame; under the mouse it may be lit
             return (None if self.mouse_hover else (("header", y), frame)), None
-        index = self.row_index_at(y)
-        if index is None:  # past the last row: a blank line in the table's own style
+        index = y - header + top
+        if not 0 <= index < rows:  # past the last row: a blank line in the table's own style
             return (("blank",), frame), None
-        if self.mouse_hover and index == self.hover_row:
+        if index == hover:
             return None, index
         own = self.row_drawing_key(index)
         if own is None:
             return None, index
-        return ((own, index % 2, index == self.cursor_row), frame), index
+        return ((own, index % 2, index == cursor), frame), index
 
-    def shown_key(self, y: int, frame: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    def shown_key(
+        self, y: int, frame: tuple[Any, ...], view: tuple[int, int, int, int, int] | None = None
+    ) -> tuple[Any, ...] | None:
         """What line ``y`` shows: its kept line's key and what is drawn over it."""
-        key, index = self.line_key(y, frame)
+        key, index = self.line_key(y, frame, view)
         if key is None:
             return None
         return (key, self.line_extra(index) if index is not None else None)
@@ -187,13 +194,13 @@ class KeptLinesTable(DataTable[Any]):
     def _refresh_changed_lines(self) -> None:
         """Repaint the lines in view whose key differs from what they show, and the border
         if a title changed (lines drawn by the table itself are always repainted)."""
-        frame = self.frame_key()
-        width = self.size.width
+        frame, view = self.frame_key(), self.view_state()
+        width, height = self.size
         drawn = self._drawn
         changed = [
             Region(0, y, width, 1)
-            for y in range(self.size.height)
-            if (shown := self.shown_key(y, frame)) is None or drawn.get(y) != shown
+            for y in range(height)
+            if (shown := self.shown_key(y, frame, view)) is None or drawn.get(y) != shown
         ]
         if (self.border_title, self.border_subtitle) != self._titles_drawn:
             left, top = self.content_offset
