@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from support.pilot import until
 from textual.app import App, ComposeResult
@@ -51,6 +51,9 @@ def line(key: str, capacity: int, occupied: int) -> OccurrenceView:
 TABLES_CSS = "RosterTable, OccurrenceTable { height: 1fr; border: round $accent; }"
 
 
+T = TypeVar("T", bound=KeptLinesTable)
+
+
 class Pair(App[None]):
     """The same table twice: one patched, one drawn afresh from the final state."""
 
@@ -67,6 +70,13 @@ class Pair(App[None]):
         else:
             yield OccurrenceTable(id="patched", tz=UTC)
             yield OccurrenceTable(id="fresh", tz=UTC)
+
+
+def pair_of(app: App[None], kind: type[T]) -> tuple[T, T]:
+    """The patched table and the fresh one, neither focused (focus colours the cursor)."""
+    patched, fresh = app.query_one("#patched", kind), app.query_one("#fresh", kind)
+    app.set_focus(None)
+    return patched, fresh
 
 
 def on_screen(table: KeptLinesTable) -> list[list[tuple[str, Any]]]:
@@ -105,11 +115,7 @@ def count_lines_drawn(kind: type[KeptLinesTable], monkeypatch: Any) -> list[tupl
 async def test_a_roster_row_changed_in_place_repaints_that_line_alone(monkeypatch: Any) -> None:
     app = Pair(RosterTable)
     async with app.run_test(size=(120, 50)) as pilot:
-        patched, fresh = (
-            app.query_one("#patched", RosterTable),
-            app.query_one("#fresh", RosterTable),
-        )
-        app.set_focus(None)  # the same focus on both (focus changes the cursor's colours)
+        patched, fresh = pair_of(app, RosterTable)
         rows = held_and_booked(30)
         patched.show(rows, NOW)
         await pilot.pause()
@@ -129,11 +135,7 @@ async def test_a_roster_row_changed_in_place_repaints_that_line_alone(monkeypatc
 async def test_a_roster_row_leaving_repaints_the_lines_that_moved(monkeypatch: Any) -> None:
     app = Pair(RosterTable)
     async with app.run_test(size=(120, 50)) as pilot:
-        patched, fresh = (
-            app.query_one("#patched", RosterTable),
-            app.query_one("#fresh", RosterTable),
-        )
-        app.set_focus(None)
+        patched, fresh = pair_of(app, RosterTable)
         rows = held_and_booked(40)
         patched.show(rows, NOW)
         await pilot.pause()
@@ -158,11 +160,7 @@ async def test_a_roster_row_leaving_repaints_the_lines_that_moved(monkeypatch: A
 async def test_a_house_line_changed_in_place_repaints_that_line_alone(monkeypatch: Any) -> None:
     app = Pair(OccurrenceTable)
     async with app.run_test(size=(120, 30)) as pilot:
-        patched, fresh = (
-            app.query_one("#patched", OccurrenceTable),
-            app.query_one("#fresh", OccurrenceTable),
-        )
-        app.set_focus(None)
+        patched, fresh = pair_of(app, OccurrenceTable)
         house = [line(f"show-{n}", 200, 100 + n) for n in range(6)]
         patched.upsert(house)
         await pilot.pause()

@@ -54,13 +54,20 @@ async def running(feed: LiveFeed) -> AsyncIterator[None]:
             await task
 
 
-async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock: Any) -> None:
+@asynccontextmanager
+async def two_shows(tmp_path: Path, clock: Any) -> AsyncIterator[Ledger]:
+    """The seeded house and one more show, ``other``, on a ledger of their own."""
     db = str(tmp_path / "feed.db")
     await seed_house(db, clock)
-    seen = Collected()
     async with open_store(db) as store:
         ledger = Ledger(store, clock=clock, operator="feed")
         await ledger.create_occurrence("other", capacity=2)
+        yield ledger
+
+
+async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock: Any) -> None:
+    seen = Collected()
+    async with two_shows(tmp_path, clock) as ledger:
         feed = LiveFeed(ledger, seen.read, position=await ledger.head())
         feed.request(ReadRequest(lines=frozenset({SHOW})))
         feed.request(ReadRequest(lines=frozenset({"other", "no-such-show"})))
@@ -76,12 +83,8 @@ async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock:
 
 
 async def test_a_followed_rosters_line_is_read_with_it_once(tmp_path: Path, clock: Any) -> None:
-    db = str(tmp_path / "feed.db")
-    await seed_house(db, clock)
     seen = Collected()
-    async with open_store(db) as store:
-        ledger = Ledger(store, clock=clock, operator="feed")
-        await ledger.create_occurrence("other", capacity=2)
+    async with two_shows(tmp_path, clock) as ledger:
         reads: list[tuple[str, bool]] = []
         view = ledger.view
 
