@@ -203,3 +203,27 @@ async def test_the_line_repainted_is_the_rows_own_when_scrolled(monkeypatch: Any
         assert "aisle please" in "".join(
             text for text, _ in on_screen(table)[table.content_offset.y + y]
         )
+
+
+async def test_a_party_shrinking_moves_the_seats_behind_it_on_screen(monkeypatch: Any) -> None:
+    app = Pair(RosterTable)
+    async with app.run_test(size=(120, 50)) as pilot:
+        patched, fresh = pair_of(app, RosterTable)
+        party = replace(row("smiths", 1, 2), seats=4)  # seats 2-5
+        rows = [row("ada", 0, 1), party, *(row(f"p{i:02d}", i + 2, i + 6) for i in range(8))]
+        patched.show(rows, NOW)
+        await pilot.pause()
+        # two of the Smiths' seats cancelled: no row changes but the seats (no cell is set)
+        later = [
+            rows[0],
+            replace(party, seats=2),
+            *(replace(r, seat=(r.seat or 0) - 2) for r in rows[2:]),
+        ]
+        patched.show(later, NOW)
+        await pilot.pause()
+        fresh.show(later, NOW)
+        await settled(pilot, fresh, patched)
+        assert on_screen(patched) == on_screen(fresh)
+        shown = ["".join(text for text, _ in line) for line in on_screen(patched)]
+        assert any("2-3" in line and "smiths" in line for line in shown)
+        assert any(" 4 " in line and "p00" in line for line in shown)
