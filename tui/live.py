@@ -221,11 +221,18 @@ class LiveFeed:
     async def read(self, request: ReadRequest) -> Reading:
         """Read what ``request`` asks for (unknown or foreign keys are left out)."""
         ledger = self.ledger
-        if request.everything:
-            lines = await ledger.views(rows=False)
-        else:
-            lines = [v for k in sorted(request.lines) if (v := await self._view(k, False))]
         rosters = [v for k in sorted(request.rosters) if (v := await self._view(k, True))]
+        # a roster read is that occurrence's line too (its record, lapses and next expiry, at
+        # the same instant): a commit on the followed show costs one read of it, not two
+        whole = {v.record.key: v for v in rosters}
+        if request.everything:
+            lines = [whole.get(v.record.key, v) for v in await ledger.views(rows=False)]
+        else:
+            lines = [
+                v
+                for k in sorted(request.lines)
+                if (v := whole.get(k) or await self._view(k, False))
+            ]
         logs = []
         for key in sorted(request.logs):
             after = self._logs.get(key)

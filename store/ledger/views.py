@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from store.ledger.clock_check import ahead_of_now
 from store.ledger.fold import (
@@ -119,12 +120,30 @@ def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetim
     )
 
 
+#: Each state's rows as its last read built them, by actor: (member, seat, row). A member
+#: is frozen and replaced whenever it changes, so the same member at the same seat is the
+#: same row: a live screen reading a 10,000-seat roster after one commit rebuilds the
+#: rows that changed or moved, and hands the rest over as the very objects it had.
+_ROWS: WeakKeyDictionary[OccurrenceState, dict[str, tuple[Member, int, SeatRecord]]] = (
+    WeakKeyDictionary()
+)
+
+
 def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecord]:
     """The roster at ``now``, party by party; each row's seat is the first of its block."""
+    before = _ROWS.get(state, {})
+    built: dict[str, tuple[Member, int, SeatRecord]] = {}
     rows, first = [], 1
     for member in state.roster_at(now):
-        rows.append(_row(first, member, str(member.state)))
+        kept = before.get(member.actor)
+        if kept is not None and kept[0] is member and kept[1] == first:
+            row = kept[2]
+        else:
+            row = _row(first, member, str(member.state))
+        built[member.actor] = (member, first, row)
+        rows.append(row)
         first += member.seats
+    _ROWS[state] = built
     return rows
 
 

@@ -54,13 +54,20 @@ async def running(feed: LiveFeed) -> AsyncIterator[None]:
             await task
 
 
-async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock: Any) -> None:
+@asynccontextmanager
+async def two_shows(tmp_path: Path, clock: Any) -> AsyncIterator[Ledger]:
+    """The seeded house and one more show, ``other``, on a ledger of their own."""
     db = str(tmp_path / "feed.db")
     await seed_house(db, clock)
-    seen = Collected()
     async with open_store(db) as store:
         ledger = Ledger(store, clock=clock, operator="feed")
         await ledger.create_occurrence("other", capacity=2)
+        yield ledger
+
+
+async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock: Any) -> None:
+    seen = Collected()
+    async with two_shows(tmp_path, clock) as ledger:
         feed = LiveFeed(ledger, seen.read, position=await ledger.head())
         feed.request(ReadRequest(lines=frozenset({SHOW})))
         feed.request(ReadRequest(lines=frozenset({"other", "no-such-show"})))
@@ -73,6 +80,27 @@ async def test_requests_made_before_a_read_merge_into_one(tmp_path: Path, clock:
         assert [v.record.key for v in reading.lines] == ["other", SHOW]
         assert [v.record.key for v in reading.rosters] == [SHOW]
         assert [r.actor for r in reading.rosters[0].rows] == ["ada", "bob", "cy"]
+
+
+async def test_a_followed_rosters_line_is_read_with_it_once(tmp_path: Path, clock: Any) -> None:
+    seen = Collected()
+    async with two_shows(tmp_path, clock) as ledger:
+        reads: list[tuple[str, bool]] = []
+        view = ledger.view
+
+        async def counted(key: str, *, rows: bool = True) -> Any:
+            reads.append((key, rows))
+            return await view(key, rows=rows)
+
+        ledger.view = counted  # type: ignore[method-assign]
+        feed = LiveFeed(ledger, seen.read, position=await ledger.head())
+        feed.request(ReadRequest(lines=frozenset({SHOW, "other"}), rosters=frozenset({SHOW})))
+        async with running(feed):
+            await seen.until(lambda: seen.readings, "a reading")
+        (reading,) = seen.readings
+        assert sorted(reads) == [("other", False), (SHOW, True)], "one read of the followed show"
+        assert [v.record.key for v in reading.lines] == ["other", SHOW]
+        assert reading.lines[1] is reading.rosters[0], "its line is the roster's own read"
 
 
 async def test_a_commit_is_read_with_the_followed_roster_and_log(

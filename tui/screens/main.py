@@ -39,6 +39,7 @@ from tui.widgets.header import LIVE, OFFLINE, HouseHeader
 from tui.widgets.occurrences import OccurrenceTable
 from tui.widgets.roster import LAPSED, RosterTable
 from tui.widgets.timefmt import wall_clock, when
+from tui.widgets.titles import set_border_title
 from tui.widgets.waitlist import WaitlistTable
 
 #: The header counts the holds that lapse this soon.
@@ -246,7 +247,7 @@ class MainScreen(MainScreenMoves):
             title.append((" · archived shown", "bold"))
         elif hidden:
             title.append((f" · {hidden} archived hidden (v)", "dim"))
-        house.border_title = Content.assemble(*title)
+        set_border_title(house, Content.assemble(*title))
 
     @on(DataTable.RowHighlighted, "#house")
     def _house_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -280,13 +281,14 @@ class MainScreen(MainScreenMoves):
         if line is None:
             # archived ones hidden are not "no occurrences": the house title says how many
             empty = self.feed is not None and not self.house.lines and not self.house.hidden
-            self.roster.border_title = (
+            set_border_title(
+                self.roster,
                 Content.assemble(
                     ("No occurrences yet: ", "bold"),
                     "press n to create one, or ctrl+p → Demo house",
                 )
                 if empty
-                else Content("Roster")
+                else Content("Roster"),
             )
             return
         record = line.record
@@ -300,7 +302,7 @@ class MainScreen(MainScreenMoves):
         if self.roster.needle:
             shown = len(self.roster.shown_actors)
             parts.append((f" · filter {printable(self.roster.needle)!s}: {shown} shown", "bold"))
-        self.roster.border_title = Content.assemble(*parts)
+        set_border_title(self.roster, Content.assemble(*parts))
 
     # -- time travel ---------------------------------------------------------------
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.coordinate import Coordinate
+from textual.widgets.data_table import CellDoesNotExist
 
 from store.ledger.outcomes import OccurrenceRecord
 from store.ledger.views import OccurrenceView
 from tui.cli.safe_text import printable
+from tui.widgets.kept_lines import KeptLinesTable
 from tui.widgets.timefmt import when
 
 BAR_WIDTH = 10
@@ -118,7 +120,7 @@ def show_cell(record: OccurrenceRecord, *, clock_ahead: bool = False) -> _ShowCe
     return cell
 
 
-class OccurrenceTable(DataTable[Any]):
+class OccurrenceTable(KeptLinesTable):
     """Every occurrence (its view without rows), updated row by row as streams advance.
 
     The columns follow the table's width: a narrow house (an 80-column
@@ -128,6 +130,9 @@ class OccurrenceTable(DataTable[Any]):
     Archived occurrences (a finished run, last week's racer demos) are kept out
     of the list unless ``show_archived`` is set; ``lines`` holds the shown ones,
     ``hidden`` the rest, so a toggle needs no read.
+
+    A commit rewrites one line's seats; its other lines are kept drawings
+    (``KeptLinesTable``), keyed by their cells' texts.
     """
 
     def __init__(
@@ -150,6 +155,15 @@ class OccurrenceTable(DataTable[Any]):
 
     def on_resize(self) -> None:
         self._lay_out()
+
+    def row_drawing_key(self, index: int) -> Hashable | None:
+        """A line's drawing is decided by its occurrence and its cells' texts (styles follow
+        from the words: ``SOLD OUT``, ``DEMO``, the bar's glyphs)."""
+        try:
+            key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
+        except CellDoesNotExist:  # no columns yet (being laid out again)
+            return None
+        return (key, self._cells.get(key)) if key is not None else None
 
     def _lay_out(self) -> None:
         """Choose the columns for the width there is; rebuild the rows if they changed."""
@@ -215,28 +229,29 @@ class OccurrenceTable(DataTable[Any]):
         keep = keep or self.selected_key
         added = False
         with self.app.batch_update():
-            for line in lines:
-                key = line.record.key
-                if line.record.archived and not self.show_archived:
-                    self.hidden[key] = line
-                    if self.lines.pop(key, None) is not None:
-                        self.remove_row(key)
-                        del self._cells[key]
-                    continue
-                self.hidden.pop(key, None)
-                cells = self._cells_of(line)
-                texts = tuple(c.plain for c in cells)
-                before = self._cells.get(key)
-                self.lines[key] = line
-                if before is None:
-                    self.add_row(*cells, key=key)
-                    added = True
-                elif before != texts:
-                    columns = self.columns_shown
-                    for (column, _, _), old, cell in zip(columns, before, cells, strict=True):
-                        if old != cell.plain:
-                            self.update_cell(key, column, cell)
-                self._cells[key] = texts
+            with self.repaint_changes():
+                for line in lines:
+                    key = line.record.key
+                    if line.record.archived and not self.show_archived:
+                        self.hidden[key] = line
+                        if self.lines.pop(key, None) is not None:
+                            self.remove_row(key)
+                            del self._cells[key]
+                        continue
+                    self.hidden.pop(key, None)
+                    cells = self._cells_of(line)
+                    texts = tuple(c.plain for c in cells)
+                    before = self._cells.get(key)
+                    self.lines[key] = line
+                    if before is None:
+                        self.add_row(*cells, key=key)
+                        added = True
+                    elif before != texts:
+                        columns = self.columns_shown
+                        for (column, _, _), old, cell in zip(columns, before, cells, strict=True):
+                            if old != cell.plain:
+                                self.update_cell(key, column, cell)
+                    self._cells[key] = texts
             if added:
                 self.sort("show", key=lambda cell: cell.sort_key)
                 if keep is not None and keep in self.lines:

@@ -13,7 +13,7 @@ and the app keeps answering keys while the rest arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
@@ -23,16 +23,14 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import DataTable
 
 from store.ledger.outcomes import SeatRecord
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell, SeatCell
 from tui.widgets.column_fit import fit_columns
+from tui.widgets.kept_lines import LINE_CACHE, KeptLinesTable
 from tui.widgets.roster_rows import (
     COLUMNS,
     CONFIRMED,
@@ -56,13 +54,11 @@ _REBUILD_RATIO = 12
 FIRST_ROWS = 300
 #: ... and per frame after it, until the table holds the whole roster.
 MORE_ROWS = 1000
-#: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
-LINE_CACHE = 2000
 #: The note's usual width; it grows by the view's spare columns (``column_fit``).
 NOTE_WIDTH = next(width for key, _, width in COLUMNS if key == "note")
 
 
-class RosterTable(DataTable[Any]):
+class RosterTable(KeptLinesTable):
     """The selected occurrence's roster, live or as it stood at an earlier seq."""
 
     #: Home and End move the cursor to the first and last row (a DataTable's own Home/End
@@ -79,7 +75,7 @@ class RosterTable(DataTable[Any]):
         rows: int
 
     def __init__(self, *, tz: tzinfo | None = None, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(cursor_type="row", zebra_stripes=True, kept=LINE_CACHE, **kwargs)
         self.tz = tz
         self.needle = ""
         self.by_lapse = False  # soonest lapse first, else join order
@@ -95,13 +91,10 @@ class RosterTable(DataTable[Any]):
         self._now: datetime | None = None
         self._ticking = True
         self._next_expiry: datetime | None = None
+        self._countdowns: tuple[datetime | None, dict[SeatRecord, str]] = (None, {})
         #: called after each change is in the table (``bench/tui_bench.py`` times the frame
         #: that follows from here); None: nobody is listening
         self.after_apply: Callable[[], object] | None = None
-        #: each row's drawn line, by everything that decides it (see render_line)
-        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(LINE_CACHE)
-        self._frame: tuple[Any, ...] = ()
-        self._styles_changed = True  # False while the table's drawings alone are dropped
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -241,7 +234,8 @@ class RosterTable(DataTable[Any]):
         gone = [a for a in self._shown if a not in wanted]
         today = self._today(now)
         self._pending = []
-        with self.app.batch_update():
+        # only the lines whose drawing changed are repainted (KeptLinesTable)
+        with self.app.batch_update(), self.repaint_changes():
             blocks_before = dict(self._seats)
             self._seats.clear()
             self._seats.update((r.actor, block(r)) for r in target)
@@ -251,7 +245,7 @@ class RosterTable(DataTable[Any]):
                 newcomers = target
             else:
                 newcomers = self._patch(target, gone, now, today)
-                self._redraw_moved_blocks(blocks_before)
+                self._redraw_moved_blocks(blocks_before, target)
             self._target = [r.actor for r in target]
             self._rows = {r.actor: r for r in target}
             self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
@@ -262,20 +256,24 @@ class RosterTable(DataTable[Any]):
         if self.after_apply is not None:
             self.after_apply()
 
-    def _redraw_moved_blocks(self, before: dict[str, str | None]) -> None:
+    def _redraw_moved_blocks(self, before: dict[str, str | None], target: list[SeatRecord]) -> None:
         """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
 
         A SeatCell reads its block when drawn, but the table keeps what it drew, so
-        without this a party cut from 4-7 to 4-5 would go on showing 4-7. Dropping
-        the table's drawings repaints the whole table in view (our kept lines are
-        keyed by seat block already); a ``refresh_row`` per moved row measured the
-        height of every row above it, thousands of times after an early cancel on
-        a 10,000-seat night (27 s of one commit's CPU in a profile).
+        without this a party cut from 4-7 to 4-5 would go on showing 4-7. Setting one
+        moved row's seat cell again (the same cell) makes the table draw its cells
+        afresh, and the lines whose blocks moved are repainted (their kept lines are
+        keyed by seat block); a ``refresh_row`` per moved row measured the height of
+        every row above it, thousands of times after an early cancel on a
+        10,000-seat night (27 s of one commit's CPU in a profile), and dropping the
+        table's drawings redrew every line in view, moved or not.
         """
-        if any(before.get(a, block) != block for a, block in self._seats.items()):
-            self._styles_changed = False
-            self.notify_style_update()
-            self._styles_changed = True
+        seats = self._seats
+        for row in target:
+            now = seats[row.actor]
+            if before.get(row.actor, now) != now and row.actor in self._texts:
+                self.update_cell(row.actor, "seat", SeatCell(row.actor, row.ref, seats))
+                return
 
     def _patch(
         self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
@@ -293,7 +291,8 @@ class RosterTable(DataTable[Any]):
                 newcomers.append(row)
                 continue
             before = self._rows[row.actor]
-            if unchanged_but_seat(row, before):
+            # the ledger hands an unchanged row over as the same object (views.seat_records)
+            if row is before or unchanged_but_seat(row, before):
                 continue  # its seat number may have moved: the SeatCell reads it when drawn
             if self.by_lapse and (row.state, row.expires_at) != (before.state, before.expires_at):
                 self._resort = True  # confirmed, lapsed or extended: its place by lapse moved
@@ -340,7 +339,7 @@ class RosterTable(DataTable[Any]):
     def _append_pending(self) -> None:
         if self._pending and self.is_attached:
             pending, now = self._pending, self._now
-            with self.app.batch_update():
+            with self.app.batch_update(), self.repaint_changes():
                 self._append(pending, MORE_ROWS, now, self._today(now))
 
     def _refresh_countdowns(self) -> None:
@@ -365,67 +364,48 @@ class RosterTable(DataTable[Any]):
             # countdown written over it (render_line); nothing else is re-rendered
             self.refresh_row(index)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        if self._styles_changed:
-            self._lines.clear()  # a theme or a style changed: every drawing is stale
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Note, once a frame, everything besides a row's own cells that its drawing depends on."""
-        self._frame = (
-            int(self.scroll_x),
-            self.size.width,
-            self.rich_style,
-            self.get_pseudo_class_state(),
-            tuple(column.get_render_width(self) for column in self.ordered_columns),
-            self.cursor_type,
-            self.show_cursor,
-            self.zebra_stripes,
-        )
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        """Line ``y``: a row's own drawing, kept by what it shows, with a live countdown.
-
-        The table keeps each row's drawing only until something in the table
-        changes: one commit (a row added, removed or rewritten) made it draw every
-        row in view again, about 3 ms a row, 100 ms and more a frame on a big
-        roster, so a rush of commits filled a core. Here a row's line is kept by
-        what decides it (its actor, cell texts, seat block, stripe and the frame's
-        widths, scroll, styles and focus), so a commit redraws only the rows it
-        changed. The cursor's and the mouse's rows are always drawn by the table.
-
-        The state cell of a live hold is written over the line in the cell's own
-        colours (its kept line leaves the countdown out of its key), so neither a
-        tick nor a commit a second later draws a held row again.
-        """
-        header = self.header_height if self.show_header else 0
-        index = y - header + int(self.scroll_y)
-        if y < header or not 0 <= index < len(self._shown):
-            return super().render_line(y)
-        actor = self._shown[index]
+    def _live_state(self, actor: str) -> str | None:
+        """The countdown a live hold's state cell shows now (None: not a ticking hold)."""
         row = self._rows.get(actor)
         now = self._now
-        live = (
+        if (
             self._ticking
             and now is not None
             and row is not None
             and row.state == HELD
             and row.expires_at is not None
-        )
-        state = badge(row, now).plain if live and row is not None else None
-        if index in (self.cursor_row, self.hover_row):
-            strip = super().render_line(y)
-            return self._with_state(strip, state) if state is not None else strip
+        ):
+            # asked for every line in view at each repaint: worked out once per row and moment
+            memo = self._countdowns
+            if memo[0] is not now:
+                memo = self._countdowns = (now, {})
+            text = memo[1].get(row)
+            if text is None:
+                text = memo[1][row] = badge(row, now).plain
+            return text
+        return None
+
+    def row_drawing_key(self, index: int) -> Hashable | None:
+        """A row's drawing is decided by its actor, its cell texts and its seat block.
+
+        The state cell of a live hold is left out: its countdown is written over
+        the kept line (``render_line``), so neither a tick nor a commit a second
+        later draws a held row again.
+        """
+        if index >= len(self._shown):
+            return None
+        actor = self._shown[index]
         texts = self._texts.get(actor)
-        if state is not None and texts:
-            texts = texts[1:]  # the countdown is written over the kept line, not part of it
-        key = (actor, texts, self._seats.get(actor), index % 2, self._frame)
-        kept = self._lines.get(key)
-        if kept is None:
-            kept = super().render_line(y)
-            self._lines.set(key, kept)
-        return self._with_state(kept, state) if state is not None else kept
+        if texts and self._live_state(actor) is not None:
+            texts = texts[1:]
+        return (actor, texts, self._seats.get(actor))
+
+    def line_extra(self, index: int) -> Hashable | None:
+        """A live hold's countdown, written over its kept line (a tick draws no row again)."""
+        return self._live_state(self._shown[index]) if index < len(self._shown) else None
+
+    def overlay(self, strip: Strip, extra: Any) -> Strip:
+        return self._with_state(strip, extra)
 
     def _with_state(self, strip: Strip, text: str) -> Strip:
         """``strip`` with the state column's text replaced by ``text`` (same styles)."""

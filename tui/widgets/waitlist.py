@@ -26,6 +26,7 @@ from store.ledger.views import OccurrenceView
 from tui.cli.safe_text import printable
 from tui.widgets.cells import FixedCell, LiveCell
 from tui.widgets.timefmt import countdown
+from tui.widgets.titles import set_border_title
 
 OFFERED_GLYPH, WAITING_GLYPH = "✉", "…"
 
@@ -186,11 +187,14 @@ class WaitlistTable(DataTable[Any]):
         lines = list_lines(view.rows, view.waiters)
         self.show(lines, now, live=live)
         record, offered = view.record, sum(1 for line in lines if line.offered)
-        self.border_title = Content.assemble(
-            ("Waiting ", "bold"),
-            f"{record.waiting} ({record.waiting_seats} seats) · ",
-            ("Offered ", "bold"),
-            str(offered),
+        set_border_title(
+            self,
+            Content.assemble(
+                ("Waiting ", "bold"),
+                f"{record.waiting} ({record.waiting_seats} seats) · ",
+                ("Offered ", "bold"),
+                str(offered),
+            ),
         )
 
     def show(self, lines: list[ListLine], now: datetime | None, *, live: bool = True) -> None:

@@ -1,0 +1,211 @@
+"""A DataTable that keeps each row's drawn line by what decides it, and repaints only lines
+that changed after a change of its content.
+
+A DataTable keeps its drawings only until anything in it changes: one cell
+rewritten, a row added or removed, and every line in view is drawn again from
+its cells (about 1-3 ms a row through Rich), which made each commit on a live
+night cost a redraw of every row in view, in the roster and in the house alike.
+Here a row's line is kept by its own content (what the subclass says decides it:
+the cell texts, a seat block) and by everything of the frame it was drawn in
+(widths, scroll, styles, focus, the cursor's type), so a commit draws again only
+the rows it changed. The cursor's row is kept too (marked as the cursor's); the
+mouse's row, while the mouse is over the table, is always drawn by the table.
+
+Drawing less was not enough: the table still *repainted* itself whole (every line
+through Textual's border, padding and colour filters, then composed onto the
+screen) for each cell set, row added or removed and border title changed, about
+10 ms a commit with nothing in view changed. After ``repaint_changes`` a whole-table
+repaint asked for by the table's own changes becomes a repaint of the lines whose
+key differs from the one last drawn there (and of the border, when its title
+changed), until the next frame; scrolling, resizing and style changes still
+repaint everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, Self
+
+from textual.cache import LRUCache
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widgets import DataTable
+
+#: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
+LINE_CACHE = 2000
+
+
+class KeptLinesTable(DataTable[Any]):
+    """A DataTable whose rows are drawn again only when ``row_drawing_key`` changes."""
+
+    # class defaults: Widget refreshes before __init__ has run
+    _window = False  # from ``repaint_changes`` to the next frame: repaint changed lines only
+    _batching = False  # inside ``repaint_changes``: work out the lines when the block ends
+    _repaint_pending = False  # a repaint was asked for inside the block
+
+    def __init__(self, *args: Any, kept: int = LINE_CACHE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(kept)
+        self._frame: tuple[Any, ...] = ()
+        self._drawn: dict[int, tuple[Any, ...] | None] = {}  # what each line in view shows
+        self._titles_drawn: tuple[str | None, str | None] | None = None
+
+    def row_drawing_key(self, index: int) -> Hashable | None:
+        """What decides row ``index``'s drawing besides the frame; None: the table draws it.
+
+        Overridden by each table: it must name everything the row's cells show.
+        """
+        return None
+
+    def line_extra(self, index: int) -> Hashable | None:
+        """Something drawn over row ``index``'s kept line (``overlay``); None: nothing."""
+        return None
+
+    def overlay(self, strip: Strip, extra: Any) -> Strip:
+        """``strip`` with ``extra`` drawn over it (see ``line_extra``)."""
+        return strip
+
+    # -- drawing ---------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        self._window = False  # a theme or a style changed: repaint everything
+        super().notify_style_update()
+        self._lines.clear()  # and every drawing is stale
+
+    def frame_key(self) -> tuple[Any, ...]:
+        """Everything besides a row's own cells that its drawing depends on, as of now."""
+        return (
+            int(self.scroll_x),
+            self.size.width,
+            self.rich_style,
+            self.get_pseudo_class_state(),
+            tuple(column.get_render_width(self) for column in self.ordered_columns),
+            self.cursor_type,
+            self.show_cursor,
+            self.zebra_stripes,
+            self.show_header,
+            self.header_height,
+        )
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Note the frame once (what every line's key shares); the repaint window ends here."""
+        self._window = False
+        self._frame = self.frame_key()
+        self._titles_drawn = (self.border_title, self.border_subtitle)
+        return super().render_lines(crop)
+
+    def view_state(self) -> tuple[int, int, int, int, int]:
+        """What places rows on lines, read once for a whole repaint (reactive reads cost):
+        header lines, first row in view, rows, the cursor's row and the mouse's (-1: none)."""
+        return (
+            self.header_height if self.show_header else 0,
+            int(self.scroll_y),
+            self.row_count,
+            self.cursor_row,
+            self.hover_row if self.mouse_hover else -1,
+        )
+
+    def line_key(
+        self, y: int, frame: tuple[Any, ...], view: tuple[int, int, int, int, int] | None = None
+    ) -> tuple[tuple[Any, ...] | None, int | None]:
+        """Everything that decides line ``y``'s drawing in ``frame`` (None: the table draws
+        it), and the row on that line."""
+        header, top, rows, cursor, hover = view or self.view_state()
+        if y < header:
+            # the header's labels and widths are in the frame; under the mouse it may be lit
+            return (None if self.mouse_hover else (("header", y), frame)), None
+        index = y - header + top
+        if not 0 <= index < rows:  # past the last row: a blank line in the table's own style
+            return (("blank",), frame), None
+        if index == hover:
+            return None, index
+        own = self.row_drawing_key(index)
+        if own is None:
+            return None, index
+        return ((own, index % 2, index == cursor), frame), index
+
+    def shown_key(
+        self, y: int, frame: tuple[Any, ...], view: tuple[int, int, int, int, int] | None = None
+    ) -> tuple[Any, ...] | None:
+        """What line ``y`` shows: its kept line's key and what is drawn over it."""
+        key, index = self.line_key(y, frame, view)
+        if key is None:
+            return None
+        return (key, self.line_extra(index) if index is not None else None)
+
+    def render_line(self, y: int) -> Strip:
+        key, index = self.line_key(y, self._frame)
+        if key is None:
+            self._drawn[y] = None
+            return super().render_line(y)
+        strip = self.kept(key, lambda: super(KeptLinesTable, self).render_line(y))
+        extra = self.line_extra(index) if index is not None else None
+        self._drawn[y] = (key, extra)
+        if extra is None:
+            return strip
+        return self.kept((key, extra), lambda: self.overlay(strip, extra))
+
+    def kept(self, key: tuple[Any, ...], draw: Callable[[], Strip]) -> Strip:
+        """The drawing kept by ``key``, drawn by ``draw`` if there is none (kept with the
+        rows' own, so a change of style drops both)."""
+        kept = self._lines.get(key)
+        if kept is None:
+            kept = draw()
+            self._lines.set(key, kept)
+        return kept
+
+    # -- repainting only what changed ----------------------------------------------------
+
+    @contextmanager
+    def repaint_changes(self) -> Iterator[None]:
+        """Change the table's content within; only the lines that changed are repainted.
+
+        From here until the next frame, a whole-table repaint (a cell set, a row added
+        or removed, a border title) repaints the lines whose key moved; those asked for
+        inside the block are worked out once, when it ends.
+        """
+        outer = self._batching  # a block within a block: the outer one repaints
+        self._window = self._batching = True
+        try:
+            yield
+        except BaseException:
+            self._window = False
+            self.refresh()
+            raise
+        finally:
+            self._batching = outer
+        if self._repaint_pending and not outer:
+            self._repaint_pending = False
+            self._refresh_changed_lines()
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._window and repaint and not (regions or recompose) and self.is_mounted:
+            super().refresh(layout=layout, repaint=False)
+            if self._batching:
+                self._repaint_pending = True
+            else:
+                self._refresh_changed_lines()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _refresh_changed_lines(self) -> None:
+        """Repaint the lines in view whose key differs from what they show, and the border
+        if a title changed (lines drawn by the table itself are always repainted)."""
+        frame, view = self.frame_key(), self.view_state()
+        width, height = self.size
+        drawn = self._drawn
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(height)
+            if (shown := self.shown_key(y, frame, view)) is None or drawn.get(y) != shown
+        ]
+        if (self.border_title, self.border_subtitle) != self._titles_drawn:
+            left, top = self.content_offset
+            outer_width, outer_height = self.outer_size
+            changed.append(Region(-left, -top, outer_width, 1))  # the top border (title)
+            changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
+        if changed:
+            super().refresh(*changed)
