@@ -97,6 +97,11 @@ class ConnectionTurn:
         self.held = gate is not None and gate.take_now()
         return self.held
 
+    def awaited(self) -> bool:
+        """On the event loop, holding the turn: whether another writer waits for it."""
+        gate = self._gate()
+        return gate is not None and gate.awaited()
+
     def release_now(self) -> None:
         """On the event loop, once the section's statements are done: give the turn back."""
         self.release()
@@ -139,33 +144,41 @@ async def in_turn(
 ) -> Written[T] | None:
     """``section`` inside the turn; None if the turn stayed taken for ``timeout`` seconds.
 
-    ``queued``: the section is one statement that writes only in the turn, so the
-    take, the statement and the release are queued at once, as three tasks: each
-    task's first step queues its statement, and tasks start in the order they
-    were made (``call_soon`` is first in, first out), with nothing of the loop's
-    between them. A turn that is free when the first task starts is taken there,
-    on the loop, and costs no statement; it is still given back on the
-    connection's thread. Taken any earlier, or given back on the loop, the turn
-    stayed taken while the loop ran whatever else was ready (a batch's sixteen
-    racers asking again), which in a four-process race on two cores was longer
-    than the commit (``bench/compare.py``'s hot race).
+    A turn that is free this instant is taken on the loop (no statement), and the
+    section is awaited in the same step, so its first statement is queued at once
+    with nothing of the loop's in between. It is given back on the loop when the
+    section is done, unless another writer was already waiting: then a release
+    statement is queued behind the section, and the turn passes on from the
+    connection's thread as soon as the commit is done, not when this loop is next
+    scheduled (with four processes on two cores that wait was longer than the
+    commit: ``bench/compare.py``'s hot race).
 
-    Otherwise the section waits for the turn and gives it back after its last
-    statement.
+    Otherwise, ``queued``: the section is one statement that writes only in the
+    turn, so the take, the statement and the release are queued at once, as three
+    tasks (tasks start in the order they were made: ``call_soon`` is first in,
+    first out). Otherwise the section waits for the turn and gives it back after
+    its last statement.
     """
-    if not queued:
-        if turn.take_now():
+    if turn.take_now():
+        if not queued or not turn.awaited():
             try:
                 return Written(await section(conn))
             finally:
                 turn.release_now()
+        # made first, started after the section's first step has queued its statement
+        release = asyncio.ensure_future(conn.execute_fetchall(RELEASE_TURN))
+        try:
+            return Written(await section(conn))
+        finally:
+            await asyncio.wait([release])  # the turn is given back before anyone else's
+    if not queued:
         if not _first(await conn.execute_fetchall(TAKE_TURN, (timeout,))):
             return None
         try:
             return Written(await section(conn))
         finally:
             await conn.execute_fetchall(RELEASE_TURN)
-    took_task = asyncio.ensure_future(_take(conn, turn, timeout))
+    took_task = asyncio.ensure_future(conn.execute_fetchall(TAKE_TURN, (timeout,)))
     work = asyncio.ensure_future(section(conn))
     release = asyncio.ensure_future(conn.execute_fetchall(RELEASE_TURN))
     trio = asyncio.gather(took_task, work, release, return_exceptions=True)
@@ -179,18 +192,11 @@ async def in_turn(
     took, result, _ = outcomes
     if isinstance(took, BaseException):
         raise took
-    if not took:  # the section wrote nothing, whatever it answered
+    if not _first(took):  # the section wrote nothing, whatever it answered
         return None
     if isinstance(result, BaseException):
         raise result
     return Written(cast(T, result))
-
-
-async def _take(conn: aiosqlite.Connection, turn: ConnectionTurn, timeout: float) -> bool:
-    """The turn, taken on the loop if it is free now, else by ``TAKE_TURN`` on the thread."""
-    if turn.take_now():
-        return True
-    return _first(await conn.execute_fetchall(TAKE_TURN, (timeout,)))
 
 
 def _first(rows: Any) -> bool:

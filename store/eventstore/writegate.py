@@ -74,6 +74,10 @@ class WriteGate(abc.ABC):
         """The pids of other processes holding the turn now, where the system says."""
         return []
 
+    def awaited(self) -> bool:
+        """Whether another writer is queued for the turn now (the holder asks)."""
+        return False
+
 
 class OpenGate(WriteGate):
     """No turn: every writer goes straight to SQLite's own (unfair) lock."""
@@ -235,6 +239,13 @@ class FairTurn(WriteGate):
 
     def holders(self) -> list[int]:
         return [] if self._closed else lock_holders(self._turn_fd)
+
+    def awaited(self) -> bool:
+        """A writer waiting for the turn holds the gate while it waits (see above)."""
+        if self._closed or not _try_lock(self._gate_fd):
+            return not self._closed
+        fcntl.flock(self._gate_fd, fcntl.LOCK_UN)
+        return False
 
     def close(self) -> None:
         if self._closed:
