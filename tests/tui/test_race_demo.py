@@ -30,6 +30,7 @@ from tui.cli.main import main
 from tui.screens.race import RaceScreen
 from tui.screens.race_runs import round_note
 from tui.widgets.race_explain import verdict_line
+from tui.widgets.race_lane import RaceLane
 from tui.widgets.race_plot import RaceSeries, even_ticks, nice_step
 from tui.widgets.racer_grid import RacerGrid
 
@@ -76,6 +77,17 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
         await pilot.click("#race-pair")  # a mode, not a start: no single key writes
         assert screen.side_by_side and screen.race_worker is None
         assert not screen.query_one("#race-lane-1").has_class("hidden")
+        # every phase the lane is given to show, recorded as it is shown: a start that
+        # is quick can pass between two looks at the screen (a CI run missed it once)
+        lane = screen.query_one("#race-lane-0", RaceLane)
+        shown: list[str] = []
+        show_phase = lane.phase
+
+        def recording(text: str) -> None:
+            shown.append(text)
+            show_phase(text)
+
+        lane.phase = recording  # type: ignore[method-assign]
         await pilot.click("#race-start")
         worker = screen.race_worker
         assert worker is not None and worker.name == "side-by-side"
@@ -83,9 +95,12 @@ async def test_side_by_side_races_both_algorithms_at_once_and_ours_never_oversel
         starting = ("spawning 2 racer processes", "of 2 processes ready")
         await until(
             pilot,
-            lambda: any(s in _text(screen, "#race-lane-0 .lane-counters") for s in starting),
+            lambda: any(s in text for text in shown for s in starting),
             "the start's phase on screen",
         )
+        # ... and before the release, not after it
+        release = next((i for i, text in enumerate(shown) if "released" in text), len(shown))
+        assert any(s in text for text in shown[:release] for s in starting), shown
         await until(
             pilot, lambda: screen.pair is not None and len(screen.pair.pids) == 2, "both spawned"
         )
