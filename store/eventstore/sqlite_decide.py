@@ -32,6 +32,7 @@ import aiosqlite
 from store.eventstore.contract import DecideTail
 from store.eventstore.events import NewEvent
 from store.eventstore.sql import decode
+from store.eventstore.sqlite_support import append_statement
 from store.eventstore.sqlite_turn import ConnectionTurn, batch_json
 
 #: ``?1`` stream, ``?2`` the seq the caller has seen, ``?3`` the decision's token.
@@ -39,21 +40,13 @@ from store.eventstore.sqlite_turn import ConnectionTurn, batch_json
 #: data, meta]`` (``data`` and ``meta`` as their stored text); the decision answers
 #: with a batch as ``APPEND`` takes one. ``head.last`` and the tail are read by the
 #: same statement under the same lock, so the batch follows on from the tail.
-APPEND_DECIDED = """
-INSERT INTO events (stream, seq, type, data, meta)
-SELECT ?1, head.last + batch.key + 1,
-       json_extract(batch.value, '$[0]'), json_extract(batch.value, '$[1]'),
-       json_extract(batch.value, '$[2]')
-FROM (SELECT COALESCE((SELECT seq FROM events WHERE stream = ?1 ORDER BY seq DESC LIMIT 1), 0)
-      AS last) AS head,
-     json_each(boxoffice_decide(?3, (
+APPEND_DECIDED = append_statement(
+    """boxoffice_decide(?3, (
          SELECT json_group_array(json_array(position, stream, seq, type, data, meta))
          FROM (SELECT position, stream, seq, type, data, meta FROM events
-               WHERE stream = ?1 AND seq > ?2 ORDER BY seq)))) AS batch
-WHERE boxoffice_turn_held()
-ORDER BY batch.key
-RETURNING seq, position
-"""
+               WHERE stream = ?1 AND seq > ?2 ORDER BY seq)))""",
+    "boxoffice_turn_held()",
+)
 
 
 @dataclass
