@@ -155,7 +155,7 @@ class OccurrenceState(RosterViews):
     def _compact_expiry(self) -> None:
         # every live hold with an expiry has exactly one live entry (pushed when it
         # joined), so dropping the stale ones costs the heap, never the whole roster
-        self._expiry = [e for e in self._expiry if self._is_live_entry(e) is not None]
+        self._expiry = [e for e, _ in self.live_holds()]
         heapq.heapify(self._expiry)
 
     # -- the fold -------------------------------------------------------------------

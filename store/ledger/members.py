@@ -54,6 +54,19 @@ class RosterViews:
             return member
         return None
 
+    def live_holds(self) -> list[tuple[tuple[datetime, int, str], Member]]:
+        """The expiry heap's live entries with their members, in heap order.
+
+        One per live hold with an expiry (pushed when it joined), so it costs the
+        holds, not the roster, and decodes no other party of a lazy snapshot.
+        """
+        found = []
+        for entry in self._expiry:
+            member = self._is_live_entry(entry)
+            if member is not None:
+                found.append((entry, member))
+        return found
+
     # -- views at an instant (never mutate) ----------------------------------------------
 
     def at(self, now: datetime | None) -> datetime | None:

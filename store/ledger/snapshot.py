@@ -201,7 +201,7 @@ def encode(state: OccurrenceState) -> str:
     offers = [
         [o.after_seq, _t(o.at), o.actor, o.seats, _t(o.expires_at), o.ref] for o in state.offers
     ]
-    expiry = [[_t(e[0]), e[1], e[2]] for e in state._expiry if state._is_live_entry(e)]
+    expiry = [[_t(e[0]), e[1], e[2]] for e, _ in state.live_holds()]
     head = {
         "format": FORMAT,
         "stream": state.stream,

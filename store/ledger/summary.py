@@ -62,11 +62,7 @@ def of_state(state: OccurrenceState) -> Summary:
         raise ValueError("a summary of a tentative state would store undone decisions")
     # the expiry heap's live entries: one per live hold with an expiry, so a lazily
     # loaded snapshot's other parties stay undecoded
-    holds = sorted(
-        (m.expires_at, m.seats)
-        for e in state._expiry
-        if (m := state._is_live_entry(e)) is not None and m.expires_at is not None
-    )
+    holds = sorted((m.expires_at, m.seats) for _, m in state.live_holds() if m.expires_at)
     return Summary(
         state.stream,
         state.seq,

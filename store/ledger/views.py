@@ -106,18 +106,9 @@ def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
 
 
 def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetime, ...]:
-    """When each hold still live at ``now`` lapses, soonest first.
-
-    From the expiry heap's live entries (one per live hold with an expiry), so it
-    costs the holds, not the roster, and decodes no other party of a lazy snapshot.
-    """
-    return tuple(
-        sorted(
-            e[0]
-            for e in state._expiry
-            if (now is None or e[0] > now) and state._is_live_entry(e) is not None
-        )
-    )
+    """When each hold still live at ``now`` lapses, soonest first (``live_holds``: the
+    holds' cost, not the roster's)."""
+    return tuple(sorted(e[0] for e, _ in state.live_holds() if now is None or e[0] > now))
 
 
 #: Each state's rows as its last read built them, by actor: (member, seat, row). A member
