@@ -50,7 +50,7 @@ async def history_cost(path: str, long_events: int, holds: int) -> dict[str, Any
     await bulk_book("boxoffice", path, "short", [f"past-{i}" for i in range(99)])
     await bulk_book("boxoffice", path, "long", [f"past-{i}" for i in range(long_events - 1)], 5000)
     async with open_store(path) as store:
-        ledger = Ledger(store, operator="bench")
+        ledger = Ledger(store, operator="bench", share=False)  # a cold start: its own fold
         lengths = {key: await store.last_seq(stream_of(key)) for key in ("short", "long")}
         catch_up = time.perf_counter()
         await ledger.seats_left("long")  # the one-time fold of the whole history

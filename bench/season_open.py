@@ -55,7 +55,8 @@ BOXOFFICE = str(Path(sys.executable).with_name("boxoffice"))
 
 
 def ledger(store: object, snapshots: bool) -> Ledger:
-    made = Ledger(store, operator="bench")  # type: ignore[arg-type]
+    # share=False: a terminal's cold start, not a fold another ledger here already holds
+    made = Ledger(store, operator="bench", share=False)  # type: ignore[arg-type]
     # the bench's switch: False is main before either cache (no snapshots, no house
     # summaries: every stream folded from seq 1)
     made._lanes.snapshots = snapshots

@@ -268,7 +268,11 @@ async def test_confirm_races_release_on_two_connections(store_url: str) -> None:
     actors = [f"guest-{i}" for i in range(CONFIRM_RELEASE_ROUNDS)]
     await _hold_all(store_url, key, actors)
     async with open_store(store_url) as one, open_store(store_url) as two:
-        sides = (Ledger(one, operator="one"), Ledger(two, operator="two"))
+        # not sharing one fold: each side is a terminal of its own (store.ledger.shared)
+        sides = (
+            Ledger(one, operator="one", share=False),
+            Ledger(two, operator="two", share=False),
+        )
         rounds = []
         for i, actor in enumerate(actors):
             confirmer, releaser = sides if i % 2 == 0 else sides[::-1]

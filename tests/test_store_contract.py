@@ -366,11 +366,20 @@ async def two_stores(store_url: str) -> AsyncIterator[tuple[EventStore, EventSto
         yield ours, theirs
 
 
+def _terminal(store: EventStore, operator: str) -> Ledger:
+    """A ledger folding on its own (``share=False``), as another terminal's process does.
+
+    Ledgers of one process on one database otherwise share a lane, and a rival
+    called from inside our append would queue behind it (``store.ledger.shared``).
+    """
+    return Ledger(store, operator=operator, share=False)
+
+
 async def test_a_lost_race_is_retried_inside_the_transaction(
     two_stores: tuple[EventStore, EventStore],
 ) -> None:
     ours, theirs = two_stores
-    ledger, rival = Ledger(ours, operator="us"), Ledger(theirs, operator="them")
+    ledger, rival = _terminal(ours, "us"), _terminal(theirs, "them")
     await ledger.create_occurrence("last-seat", capacity=1)
     appends = Appends(ours)
 
@@ -393,7 +402,7 @@ async def test_a_lost_race_is_retried_inside_the_transaction(
 
 async def test_a_retry_cannot_lose_again(two_stores: tuple[EventStore, EventStore]) -> None:
     ours, theirs = two_stores
-    ledger, rival = Ledger(ours, operator="us"), Ledger(theirs, operator="them")
+    ledger, rival = _terminal(ours, "us"), _terminal(theirs, "them")
     await ledger.create_occurrence("gala", capacity=10)
     appends = Appends(ours)
     taken = iter(range(100))

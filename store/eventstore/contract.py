@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -257,6 +257,15 @@ class EventStore(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """Facts for a doctor/about screen: engine version, journal mode and so on."""
         return {"url": self.url}
+
+    def database_key(self) -> Hashable | None:
+        """What names this store's database among the process's open stores, or None.
+
+        Two open stores with the same key read and write the same log, so what is
+        folded from it (``store.ledger.shared``) may be shared between them; None
+        (the default) shares nothing.
+        """
+        return None
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -269,6 +269,12 @@ class SQLiteStore(SQLEventStore):
         # connection thread is left behind
         await asyncio.shield(close_all())
 
+    def database_key(self) -> tuple[str, int, int] | None:
+        """The file this store opened, as (device, inode): another path to it is the same."""
+        if self._writer is None or self._identity is None:
+            return None
+        return ("sqlite", *self._identity)
+
     # -- waiting out a busy file -------------------------------------------------
 
     async def _retry_busy(self, attempt: Callable[[], Awaitable[T]], wait: float) -> T:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
@@ -25,12 +25,13 @@ from store.ledger.catalog import Catalog, Needle
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
 from store.ledger.house import house_lines
-from store.ledger.lanes import Lanes, at_instant
-from store.ledger.observed import observed_acquire
+from store.ledger.lanes import Caller, at_instant
+from store.ledger.observed import observed_attempt
 from store.ledger.outcomes import OccurrenceRecord, Outcome, SeatRecord, Status, WaiterRecord
 from store.ledger.provenance import default_operator
-from store.ledger.requests import Request
+from store.ledger.requests import Request, request_of
 from store.ledger.rules import InvalidInput
+from store.ledger.shared import lanes_for
 from store.ledger.venue import venue_zone
 from store.ledger.views import (
     Changes,
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 class _Unset(Enum):
@@ -88,6 +90,9 @@ class Ledger:
             the database's sense of now (``store.ledger.clock_check``: the server's
             clock, or the machine's as the kernel keeps it). Default: on, unless a
             ``clock`` is injected (a chosen time is the caller's to keep).
+        share: fold and queue with the process's other ledgers on the same database
+            (``store.ledger.shared``); False folds on its own, as a separate terminal
+            process would. A ledger with an injected ``clock`` never shares.
     """
 
     def __init__(
@@ -100,6 +105,7 @@ class Ledger:
         max_batch: int = 256,
         zone: tzinfo | None = None,
         clock_check: bool | None = None,
+        share: bool = True,
     ) -> None:
         self.store = store
         self.zone = venue_zone(zone)
@@ -109,7 +115,10 @@ class Ledger:
         self._clock = clock
         self.clock_check = clock is None if clock_check is None else bool(clock_check)
         write_now = self._checked_now if self.clock_check else self.now
-        self._lanes = Lanes(store, self.now, self.operator, deadline, max_batch, write_now)
+        self._caller = Caller(store, self.now, write_now, self.operator, deadline)
+        self._lanes = lanes_for(
+            store, max_batch, checked=self.clock_check, share=share and clock is None
+        )
         self._catalog = Catalog(store)
 
     # -- time ------------------------------------------------------------------
@@ -122,14 +131,17 @@ class Ledger:
 
     async def _checked_now(self) -> datetime:
         """The clock a write is stamped with, refused (``ClockSkew``) if it runs ahead."""
-        if self._clock is None and (server := await self.store.server_now()) is not None:
-            return server  # the server's clock decides: nothing to compare it with
-        moment = _aware(self._clock()) if self._clock is not None else datetime.now(UTC)
-        reference, source = await clock_check.database_now(self.store)
-        clock_check.check(moment, reference, source)
-        return moment
+        return await clock_check.checked_now(self.store, self._clock)
 
     # -- commands ------------------------------------------------------------------
+
+    async def _command(
+        self, key: str, actor: str | None, decide: d.Decide, request: Request | None = None
+    ) -> Any:
+        return await self._lanes.command(self._caller, key, actor, decide, request)
+
+    async def _read(self, key: str, view: Callable[[OccurrenceState, datetime | None], T]) -> T:
+        return await self._lanes.read(self._caller, key, view)
 
     async def create_occurrence(
         self,
@@ -155,16 +167,16 @@ class Ledger:
         demo = v.flag(demo, "demo")
         offer = v.optional_ttl(offer_ttl, "offer_ttl")
         decide = d.create(key, capacity, title, starts, ttl, demo=demo, offer_ttl=offer)
-        request = _request(request_id, "create_occurrence", None)
-        return await self._lanes.command(key, None, decide, request)
+        request = request_of(request_id, "create_occurrence", None)
+        return await self._command(key, None, decide, request)
 
     async def set_capacity(
         self, key: str, capacity: int, *, request_id: str | None = None
     ) -> Outcome:
         key = v.occurrence_key(key)
         capacity = v.capacity(capacity)
-        request = _request(request_id, "set_capacity", None)
-        return await self._lanes.command(key, None, d.set_capacity(key, capacity), request)
+        request = request_of(request_id, "set_capacity", None)
+        return await self._command(key, None, d.set_capacity(key, capacity), request)
 
     async def update_occurrence(
         self,
@@ -184,27 +196,27 @@ class Ledger:
         if starts_at is not UNSET:
             fields["starts_at"] = v.starts_at(starts_at, self.zone)
         if hold_ttl is not UNSET:
-            fields["hold_ttl_s"] = _seconds(v.optional_ttl(hold_ttl, "hold_ttl"))
+            fields["hold_ttl_s"] = v.optional_ttl_s(hold_ttl, "hold_ttl")
         if offer_ttl is not UNSET:
-            fields["offer_ttl_s"] = _seconds(v.optional_ttl(offer_ttl, "offer_ttl"))
+            fields["offer_ttl_s"] = v.optional_ttl_s(offer_ttl, "offer_ttl")
         if not fields:
             raise InvalidInput(
                 "update", "give at least one of title, starts_at, hold_ttl, offer_ttl"
             )
-        request = _request(request_id, "update_occurrence", None)
-        return await self._lanes.command(key, None, d.update(key, fields), request)
+        request = request_of(request_id, "update_occurrence", None)
+        return await self._command(key, None, d.update(key, fields), request)
 
     async def archive(self, key: str, *, request_id: str | None = None) -> Outcome:
         """Take an occurrence off the lists and stop new bookings; ``archived``."""
         key = v.occurrence_key(key)
-        request = _request(request_id, "archive", None)
-        return await self._lanes.command(key, None, d.archive(key), request)
+        request = request_of(request_id, "archive", None)
+        return await self._command(key, None, d.archive(key), request)
 
     async def restore(self, key: str, *, request_id: str | None = None) -> Outcome:
         """Bring an archived occurrence back; ``restored``."""
         key = v.occurrence_key(key)
-        request = _request(request_id, "restore", None)
-        return await self._lanes.command(key, None, d.restore(key), request)
+        request = request_of(request_id, "restore", None)
+        return await self._command(key, None, d.restore(key), request)
 
     async def book(
         self,
@@ -219,8 +231,8 @@ class Ledger:
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats, note = p.party_size(seats), p.optional_note(note)
         decide = d.acquire(key, actor, "booking", None, seats, note)
-        request = _request(request_id, "book", actor)
-        return await self._lanes.command(key, actor, decide, request)
+        request = request_of(request_id, "book", actor)
+        return await self._command(key, actor, decide, request)
 
     async def hold(
         self,
@@ -237,18 +249,18 @@ class Ledger:
         ttl = v.ttl(ttl) if ttl is not None else None
         seats, note = p.party_size(seats), p.optional_note(note)
         decide = d.acquire(key, actor, "hold", ttl, seats, note)
-        request = _request(request_id, "hold", actor)
-        return await self._lanes.command(key, actor, decide, request)
+        request = request_of(request_id, "hold", actor)
+        return await self._command(key, actor, decide, request)
 
     async def confirm(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         key, actor = v.occurrence_key(key), v.actor(actor)
-        request = _request(request_id, "confirm", actor)
-        return await self._lanes.command(key, actor, d.confirm(key, actor), request)
+        request = request_of(request_id, "confirm", actor)
+        return await self._command(key, actor, d.confirm(key, actor), request)
 
     async def release(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         key, actor = v.occurrence_key(key), v.actor(actor)
-        request = _request(request_id, "release", actor)
-        return await self._lanes.command(key, actor, d.release(key, actor), request)
+        request = request_of(request_id, "release", actor)
+        return await self._command(key, actor, d.release(key, actor), request)
 
     async def cancel(
         self, key: str, actor: str, *, seats: int | None = None, request_id: str | None = None
@@ -256,14 +268,14 @@ class Ledger:
         """The whole party leaves; with ``seats`` fewer than its size, it shrinks in place."""
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats = p.optional_party_size(seats)
-        request = _request(request_id, "cancel", actor)
-        return await self._lanes.command(key, actor, d.cancel(key, actor, seats), request)
+        request = request_of(request_id, "cancel", actor)
+        return await self._command(key, actor, d.cancel(key, actor, seats), request)
 
     async def check_in(self, key: str, actor: str, *, request_id: str | None = None) -> Outcome:
         """At the door: `checked-in` once for a confirmed party (SPEC §4.3)."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        request = _request(request_id, "check_in", actor)
-        return await self._lanes.command(key, actor, d.check_in(key, actor), request)
+        request = request_of(request_id, "check_in", actor)
+        return await self._command(key, actor, d.check_in(key, actor), request)
 
     async def join_waitlist(
         self,
@@ -278,29 +290,29 @@ class Ledger:
         key, actor = v.occurrence_key(key), v.actor(actor)
         seats, note = p.party_size(seats), p.optional_note(note)
         decide = d.join_waitlist(key, actor, seats, note)
-        request = _request(request_id, "join_waitlist", actor)
-        return await self._lanes.command(key, actor, decide, request)
+        request = request_of(request_id, "join_waitlist", actor)
+        return await self._command(key, actor, decide, request)
 
     async def leave_waitlist(
         self, key: str, actor: str, *, request_id: str | None = None
     ) -> Outcome:
         """Leave the waiting list (`left`); an offered party declines with ``release``."""
         key, actor = v.occurrence_key(key), v.actor(actor)
-        request = _request(request_id, "leave_waitlist", actor)
-        return await self._lanes.command(key, actor, d.leave_waitlist(key, actor), request)
+        request = request_of(request_id, "leave_waitlist", actor)
+        return await self._command(key, actor, d.leave_waitlist(key, actor), request)
 
     async def waitlist(self, key: str) -> list[WaiterRecord]:
         """The waiting parties in list order, as of now (offers due by now already made)."""
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, lambda s, now: waiter_records(s))
+        return await self._read(key, lambda s, now: waiter_records(s))
 
     async def annotate(
         self, key: str, actor: str, note: str, *, request_id: str | None = None
     ) -> Outcome:
         """Replace the note kept with a seated party (`noted`); an empty note clears it."""
         key, actor, note = v.occurrence_key(key), v.actor(actor), p.note(note)
-        request = _request(request_id, "annotate", actor)
-        return await self._lanes.command(key, actor, d.annotate(key, actor, note), request)
+        request = request_of(request_id, "annotate", actor)
+        return await self._command(key, actor, d.annotate(key, actor, note), request)
 
     async def expire_holds(self, key: str, *, request_id: str | None = None) -> list[Outcome]:
         """Write one `expire` event per lapse not yet recorded, in join order.
@@ -309,8 +321,8 @@ class Ledger:
         run wrote nothing, so it decides again).
         """
         key = v.occurrence_key(key)
-        request = _request(request_id, "expire_holds", None)
-        outcomes: list[Outcome] = await self._lanes.command(key, None, d.expire_holds(key), request)
+        request = request_of(request_id, "expire_holds", None)
+        outcomes: list[Outcome] = await self._command(key, None, d.expire_holds(key), request)
         return outcomes
 
     # -- single attempts against a caller's snapshot (test and demo seams) ----------------
@@ -350,15 +362,11 @@ class Ledger:
         ttl: timedelta | None,
         seats: int,
     ) -> Outcome:
-        """One attempt judged on the caller's roster: names are one seat, records their seats."""
-        key, actor = v.occurrence_key(key), v.actor(actor)
-        ttl = v.ttl(ttl) if ttl is not None else None
-        seats = p.party_size(seats)
-        if type(expected_seq) is not int or expected_seq < 0:
-            raise InvalidInput("expected_seq", "must be a whole number, 0 or more")
-        observed = [(r, 1) if isinstance(r, str) else (r.actor, r.seats) for r in observed_roster]
-        decide = observed_acquire(key, actor, kind, observed, expected_seq, ttl, seats)
-        outcome: Outcome = await self._lanes.command(key, actor, decide)
+        """One attempt judged on the caller's roster (``store.ledger.observed``)."""
+        key, actor, decide = observed_attempt(
+            key, actor, observed_roster, expected_seq, kind, ttl, seats
+        )
+        outcome: Outcome = await self._command(key, actor, decide)
         return outcome
 
     # -- reads ---------------------------------------------------------------------------
@@ -373,23 +381,23 @@ class Ledger:
                 return str(seat_state)
             return "none"
 
-        return await self._lanes.read(key, view)
+        return await self._read(key, view)
 
     async def roster(self, key: str) -> list[str]:
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, lambda s, now: [m.actor for m in s.roster_at(now)])
+        return await self._read(key, lambda s, now: [m.actor for m in s.roster_at(now)])
 
     async def seats(self, key: str) -> list[SeatRecord]:
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, _seat_records)
+        return await self._read(key, _seat_records)
 
     async def seats_left(self, key: str) -> int:
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, lambda s, now: max(0, s.capacity - s.occupied_at(now)))
+        return await self._read(key, lambda s, now: max(0, s.capacity - s.occupied_at(now)))
 
     async def occurrence(self, key: str) -> OccurrenceRecord:
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, lambda s, now: record(key, s, now))
+        return await self._read(key, lambda s, now: record(key, s, now))
 
     async def occurrences(self, *, include_archived: bool = False) -> list[OccurrenceRecord]:
         """Every occurrence by key; archived ones only with ``include_archived=True``."""
@@ -418,7 +426,7 @@ class Ledger:
     async def view(self, key: str, *, rows: bool = True) -> OccurrenceView:
         """The occurrence now: its record, its rows (``rows=False`` skips them), next lapse."""
         key = v.occurrence_key(key)
-        return await self._lanes.read(key, lambda s, now: occurrence_view(key, s, now, rows=rows))
+        return await self._read(key, lambda s, now: occurrence_view(key, s, now, rows=rows))
 
     async def views(self, *, rows: bool = False) -> list[OccurrenceView]:
         """Every occurrence's view, by key (streams without ``created`` are left out).
@@ -426,7 +434,7 @@ class Ledger:
         Archived ones are included; without rows, summaries answer (``store.ledger.house``).
         """
         if not rows and self._lanes.snapshots:
-            return await house_lines(self._lanes, await self.now())
+            return await house_lines(self._lanes, self._caller, await self.now())
         found = []
         for stream in await self.store.streams(STREAM_PREFIX):
             try:  # a stream that never got a `created` event, or a foreign name, is left out
@@ -444,7 +452,7 @@ class Ledger:
         key = v.occurrence_key(key)
         if type(after_seq) is not int or after_seq < 0:
             raise InvalidInput("after_seq", "must be a whole number, 0 or more")
-        return await self._lanes.read(key, lambda s, now: offers_since(s, after_seq))
+        return await self._read(key, lambda s, now: offers_since(s, after_seq))
 
     async def view_at(self, key: str, seq: int) -> OccurrenceView:
         """The occurrence as it stood right after event ``seq`` (time travel), at its own T."""
@@ -483,17 +491,7 @@ class Ledger:
     async def matches_full_fold(self, key: str) -> bool:
         """Whether the incremental state equals a refold of the whole stream."""
         key = v.occurrence_key(key)
-        return await self._lanes.matches_full_fold(key)
-
-
-def _request(request_id: str | None, command: str, actor: str | None) -> Request | None:
-    """The request a command was asked as (SPEC §4.6), or None without an id."""
-    rid = v.request_id(request_id)
-    return Request(rid, command, actor) if rid is not None else None
-
-
-def _seconds(ttl: timedelta | None) -> float | None:
-    return ttl.total_seconds() if ttl is not None else None
+        return await self._lanes.matches_full_fold(self._caller, key)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -30,7 +30,7 @@ its time on purpose and is checked only when asked (``Ledger(clock_check=True)``
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from store.eventstore.contract import EventStore
@@ -61,6 +61,20 @@ class ClockSkew(StoreError):
             f"{source} ({_stamp(reference)}); nothing was written "
             "(set this terminal's clock right: a write stamped ahead would lapse every hold)"
         )
+
+
+async def checked_now(store: EventStore, clock: Callable[[], datetime] | None) -> datetime:
+    """A write's clock (``clock``, else the server's, else the machine's), checked.
+
+    The server's clock is not checked: it is the reference itself.
+    """
+    if clock is None and (server := await store.server_now()) is not None:
+        return server
+    moment = clock() if clock is not None else datetime.now(UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    reference, source = await database_now(store)
+    check(moment, reference, source)
+    return moment
 
 
 def check(clock: datetime, reference: datetime, source: str, lead: timedelta = CLOCK_LEAD) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from store.eventstore.errors import StoreError
 from store.ledger import rules as v
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState
-from store.ledger.lanes import Lanes
+from store.ledger.lanes import Caller, Lanes
 from store.ledger.rules import InvalidInput
 from store.ledger.summary import decode, encode, house_line
 from store.ledger.views import OccurrenceView, occurrence_view
@@ -34,11 +34,11 @@ def _line_of(key: str) -> Callable[[OccurrenceState, datetime | None], Occurrenc
     return lambda state, now: occurrence_view(key, state, now, rows=False)
 
 
-async def house_lines(lanes: Lanes, clock: datetime) -> list[OccurrenceView]:
+async def house_lines(lanes: Lanes, caller: Caller, clock: datetime) -> list[OccurrenceView]:
     """Every created occurrence's view without rows, by key, as of ``clock``."""
     found: list[OccurrenceView] = []
     stale: list[tuple[str, int, str]] = []
-    for stream, head, seq, text in await lanes.store.stream_summaries(STREAM_PREFIX):
+    for stream, head, seq, text in await caller.store.stream_summaries(STREAM_PREFIX):
         try:
             key = v.occurrence_key(stream[len(STREAM_PREFIX) :])
         except InvalidInput:
@@ -52,14 +52,14 @@ async def house_lines(lanes: Lanes, clock: datetime) -> list[OccurrenceView]:
             if line is not None:
                 found.append(line)
                 continue
-        view, current = await lanes.read_with_summary(key, head, clock, _line_of(key))
+        view, current = await lanes.read_with_summary(caller, key, head, clock, _line_of(key))
         if not usable and current.seq:
             stale.append((stream, current.seq, encode(current)))
         if view is not None:
             found.append(view)
     if stale:
         try:
-            await lanes.store.save_summaries(stale, timeout=SAVE_WAIT_S)
+            await caller.store.save_summaries(stale, timeout=SAVE_WAIT_S)
         except StoreError as exc:
             log.warning("%d house summaries not written (%s)", len(stale), exc)
     return found

@@ -15,13 +15,13 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from store.eventstore.contract import EventStore
-from store.eventstore.errors import StoreBusy
+from store.eventstore.errors import StoreBusy, StoreError
 from store.eventstore.events import Conflict, Event, NewEvent
 from store.ledger import cached
 from store.ledger.cold_rows import DamagedSnapshot
@@ -35,8 +35,24 @@ from store.ledger.summary import Summary, of_state
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """One ledger's side of a command or a read: its store, clocks, name and patience.
+
+    The lanes may serve several ledgers at once (``store.ledger.shared``); what
+    each does through them goes through its own store and clock.
+    """
+
+    store: EventStore
+    now: Callable[[], Awaitable[datetime]]
+    write_now: Callable[[], Awaitable[datetime]]
+    operator: str
+    deadline: float
+
+
 @dataclass(slots=True)
 class _Pending:
+    caller: Caller
     actor: str | None
     decide: Decide
     future: asyncio.Future[Any]
@@ -57,32 +73,24 @@ class _Lane:
 class Lanes:
     """The folded state of every occurrence a ledger has touched, and its write queues.
 
+    Every read and command comes with its ``Caller``: the store it goes through, the
+    clock it is read at (``now``) or decided and stamped at (``write_now``, which may
+    refuse to write: ``store.ledger.clock_check``, failing the batch unwritten), the
+    operator recorded on its events, and the seconds it keeps retrying before
+    answering ``conflict``. A batch goes through its first command's store and clock.
+
     Args:
-        store: the event store.
-        now: the ledger's clock (awaitable: PostgreSQL's server clock is a query).
-        operator: recorded on every event.
-        deadline: seconds a command keeps retrying before answering ``conflict``.
         max_batch: most commands committed in one transaction.
-        write_now: the clock a write is decided and stamped at (default ``now``); it may
-            refuse to write (``store.ledger.clock_check``), failing the batch unwritten.
+        database: the ``database_key`` of every store these lanes serve when they are
+            shared (``store.ledger.shared``); a command through a store that no longer
+            has it (closed) is refused, not written through another's.
     """
 
     def __init__(
-        self,
-        store: EventStore,
-        now: Callable[[], Awaitable[datetime]],
-        operator: str,
-        deadline: float,
-        max_batch: int,
-        write_now: Callable[[], Awaitable[datetime]] | None = None,
-        snapshots: bool = True,
+        self, max_batch: int, snapshots: bool = True, *, database: Hashable | None = None
     ) -> None:
-        self.store = store
-        self.now = now
-        self.write_now = write_now or now
-        self.operator = operator
-        self.deadline = deadline
         self.max_batch = max_batch
+        self.database = database
         self._states: dict[str, OccurrenceState] = {}
         #: whether cold starts load and leave snapshots, and the house reads and leaves
         #: summaries (off: every stream folds from seq 1, as before either cache)
@@ -96,7 +104,9 @@ class Lanes:
             lane = self._lanes[key] = _Lane()
         return lane
 
-    async def _catch_up(self, key: str, head: int | None = None) -> OccurrenceState:
+    async def _catch_up(
+        self, store: EventStore, key: str, head: int | None = None
+    ) -> OccurrenceState:
         """Apply the events committed since this ledger last looked (caller holds the lane lock).
 
         ``head``: the stream's last seq as the caller just read it; a state already
@@ -112,8 +122,8 @@ class Lanes:
         if state is None:
             if self.snapshots:
                 if self._snapshotted is None:
-                    self._snapshotted = await cached.known(self.store)
-                state, folded = await cached.load(self.store, stream_of(key), self._snapshotted)
+                    self._snapshotted = await cached.known(store)
+                state, folded = await cached.load(store, stream_of(key), self._snapshotted)
                 fresh = True  # that load read the stream to its end a moment ago
             else:
                 state, folded = OccurrenceState(stream_of(key)), 0
@@ -121,12 +131,12 @@ class Lanes:
         else:
             folded = 0
         fresh = fresh or (head is not None and state.seq >= head)
-        events = [] if fresh else await self.store.read(state.stream, after_seq=state.seq)
+        events = [] if fresh else await store.read(state.stream, after_seq=state.seq)
         for event in events:
             state.apply(event)
         folded += len(events)
         if self.snapshots and folded >= cached.SNAPSHOT_EVERY:
-            await cached.save(self.store, state)
+            await cached.save(store, state)
             if self._snapshotted is not None:
                 self._snapshotted.add(state.stream)
         return state
@@ -144,7 +154,9 @@ class Lanes:
         if self._snapshotted is not None:
             self._snapshotted.discard(stream_of(key))
 
-    async def read(self, key: str, view: Callable[[OccurrenceState, datetime | None], T]) -> T:
+    async def read(
+        self, caller: Caller, key: str, view: Callable[[OccurrenceState, datetime | None], T]
+    ) -> T:
         """``view(state, now)`` on the caught-up state, under the lane lock.
 
         Views must copy what they return: the state goes on changing after the lock
@@ -153,20 +165,21 @@ class Lanes:
         lane = self._lane(key)
         async with lane.lock:
             try:
-                state = await self._catch_up(key)
-                now = await self.now()
+                state = await self._catch_up(caller.store, key)
+                now = await caller.now()
                 if not state.created:
                     raise UnknownOccurrence(key)
                 return at_instant(state, state.at(now), view)
             except DamagedSnapshot:
                 self._forget(key)
-            state = await self._catch_up(key)
+            state = await self._catch_up(caller.store, key)
             if not state.created:
                 raise UnknownOccurrence(key)
-            return at_instant(state, state.at(await self.now()), view)
+            return at_instant(state, state.at(await caller.now()), view)
 
     async def read_with_summary(
         self,
+        caller: Caller,
         key: str,
         head: int,
         clock: datetime,
@@ -182,7 +195,7 @@ class Lanes:
         async with lane.lock:
             for last_try in (False, True):
                 try:
-                    state = await self._catch_up(key, head)
+                    state = await self._catch_up(caller.store, key, head)
                     summary = of_state(state)  # the lock is held: no tentative decision
                     if not state.created:
                         return None, summary
@@ -193,12 +206,12 @@ class Lanes:
                     self._forget(key)
         raise AssertionError("unreachable")
 
-    async def matches_full_fold(self, key: str) -> bool:
+    async def matches_full_fold(self, caller: Caller, key: str) -> bool:
         lane = self._lane(key)
         async with lane.lock:
             try:
-                state = await self._catch_up(key)
-                full = fold(await self.store.read(state.stream), state.stream)
+                state = await self._catch_up(caller.store, key)
+                full = fold(await caller.store.read(state.stream), state.stream)
                 return full.canonical() == state.canonical()
             except DamagedSnapshot:
                 self._forget(key)
@@ -207,13 +220,20 @@ class Lanes:
     # -- the write path ------------------------------------------------------------------
 
     async def command(
-        self, key: str, actor: str | None, decide: Decide, request: Request | None = None
+        self,
+        caller: Caller,
+        key: str,
+        actor: str | None,
+        decide: Decide,
+        request: Request | None = None,
     ) -> Any:
         """Queue ``decide``; with a ``request``, a stream that holds its id replays instead."""
+        if self.database is not None and caller.store.database_key() != self.database:
+            raise StoreError(f"{caller.store.url}: the store is closed")
         lane = self._lane(key)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        deadline = time.monotonic() + self.deadline
-        lane.pending.append(_Pending(actor, decide, future, deadline, request=request))
+        deadline = time.monotonic() + caller.deadline
+        lane.pending.append(_Pending(caller, actor, decide, future, deadline, request=request))
         if lane.drainer is None:
             lane.drainer = asyncio.create_task(self._drain(key, lane))
         return await future
@@ -250,23 +270,30 @@ class Lanes:
                 # says who held it (issue 12 row 9)
                 written, busy = None, exc.reason
             except BaseException as exc:
+                # the error is the store's the batch went through (closed, full, a clock
+                # refused): its own commands get it, the others go on through theirs
+                used = batch[0].caller.store
                 for pending in batch:
-                    if not pending.future.done():
+                    if not pending.future.done() and (
+                        pending.caller.store is used or not isinstance(exc, Exception)
+                    ):
                         pending.future.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
-                return
+                batch = [p for p in batch if p.caller.store is not used]
+                continue
             if written is not None and not isinstance(written, Conflict):
                 for pending, result in decided:
                     _settle(pending, result)
                 return
             actual = written.actual if isinstance(written, Conflict) else None
-            reason = (
-                busy or f"other writers changed the occurrence on every try for {self.deadline:g} s"
-            )
             retry = []
             for pending in batch:
                 if time.monotonic() >= pending.deadline:
+                    reason = busy or (
+                        "other writers changed the occurrence on every try for "
+                        f"{pending.caller.deadline:g} s"
+                    )
                     lost = Outcome(
                         Status.CONFLICT, actor=pending.actor, actual=actual, reason=reason
                     )
@@ -281,14 +308,15 @@ class Lanes:
     async def _decide_and_append(
         self, key: str, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Any]], list[Event] | Conflict]:
-        state = await self._catch_up(key)
-        now = state.at(await self.write_now())
+        caller = batch[0].caller
+        state = await self._catch_up(caller.store, key)
+        now = state.at(await caller.write_now())
         base = state.seq
         state.begin()
         try:
             decided, new = self._decide_batch(state, batch, now)
             written: list[Event] | Conflict = (
-                await self.store.append_many_expect(
+                await caller.store.append_many_expect(
                     state.stream,
                     base,
                     new,
@@ -314,7 +342,7 @@ class Lanes:
         A command whose request id the stream already holds (this batch's own
         events included) is answered from the log before any rule: SPEC §4.6.
         """
-        meta = event_meta(self.operator, now) if now is not None else {}
+        metas: dict[str, dict[str, Any]] = {}
         state.advance(now)  # lapses and offers up to now, as the fold will see them at now
         decided: list[tuple[_Pending, Any]] = []
         new: list[NewEvent] = []
@@ -332,6 +360,10 @@ class Lanes:
             except Exception as exc:  # one command's failure is its own, not its batch's
                 decided.append((pending, exc))
                 continue
+            operator = pending.caller.operator
+            meta = metas.get(operator)
+            if meta is None:
+                meta = metas[operator] = event_meta(operator, now) if now is not None else {}
             answers = result if isinstance(result, list) else [result] * len(events)
             for (type_, data), answer in zip(events, answers, strict=True):
                 own: dict[str, Any] = meta
@@ -357,8 +389,9 @@ class Lanes:
         # inside it, only what was committed since is folded before the batch is
         # decided. (Deciding here as well, to skip the decision inside when nothing
         # came since, saved nothing measurable: in a hot race something always has.)
-        state = await self._catch_up(key)
-        clock = await self.write_now()
+        caller = batch[0].caller
+        state = await self._catch_up(caller.store, key)
+        clock = await caller.write_now()
         decided: list[tuple[_Pending, Any]] = []
         began = False
 
@@ -377,7 +410,7 @@ class Lanes:
             return new
 
         try:
-            written = await self.store.append_decided(
+            written = await caller.store.append_decided(
                 state.stream,
                 state.seq,
                 decide,

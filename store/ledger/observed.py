@@ -9,12 +9,38 @@ played out to now, has no room for the party.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from store.ledger import party_input as p
+from store.ledger import rules as v
 from store.ledger.decide import Decide, Decision, closed, expiry, require
 from store.ledger.fold import OccurrenceState
-from store.ledger.outcomes import Outcome, Status
+from store.ledger.outcomes import Outcome, SeatRecord, Status
+from store.ledger.rules import InvalidInput
+
+
+def observed_attempt(
+    key: str,
+    actor: str,
+    observed_roster: Sequence[str | SeatRecord],
+    expected_seq: int,
+    kind: str,
+    ttl: timedelta | None,
+    seats: int,
+) -> tuple[str, str, Decide]:
+    """The checked key, actor and decision of one attempt: names are one seat, records theirs.
+
+    Bad input raises ``InvalidInput`` before anything is queued.
+    """
+    key, actor = v.occurrence_key(key), v.actor(actor)
+    ttl = v.ttl(ttl) if ttl is not None else None
+    seats = p.party_size(seats)
+    if type(expected_seq) is not int or expected_seq < 0:
+        raise InvalidInput("expected_seq", "must be a whole number, 0 or more")
+    observed = [(r, 1) if isinstance(r, str) else (r.actor, r.seats) for r in observed_roster]
+    return key, actor, observed_acquire(key, actor, kind, observed, expected_seq, ttl, seats)
 
 
 def observed_acquire(

@@ -17,7 +17,7 @@ from typing import Any
 
 from store.ledger.log_values import parse_time
 from store.ledger.outcomes import Outcome, Status
-from store.ledger.rules import REQUEST_ID_PATTERN, InvalidInput
+from store.ledger.rules import REQUEST_ID_PATTERN, InvalidInput, request_id
 
 #: Commands that answer with a list of outcomes, one per event written.
 MANY = frozenset({"expire_holds"})
@@ -47,6 +47,15 @@ class Written:
     first: int
     last: int
     answers: tuple[dict[str, Any], ...]
+
+
+def request_of(rid: str | None, command: str, actor: str | None) -> Request | None:
+    """The request a command was asked as (SPEC §4.6), or None without an id.
+
+    A bad id raises ``InvalidInput`` before anything is queued.
+    """
+    checked = request_id(rid)
+    return Request(checked, command, actor) if checked is not None else None
 
 
 def request_meta(request: Request, answer: Outcome) -> dict[str, Any]:

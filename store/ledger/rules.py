@@ -125,6 +125,11 @@ def optional_ttl(value: object, field: str = "hold_ttl") -> timedelta | None:
     return None if value is None else ttl(value, field)
 
 
+def optional_ttl_s(value: object, field: str) -> float | None:
+    """An optional ttl in seconds, as an occurrence's fields keep it."""
+    return None if value is None else ttl(value, field).total_seconds()
+
+
 def starts_at(value: object, zone: tzinfo | None = None) -> str | None:
     """An aware ISO 8601 time within 1900-9000, stored as text with its offset.
 

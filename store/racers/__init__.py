@@ -3,7 +3,8 @@
 Why this exists: to show an audience, and give QA a load to aim, that capacity
 holds when writers in different OS processes race on one database. Racers are
 asyncio tasks spread over P processes started with ``spawn``; each racer has its
-own ``Ledger`` (its own folded state and its own decisions) on its own store
+own ``Ledger`` (its own decisions; the ledgers of a process share one folded
+state and one lane per occurrence, ``store.ledger.shared``) on its own store
 connection, unless the process would run out of file descriptors, in which case
 racers in that process share stores round-robin (``RaceSummary.stores`` says how
 many there were). On PostgreSQL the stores of one process share one connection

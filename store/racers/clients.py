@@ -1,7 +1,9 @@
 """The default ``Opener``: every racer its own store connection and its own ``Ledger``.
 
-Racers in one process then really race through the database's optimistic
-check instead of queueing in one ledger's lane.
+The ledgers of one process on one database share its fold and its lanes
+(``store.ledger.shared``), as any independent clients of one process do: a
+process's racers are committed together, and the racers of different processes
+race through the database's optimistic check.
 """
 
 from __future__ import annotations

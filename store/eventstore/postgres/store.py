@@ -443,6 +443,10 @@ class PostgresStore(SQLEventStore):
         self._announce(written[-1].position)
         return written
 
+    def database_key(self) -> tuple[str, str, str | None] | None:
+        """The server, database and schema this store writes to (None once closed)."""
+        return None if self._closed else ("postgres", self._dsn, self.schema)
+
     async def server_now(self) -> datetime:
         """The server's clock (``clock_timestamp()``, not the transaction's start)."""
         rows = await self._fetch("SELECT clock_timestamp()", ())
