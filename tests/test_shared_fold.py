@@ -17,7 +17,7 @@ from contextlib import AsyncExitStack
 
 from support.wrapped_store import ForwardingStore
 
-from store import EventStore, StoreError, open_store
+from store import Event, EventStore, StoreError, open_store
 from store.booking import Ledger
 from store.eventstore.errors import StoreFull
 from store.ledger.fold import stream_of
@@ -92,3 +92,38 @@ async def test_a_failing_store_fails_only_its_own_commands(store_url: str) -> No
     assert not isinstance(results[1], BaseException) and str(results[1].status) == "held"
     holds = [e for e in events if e.type == "hold"]
     assert [(e.data["actor"], e.meta["operator"]) for e in holds] == [("bob", "good")]
+
+
+class _CountingReads(ForwardingStore):
+    """A real store on the same database that counts the stream reads made through it."""
+
+    def __init__(self, inner: EventStore) -> None:
+        super().__init__(inner)
+        self.reads = 0
+
+    def database_key(self) -> object:
+        return self.inner.database_key()
+
+    async def read(self, stream: str, after_seq: int = 0) -> list[Event]:
+        self.reads += 1
+        return await self.inner.read(stream, after_seq)
+
+
+async def test_readers_queued_behind_one_catch_up_share_it(store_url: str) -> None:
+    """Fifty clients asking at once cost two reads of the stream, and none reads stale."""
+    await _create(store_url, capacity=60)
+    async with open_store(store_url) as inner, open_store(store_url) as elsewhere:
+        counting = _CountingReads(inner)
+        readers = [Ledger(counting, operator=f"desk-{n}") for n in range(50)]
+        writer = Ledger(elsewhere, operator="another-terminal", share=False)
+        assert await readers[0].seats_left(KEY) == 60
+        await writer.hold(KEY, "ada")  # committed before any of the fifty asks
+        counting.reads = 0
+        left = await asyncio.gather(*(r.seats_left(KEY) for r in readers))
+        # the first reads; the second asked while it was reading, so reads again;
+        # the other 48 asked before that second read began, and share it
+        assert counting.reads == 2
+        assert left == [59] * 50
+        await writer.hold(KEY, "bob")
+        assert await readers[7].seats_left(KEY) == 58  # a later ask reads again
+        assert counting.reads == 3

@@ -68,6 +68,10 @@ class _Lane:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: deque[_Pending] = field(default_factory=deque)
     drainer: asyncio.Task[None] | None = None
+    #: reads asked so far, and how many had been asked when the last completed
+    #: catch-up of a read began reading: a read asked before that saw all it must
+    asked: int = 0
+    covered: int = 0
 
 
 class Lanes:
@@ -105,12 +109,13 @@ class Lanes:
         return lane
 
     async def _catch_up(
-        self, store: EventStore, key: str, head: int | None = None
+        self, store: EventStore, key: str, head: int | None = None, *, current: bool = False
     ) -> OccurrenceState:
         """Apply the events committed since this ledger last looked (caller holds the lane lock).
 
         ``head``: the stream's last seq as the caller just read it; a state already
-        there is not read again.
+        there is not read again. ``current``: the state is known to be as new as the
+        caller needs (a catch-up began since it asked), so nothing is read.
 
         The first look starts from the stream's snapshot where one is usable
         (``store.ledger.cached``); a look that folded ``SNAPSHOT_EVERY`` events or
@@ -130,7 +135,7 @@ class Lanes:
             self._states[key] = state
         else:
             folded = 0
-        fresh = fresh or (head is not None and state.seq >= head)
+        fresh = fresh or current or (head is not None and state.seq >= head)
         events = [] if fresh else await store.read(state.stream, after_seq=state.seq)
         for event in events:
             state.apply(event)
@@ -163,9 +168,16 @@ class Lanes:
         is released (``store.ledger.views`` builds frozen records).
         """
         lane = self._lane(key)
+        ticket, lane.asked = lane.asked, lane.asked + 1
         async with lane.lock:
             try:
-                state = await self._catch_up(caller.store, key)
+                # readers queued on the lock behind one catch-up share it: every event
+                # committed before they asked was committed before it read
+                current = lane.covered > ticket and key in self._states
+                started = lane.asked
+                state = await self._catch_up(caller.store, key, current=current)
+                if not current:
+                    lane.covered = max(lane.covered, started)
                 now = await caller.now()
                 if not state.created:
                     raise UnknownOccurrence(key)
