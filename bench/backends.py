@@ -1,9 +1,10 @@
 """The contended race on SQLite and on PostgreSQL, side by side.
 
 ``processes`` spawned processes x ``racers`` asyncio racers each; every racer has
-its own store and its own ``Ledger`` (so racers race through the database's
-optimistic check, not through one ledger's queue) and holds its own actors, one
-after another, on one occurrence until it sells out. Both backends run the same
+its own store and its own ``Ledger`` (the ledgers of a process share its fold and
+lane, ``store.ledger.shared``; the processes race through the database's
+optimistic check) and holds its own actors, one after another, on one occurrence
+until it sells out. Both backends run the same
 workload in the same invocation, so the ratio between them is what to read: on a
 shared machine, absolute figures move with everyone else's load.
 

@@ -7,8 +7,10 @@ reports travel over a plain pipe that outlives the process it kills.
 
 The races themselves are scripts (``store.racers.script``) run by the one
 multi-process engine, ``store.racers.swarm``: every racer gets its own store
-connection and its own ``Ledger``, so racers in one process really race through
-the database's optimistic check instead of queueing in one ledger's lane.
+connection and its own ``Ledger``. The ledgers of one process share its fold and
+lane (``store.ledger.shared``), as any clients of one process do, so the racers of
+different processes race through the database's optimistic check; tests that race
+two ledgers of one process through the database make them with ``share=False``.
 """
 
 from __future__ import annotations
