@@ -75,7 +75,7 @@ class _Lane:
 
 
 class Lanes:
-    """The folded state of every occurrence a ledger has touched, and its write queues.
+    """The folded state of every occurrence its ledgers have touched, and its write queues.
 
     Every read and command comes with its ``Caller``: the store it goes through, the
     clock it is read at (``now``) or decided and stamped at (``write_now``, which may
