@@ -13,7 +13,10 @@ ratios are what to read (absolute figures move with the machine's load):
   racer needed, p50/p99 latency of every command, each process's share of wins;
 - **burst**: 64 tasks sharing one store object in one process (threads sharing one
   application for `eventsourcing`), 5,000 seats, 6,400 actors (100 each);
-- the raw limit: one row per transaction, and 100 rows per transaction.
+- the raw limit: one row per transaction, and 100 rows per transaction;
+- issue 16's rows (``bench/scale_rows.py``; ``--no-scale`` skips them): every racer
+  its own store on SQLite and PostgreSQL, the rush, PostgreSQL's parallel
+  occurrences and a season's house, each against its baseline in this run.
 
 After every run the stored log is recounted (``store.audit.check.check_stream`` for
 boxoffice and the seed, the library's own table for `eventsourcing`): oversold
@@ -39,6 +42,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench.common import fresh_db, machine, raw_limit, table, write_json
 from bench.es_occurrence import SNAPSHOT_INTERVAL, open_app, synchronous_setting
+from bench.pg_parallel import DEFAULT_PG
+from bench.scale_rows import SCALE_HEADERS, scale_results, scale_rows
 from bench.systems import SYSTEMS
 from bench.workloads import burst, fill, hot_race, single_writers
 
@@ -401,6 +406,10 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="hot-race rounds for boxoffice (default 3)"
     )
+    parser.add_argument(
+        "--no-scale", action="store_true", help="skip issue 16's rows (bench/scale_rows.py)"
+    )
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL for issue 16's rows")
     args = parser.parse_args()
     chosen = [s for s in args.systems.split(",") if s]
     unknown = sorted(set(chosen) - set(RACERS))
@@ -420,6 +429,9 @@ def main() -> int:
     )
     started = time.perf_counter()
     results = run_all(args, workdir)
+    if "boxoffice" in chosen and not args.no_scale:
+        print("issue 16's rows: own stores, the rush, PostgreSQL, a season ...", flush=True)
+        results["scale"] = scale_results(args.quick, args.pg)
     elapsed = time.perf_counter() - started
     headers = [
         "workload",
@@ -435,6 +447,9 @@ def main() -> int:
     print(table(headers, rows(results)))
     print()
     print(table(["target (issue 8)", "measured", "target", ""], targets(results)))
+    if "scale" in results:
+        print()
+        print(table(SCALE_HEADERS, scale_rows(results["scale"])))
     path = write_json(
         "compare",
         {
