@@ -255,3 +255,22 @@ async def test_the_stop_button_ends_the_run_and_still_verifies_it(db_path: str) 
         assert not screen.query_one("#race-start").disabled
         assert _gone(pids)
         await _leave(app)
+
+
+async def test_the_shared_switch_races_one_ledger_per_process(db_path: str) -> None:
+    """``shared`` on: the panel races ``--shape processes`` (each process one store and ledger)."""
+    await _ready(db_path, capacity=6)
+    app = Host(db_path, KEY)
+    async with app.run_test(size=(150, 48)) as pilot:
+        screen = await _panel(app, pilot)
+        screen.query_one("#race-shared", Switch).value = True
+        await (await _start(pilot, screen, racers=24, processes=2)).wait()
+        await pilot.pause()
+
+        assert screen.summary is not None
+        assert screen.summary.plan.shape == "processes" and screen.summary.stores == 2
+        assert "one ledger per process" in _text(screen, "#race-title")
+        assert _text(screen, VERDICT) == "capacity 6 · occupied 6 · oversold 0 ✓"
+        counts = screen.query_one("#race-lane-0 RacerGrid", RacerGrid).counts()
+        assert (counts["held"], counts["full"]) == (6, 18)
+        await _leave(app)

@@ -403,6 +403,7 @@ class RaceScreen(Screen[None]):
             Content(
                 f"Racers: {plan.racers} over {plan.workers} processes · {printable(what)} · "
                 f"{'churn' if plan.churn else 'hold only'} · pace {pace_label(plan.pace)} · "
+                f"{'one ledger per process · ' if plan.shape == 'processes' else ''}"
                 f"seed {plan.seed}"
             )
         )

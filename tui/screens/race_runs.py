@@ -59,6 +59,7 @@ async def race_one(
         churn=setup.churn,
         operator=operator,
         pace=setup.pace,
+        shape=setup.shape,
     )
     post(LanesPlanned([plan], [record.capacity]))
     race = Race(plan, on_warning=on_warning)

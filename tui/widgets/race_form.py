@@ -35,6 +35,13 @@ FIELDS = (
 )
 
 
+#: the "shared" switch: which of the racers' shapes (``store.racers.plan.SHAPES``) to race
+SHARED_TIP = (
+    "On: each process's racers share one ledger (its hold, its group commit). "
+    "Off: each racer reads, decides and appends at the seq it saw, so every conflict shows"
+)
+
+
 class RaceForm(Vertical):
     """The settings and the Start / Side by side / Stop buttons (their presses bubble up)."""
 
@@ -62,6 +69,8 @@ class RaceForm(Vertical):
         with Horizontal(classes="race-buttons"):
             yield Label(Content("churn"), classes="race-churn-label")
             yield Switch(False, id="race-churn", tooltip="Winners then confirm or release")
+            yield Label(Content("shared"), classes="race-switch-label")
+            yield Switch(False, id="race-shared", tooltip=SHARED_TIP)
             yield Button(Content("Start F5"), variant="success", id="race-start")
             yield Button(Content("Side by side v"), variant="warning", id="race-pair")
             yield Button(Content("Stop F6"), variant="error", id="race-stop", disabled=True)
@@ -98,6 +107,7 @@ class RaceForm(Vertical):
             processes=self._number("processes", 1, MAX_PANEL_PROCESSES),
             churn=self.query_one("#race-churn", Switch).value,
             pace=self.pace,
+            shape="processes" if self.query_one("#race-shared", Switch).value else "terminals",
         )
 
     # -- shown ------------------------------------------------------------------------------
@@ -131,7 +141,13 @@ class RaceForm(Vertical):
         for selector in ("#race-start", "#race-pair"):
             self.query_one(selector, Button).disabled = running
         self.query_one("#race-stop", Button).disabled = not running
-        for selector in ("#race-occurrence", "#race-racers", "#race-processes", "#race-churn"):
+        for selector in (
+            "#race-occurrence",
+            "#race-racers",
+            "#race-processes",
+            "#race-churn",
+            "#race-shared",
+        ):
             self.query_one(selector).disabled = running
         self.query_one("#race-capacity", Input).disabled = running or self.chosen is not None
         if running:

@@ -40,6 +40,7 @@ class RaceSetup:
     processes: int
     churn: bool
     pace: float = 1.0
+    shape: str = "terminals"  # or "processes": one ledger per process (store.racers.plan)
 
 
 class SetupError(ValueError):
