@@ -99,6 +99,10 @@ async def test_the_operator_is_asked_once_when_none_is_configured(
         await until(pilot, lambda: isinstance(app.screen, OperatorForm), "the question")
         await pilot.press("escape")  # no skipping it
         assert isinstance(app.screen, OperatorForm)
+        field = app.screen.query_one("#operator", Input)
+        assert field.value == "" and "not the login" in field.placeholder  # a hint, no value
+        await pilot.press("enter")  # an empty name is refused, the question stays
+        assert isinstance(app.screen, OperatorForm)
         app.screen.query_one("#operator", Input).value = "Ines Night"
         await pilot.press("enter")
         await opened(pilot)

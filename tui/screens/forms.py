@@ -210,7 +210,8 @@ class OperatorForm(FormScreen[str]):
                 "\n\nYour name is recorded on every booking you make "
                 "(set operator in the config file to skip this).",
             ),
-            [Field("operator", "Operator", login)],
+            # the login as a hint, not a value: a shared login names no one
+            [Field("operator", "Operator", f"your own name, not the login ({login})")],
         )
 
     def parse(self, values: Mapping[str, str]) -> str:
