@@ -27,9 +27,7 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -41,6 +39,7 @@ HERE = Path(__file__).resolve().parent.parent
 if str(HERE) not in sys.path:  # run as a script from a checkout: its bench/ package
     sys.path.insert(1, str(HERE))
 
+from bench.alternate import alternate, run_checkout, without  # noqa: E402
 from bench.common import percentile, table  # noqa: E402
 from bench.pg_parallel import (  # noqa: E402
     DEFAULT_PG,
@@ -48,13 +47,14 @@ from bench.pg_parallel import (  # noqa: E402
     _drop,
     _prepare,
     _verify,
-    _without,
     raw_writers,
 )
 from store.racers.script import HoldInTurn  # noqa: E402
 from store.racers.swarm import run_swarm  # noqa: E402
 
 KEY = "bench-own"
+#: the bench/ files this script runs with in an older checkout
+HARNESS = ("pg_parallel.py", "alternate.py", "common.py")
 
 
 def race(url: str, processes: int, racers: int, capacity: int, per_seat: int) -> dict[str, Any]:
@@ -116,23 +116,6 @@ def rows_of(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def run_checkout(checkout: Path | None, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """This checkout's rows in a child process (the old one's own ``store`` when given)."""
-    env, cwd, script = dict(os.environ), HERE, Path(__file__).resolve()
-    if checkout is not None:
-        env["PYTHONPATH"] = str(checkout)
-        cwd = checkout
-        for name in ("own_store.py", "pg_parallel.py", "common.py"):  # this run's harness
-            shutil.copy(script.with_name(name), checkout / "bench" / name)
-        script = checkout / "bench" / "own_store.py"
-    command = [sys.executable, str(script), "--child", *args.passed]
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{checkout or 'new'} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, dict[str, Any]] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 TARGETS = {"sqlite hot": 0.5, "sqlite rush": 0.30, "postgres hot": 0.25}
 
 
@@ -186,34 +169,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller occurrences")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.passed = _without([a for a in argv if a != "--child"], "--old", "--rounds")
+    args.passed = without([a for a in argv if a != "--child"], "--old", "--rounds")
     if args.quick:
         args.capacity, args.rush_capacity, args.raw_seconds = 300, 1000, 2.0
     if args.child:
         print(json.dumps(rows_of(args)))
         return 0
-    seen: dict[str, list[dict[str, Any]]] = {"new": []}
-    raws: list[float] = []
-    tmp = tempfile.mkdtemp()
-    old = Path(tmp) / "old"
-    if args.old:
-        seen["old"] = []
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(old), args.old],
-                       cwd=HERE, check=True)  # fmt: skip
-    try:
-        for n in range(args.rounds):
-            raws.append(raw_writers(args.processes, args.raw_seconds))
-            if args.old:
-                seen["old"].append(run_checkout(old, args))
-            seen["new"].append(run_checkout(None, args))
-            raws.append(raw_writers(args.processes, args.raw_seconds))
-            print(f"round {n + 1} of {args.rounds} done", file=sys.stderr, flush=True)
-    finally:
-        if args.old:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=HERE,
-                           check=False)  # fmt: skip
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"raw": raws, **seen}), file=sys.stderr)
+    seen, raws = alternate(
+        args.old,
+        args.rounds,
+        lambda tree: run_checkout(Path(__file__).resolve(), tree, args.passed, HARNESS),
+        lambda: raw_writers(args.processes, args.raw_seconds),
+    )
     report(args, seen, statistics.median(raws))
     return 0
 

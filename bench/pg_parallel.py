@@ -27,10 +27,8 @@ import asyncio
 import json
 import multiprocessing
 import os
-import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,6 +44,7 @@ HERE = Path(__file__).resolve().parent.parent
 if str(HERE) not in sys.path:  # run as a script from a checkout: its bench/ package
     sys.path.insert(1, str(HERE))
 
+from bench.alternate import alternate, run_checkout, without  # noqa: E402
 from bench.common import percentile, table  # noqa: E402
 from store import open_store  # noqa: E402
 from store.audit.check import check_stream  # noqa: E402
@@ -55,6 +54,8 @@ from store.racers.clients import RACER_DEADLINE, LedgerClient  # noqa: E402
 from store.racers.script import Client, HoldInTurn  # noqa: E402
 from store.racers.swarm import run_swarm  # noqa: E402
 
+#: the bench/ files this script runs with in an older checkout
+HARNESS = ("alternate.py", "common.py")
 DEFAULT_PG = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -245,25 +246,6 @@ def raw_writers(processes: int, seconds: float) -> float:
 # -- the driver ---------------------------------------------------------------------------------
 
 
-def run_checkout(checkout: Path | None, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """This checkout's rows, in a child process (the old one's own ``store`` when given)."""
-    env = dict(os.environ)
-    cwd = HERE
-    script = Path(__file__).resolve()
-    if checkout is not None:
-        env["PYTHONPATH"] = str(checkout)
-        cwd = checkout
-        copy = checkout / "bench" / "pg_parallel.py"
-        shutil.copy(script, copy)
-        script = copy
-    command = [sys.executable, str(script), "--child", *args.passed]
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{checkout or 'new'} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, dict[str, Any]] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=4)
@@ -285,45 +267,15 @@ def main(argv: list[str]) -> int:
     if args.child:
         print(json.dumps(rows_of(args)))
         return 0
-    if args.old:
-        args.passed = _without(args.passed, "--old", "--rounds")
-
-    seen: dict[str, list[dict[str, dict[str, Any]]]] = {"new": []}
-    raws: list[float] = []
-    tmp = tempfile.mkdtemp()
-    old = Path(tmp) / "old"
-    if args.old:
-        seen["old"] = []
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(old), args.old],
-                       cwd=HERE, check=True)  # fmt: skip
-    try:
-        for n in range(args.rounds):
-            raws.append(raw_writers(args.processes, args.raw_seconds))
-            if args.old:
-                seen["old"].append(run_checkout(old, args))
-            seen["new"].append(run_checkout(None, args))
-            raws.append(raw_writers(args.processes, args.raw_seconds))
-            print(f"round {n + 1} of {args.rounds} done", file=sys.stderr, flush=True)
-    finally:
-        if args.old:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=HERE,
-                           check=False)  # fmt: skip
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"raw": raws, **seen}), file=sys.stderr)
+    args.passed = without(args.passed, "--old", "--rounds")
+    seen, raws = alternate(
+        args.old,
+        args.rounds,
+        lambda tree: run_checkout(Path(__file__).resolve(), tree, args.passed, HARNESS),
+        lambda: raw_writers(args.processes, args.raw_seconds),
+    )
     _report(args, seen, statistics.median(raws))
     return 0
-
-
-def _without(argv: list[str], *options: str) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a in options:
-            skip = True
-        elif not any(a.startswith(o + "=") for o in options):
-            out.append(a)
-    return out
 
 
 def _report(

@@ -336,9 +336,12 @@ class Ledger:
         *,
         seats: int = 1,
     ) -> Outcome:
-        return await self._observed(
+        """One booking judged on the caller's roster and seq (``store.ledger.observed``)."""
+        key, actor, decide = observed_attempt(
             key, actor, observed_roster, expected_seq, "booking", None, seats
         )
+        outcome: Outcome = await self._command(key, actor, decide)
+        return outcome
 
     async def hold_with_observed(
         self,
@@ -350,21 +353,9 @@ class Ledger:
         *,
         seats: int = 1,
     ) -> Outcome:
-        return await self._observed(key, actor, observed_roster, expected_seq, "hold", ttl, seats)
-
-    async def _observed(
-        self,
-        key: str,
-        actor: str,
-        observed_roster: Sequence[str | SeatRecord],
-        expected_seq: int,
-        kind: str,
-        ttl: timedelta | None,
-        seats: int,
-    ) -> Outcome:
-        """One attempt judged on the caller's roster (``store.ledger.observed``)."""
+        """One hold judged on the caller's roster and seq (``store.ledger.observed``)."""
         key, actor, decide = observed_attempt(
-            key, actor, observed_roster, expected_seq, kind, ttl, seats
+            key, actor, observed_roster, expected_seq, "hold", ttl, seats
         )
         outcome: Outcome = await self._command(key, actor, decide)
         return outcome
