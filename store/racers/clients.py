@@ -46,21 +46,24 @@ class LedgerClient:
         return {}
 
 
-def ledger_opener(operator: str, per_ledger: int = 1) -> LedgerOpener:
+def ledger_opener(operator: str, per_ledger: int = 1, *, share: bool = True) -> LedgerOpener:
     """An ``Opener`` of one store and ``Ledger`` per ``per_ledger`` racers, writing as ``operator``.
 
     Racers ``0 .. per_ledger - 1`` share the first ledger (its lane: group commit),
-    the next ``per_ledger`` the second, and so on.
+    the next ``per_ledger`` the second, and so on. ``share=False``: the ledgers of
+    the process fold alone and race each other through the database, as separate
+    terminals would (``Ledger(share=False)``).
     """
-    return LedgerOpener(operator, per_ledger)
+    return LedgerOpener(operator, per_ledger, share)
 
 
 class LedgerOpener:
     """Picklable (a plain object with a string), so it reaches a spawned child."""
 
-    def __init__(self, operator: str, per_ledger: int = 1) -> None:
+    def __init__(self, operator: str, per_ledger: int = 1, share: bool = True) -> None:
         self.operator = operator
         self.per_ledger = per_ledger
+        self.share = share
 
     @asynccontextmanager
     async def __call__(self, url: str, key: str, racers: int) -> AsyncIterator[Sequence[Client]]:
@@ -68,6 +71,8 @@ class LedgerOpener:
             clients: list[Client] = []
             for _ in range(-(-racers // self.per_ledger)):
                 store = await stack.enter_async_context(open_store(url))
-                ledger = Ledger(store, operator=self.operator, deadline=RACER_DEADLINE)
+                ledger = Ledger(
+                    store, operator=self.operator, deadline=RACER_DEADLINE, share=self.share
+                )
                 clients += [LedgerClient(ledger, key)] * self.per_ledger
             yield clients[:racers]

@@ -7,10 +7,10 @@ reports travel over a plain pipe that outlives the process it kills.
 
 The races themselves are scripts (``store.racers.script``) run by the one
 multi-process engine, ``store.racers.swarm``: every racer gets its own store
-connection and its own ``Ledger``. The ledgers of one process share its fold and
-lane (``store.ledger.shared``), as any clients of one process do, so the racers of
-different processes race through the database's optimistic check; tests that race
-two ledgers of one process through the database make them with ``share=False``.
+connection and its own ``Ledger``. The hold, party and kill races make those
+ledgers fold alone (``share=False``), as separate terminals do, so every racer
+races through the database's optimistic check; by default the ledgers of one
+process share its fold and lane (``store.ledger.shared``: its own tests).
 """
 
 from __future__ import annotations
@@ -58,10 +58,12 @@ def _hold_scripts(racers: int, processes: int, sized: bool) -> list[HoldOnce]:
 async def run_hold_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
     """Every reply of ``processes`` spawned children racing ``racers`` holds each on ``key``.
 
-    Each racer has its own store and ledger, parked until every process is ready.
+    Each racer has its own store and a ledger that folds alone (``share=False``), so
+    every racer races through the database; all are parked until every process is ready.
     """
     scripts = _hold_scripts(racers, processes, sized=False)
-    return (await run_swarm_async(url, key, scripts, operator="hold-race")).replies
+    opener = ledger_opener("hold-race", share=False)
+    return (await run_swarm_async(url, key, scripts, opener=opener)).replies
 
 
 # -- the multi-process party race ------------------------------------------------------------
@@ -75,7 +77,8 @@ def party_size(actor: str) -> int:
 async def run_party_race(url: str, key: str, racers: int, processes: int) -> list[Reply]:
     """Like ``run_hold_race``, but each racer holds for a party of ``party_size`` seats."""
     scripts = _hold_scripts(racers, processes, sized=True)
-    return (await run_swarm_async(url, key, scripts, operator="party-race")).replies
+    opener = ledger_opener("party-race", share=False)
+    return (await run_swarm_async(url, key, scripts, opener=opener)).replies
 
 
 # -- confirm racing release -----------------------------------------------------------------
@@ -197,7 +200,8 @@ def _report(word: str, actor: str) -> None:
 async def kill_racers(url: str, key: str, prefix: str, ledgers: int, per_ledger: int) -> None:
     """Race holds (and confirm every other one), reporting each answer once it is returned.
 
-    ``ledgers`` connections race each other through the database; the
+    ``ledgers`` connections race each other through the database (their ledgers
+    fold alone: ``share=False``); the
     ``per_ledger`` racers on one ledger share its lane (group commit), so both
     write paths are in flight when the parent's SIGKILL lands. A line is written
     and flushed only after the ledger has answered: the parent holds the store to
@@ -209,7 +213,8 @@ async def kill_racers(url: str, key: str, prefix: str, ledgers: int, per_ledger:
         tuple(f"{prefix}-{n}-{i}" for n in range(ledgers) for i in range(per_ledger)),
         tuple(i % 2 == 1 for _ in range(ledgers) for i in range(per_ledger)),
     )
-    async with ledger_opener(prefix, per_ledger)(url, key, len(script.actors)) as clients:
+    opener = ledger_opener(prefix, per_ledger, share=False)
+    async with opener(url, key, len(script.actors)) as clients:
         try:
             await perform(
                 script,
