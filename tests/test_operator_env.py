@@ -143,3 +143,21 @@ def test_a_real_process_with_an_escape_in_logname(house: str) -> None:
     assert done.stderr.count("\n") == 1 and "$LOGNAME" in done.stderr
     _no_raw_controls(done.stderr)
     assert last_operator(house) == ACCOUNT
+
+
+def test_a_forked_child_records_its_own_terminal_not_its_parents() -> None:
+    """The terminal id is made once per process: a fork must not inherit the parent's."""
+    parent = provenance.terminal_id()
+    assert parent.endswith(f":{os.getpid()}")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.close(read)
+        os.write(write, provenance.terminal_id().encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        seen = pipe.read().decode()
+    os.waitpid(child, 0)
+    assert seen.endswith(f":{child}")
+    assert provenance.terminal_id() == parent

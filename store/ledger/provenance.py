@@ -71,9 +71,25 @@ def default_operator() -> str:
     return login_operator().name
 
 
+#: this process's terminal id, made once (``getpid`` is a system call on every command
+#: otherwise) and forgotten in a forked child, whose process id differs
+_terminal: str | None = None
+
+
+def _forget_terminal() -> None:
+    global _terminal
+    _terminal = None
+
+
+os.register_at_fork(after_in_child=_forget_terminal)
+
+
 def terminal_id() -> str:
     """Host and process id: two terminals on one machine stay distinguishable."""
-    return f"{_host()}:{os.getpid()}"
+    global _terminal
+    if _terminal is None:
+        _terminal = f"{_host()}:{os.getpid()}"
+    return _terminal
 
 
 def event_meta(operator: str, recorded_at: datetime) -> dict[str, str]:
