@@ -269,7 +269,13 @@ async def test_the_shared_switch_races_one_ledger_per_process(db_path: str) -> N
 
         assert screen.summary is not None
         assert screen.summary.plan.shape == "processes" and screen.summary.stores == 2
-        assert "one ledger per process" in _text(screen, "#race-title")
+        title = _text(screen, "#race-title")
+        assert "one ledger per process" in title
+        # at 80 columns (78 inside the padding) the counts, seed and pace are never clipped
+        # by the occurrence's name, which comes last
+        assert title.endswith(f" · {KEY}")
+        assert len(title.split(" · one ledger")[0]) <= 78
+        assert title.index("seed") < title.index("pace") < title.index("one ledger")
         assert _text(screen, VERDICT) == "capacity 6 · occupied 6 · oversold 0 ✓"
         counts = screen.query_one("#race-lane-0 RacerGrid", RacerGrid).counts()
         assert (counts["held"], counts["full"]) == (6, 18)

@@ -400,11 +400,13 @@ class RaceScreen(Screen[None]):
         plan = message.plans[0]
         what = "side by side, same racers" if pair else plan.occurrence
         self.query_one("#race-title", Static).update(
+            # What fits 80 columns first (the seed reproduces a run); the occurrence,
+            # whose length the user chose, last, where clipping costs least.
             Content(
-                f"Racers: {plan.racers} over {plan.workers} processes · {printable(what)} · "
-                f"{'churn' if plan.churn else 'hold only'} · pace {pace_label(plan.pace)} · "
+                f"Racers: {plan.racers} over {plan.workers} processes · seed {plan.seed} · "
+                f"pace {pace_label(plan.pace)} · {'churn' if plan.churn else 'hold only'} · "
                 f"{'one ledger per process · ' if plan.shape == 'processes' else ''}"
-                f"seed {plan.seed}"
+                f"{printable(what)}"
             )
         )
         if message.note:
