@@ -54,6 +54,7 @@ from store.eventstore.sql import (
 from store.eventstore.sqlite_decide import APPEND_DECIDED, Decisions
 from store.eventstore.sqlite_support import (
     SQLITE_DIALECT,
+    busy_ms,
     identity,
     is_busy,
     on_daemon_thread,
@@ -93,19 +94,6 @@ _SCHEMA = (
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 T = TypeVar("T")
-
-
-def _busy_ms(remaining: float, most: float) -> int:
-    """SQLite's own busy wait for what is left of a deadline, in coarse steps.
-
-    A power of two of milliseconds, never more than ``remaining``: the setting is
-    one more statement, so it changes only when a step is crossed, and a wait cut
-    short is finished by the caller's retry loop.
-    """
-    budget = int(min(remaining, most) * 1000)
-    if budget < 1:
-        return 0
-    return 1 << (budget.bit_length() - 1)
 
 
 class SQLiteStore(SQLEventStore):
@@ -340,10 +328,10 @@ class SQLiteStore(SQLEventStore):
         wait: float,
     ) -> T:
         try:
-            busy_ms = _busy_ms(deadline.remaining(), self.busy_timeout)
-            if busy_ms != self._writer_busy_ms:  # bound SQLite's own wait by the deadline
-                await conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-                self._writer_busy_ms = busy_ms
+            wait_ms = busy_ms(deadline.remaining(), self.busy_timeout)
+            if wait_ms != self._writer_busy_ms:  # bound SQLite's own wait by the deadline
+                await conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+                self._writer_busy_ms = wait_ms
             result = await section(conn, deadline.remaining())
             if result is None:
                 why = f"{who(gate.holders())} has held the write turn for {seconds(wait)} s"

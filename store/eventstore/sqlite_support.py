@@ -1,5 +1,5 @@
 """SQLite's errors in the store's words, its spelling of the shared queries, a thread for
-SQLite's blocking calls, and a file's identity.
+SQLite's blocking calls, a file's identity and the busy wait's steps.
 
 Split from ``sqlite.py`` so the store reads as the write path it is.
 """
@@ -138,3 +138,16 @@ def identity(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def busy_ms(remaining: float, most: float) -> int:
+    """SQLite's own busy wait for what is left of a deadline, in coarse steps.
+
+    A power of two of milliseconds, never more than ``remaining``: the setting is
+    one more statement, so it changes only when a step is crossed, and a wait cut
+    short is finished by the caller's retry loop.
+    """
+    budget = int(min(remaining, most) * 1000)
+    if budget < 1:
+        return 0
+    return 1 << (budget.bit_length() - 1)

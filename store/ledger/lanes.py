@@ -72,6 +72,9 @@ class _Lane:
     #: catch-up of a read began reading: a read asked before that saw all it must
     asked: int = 0
     covered: int = 0
+    #: the last look at the stream found nothing this process had not written: the
+    #: next batch is decided on the state held, without a read (the append checks it)
+    quiet: bool = False
 
 
 class Lanes:
@@ -137,6 +140,8 @@ class Lanes:
             folded = 0
         fresh = fresh or current or (head is not None and state.seq >= head)
         events = [] if fresh else await store.read(state.stream, after_seq=state.seq)
+        if not fresh:
+            self._lane(key).quiet = not events
         for event in events:
             state.apply(event)
         folded += len(events)
@@ -156,6 +161,7 @@ class Lanes:
         sound snapshot in its place.
         """
         self._states.pop(key, None)
+        self._lane(key).quiet = False
         if self._snapshotted is not None:
             self._snapshotted.discard(stream_of(key))
 
@@ -320,28 +326,41 @@ class Lanes:
     async def _decide_and_append(
         self, key: str, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Any]], list[Event] | Conflict]:
+        """Decide on the caught-up state and append at its seq.
+
+        When the last look found no other writer (``_Lane.quiet``), the batch is
+        decided on the state held, unread: the append at its seq is the look, and
+        a stream that moved refuses it. A guess that missed, or that would answer
+        without writing (a refusal must come from a look), is undone and decided
+        again after a read, not counted as an attempt: a lone writer's hold costs
+        one trip to the database, not two.
+        """
         caller = batch[0].caller
-        state = await self._catch_up(caller.store, key)
+        guess = self._lane(key).quiet
+        state = await self._catch_up(caller.store, key, current=guess)
         now = state.at(await caller.write_now())
         base = state.seq
         state.begin()
         try:
             decided, new = self._decide_batch(state, batch, now)
-            written: list[Event] | Conflict = (
-                await caller.store.append_many_expect(
+            written: list[Event] | Conflict = []
+            if new:
+                written = await caller.store.append_many_expect(
                     state.stream,
                     base,
                     new,
                     timeout=min(p.deadline for p in batch) - time.monotonic(),
                 )
-                if new
-                else []
-            )
         except BaseException:
             state.rollback()
             raise
         if isinstance(written, Conflict) or not new:
             state.rollback()  # nothing written: what was played out up to now is undone
+            if guess:
+                self._lane(key).quiet = False
+                for pending in batch:
+                    pending.attempts -= 1
+                return await self._decide_and_append(key, batch)
         else:
             state.commit()
         return decided, written
