@@ -99,13 +99,20 @@ async def test_the_longest_name_is_still_checked_character_by_character(
     house: Ledger, counted: CountingUnicodedata
 ) -> None:
     """The early refusal stops nothing it should not: 500 characters pass, 501 do not,
-    and a hidden character in a 500-character name is still found."""
+    and a hidden character in a 500-character name is still found.
+
+    A printable ASCII name is checked whole at C speed (``str.isprintable``: no
+    letter of it can hide anything); any other is categorised character by character.
+    """
     assert (await house.book(KEY, "a" * MAX_TEXT)).ok
-    assert counted.characters >= MAX_TEXT  # it was looked at
+    assert (await house.book(KEY, "é" * MAX_TEXT)).ok
+    assert counted.characters >= MAX_TEXT  # the accented one was looked at, letter by letter
     with pytest.raises(InvalidInput, match="at most 500"):
         await house.book(KEY, "b" * (MAX_TEXT + 1))
     with pytest.raises(InvalidInput, match="U\\+202E"):
         await house.book(KEY, "c" * (MAX_TEXT - 1) + "\u202e")
+    with pytest.raises(InvalidInput, match="U\\+0007"):  # a control inside plain ASCII
+        await house.book(KEY, "d" * (MAX_TEXT // 2) + "\a" + "d" * (MAX_TEXT // 2 - 1))
 
 
 def test_a_decomposed_name_of_500_letters_passes() -> None:

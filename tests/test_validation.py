@@ -15,10 +15,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from store import EventStore, open_store
 from store.booking import InvalidInput, Ledger, Outcome, Status, UnknownOccurrence
-from store.ledger import decide
+from store.ledger import decide, rules
 
 KEY = "hamlet"
 STREAM = "booking:" + KEY
@@ -447,3 +449,37 @@ async def test_a_refused_command_leaves_the_ledger_usable(any_house: Ledger) -> 
     booked = await any_house.book(KEY, "cy")
     assert (booked.status, booked.seat) == (Status.BOOKED, 3)
     assert await any_house.matches_full_fold(KEY)
+
+
+def _text_rule(value: str, empty_ok: bool) -> str:
+    """SPEC §2's text rule, spelled out: what ``clean_text`` must answer for ``value``."""
+    normal = unicodedata.normalize("NFC", value.strip()).strip()
+    if len(normal) > 500:
+        return "refused: too long"
+    if any(unicodedata.category(ch) in _HIDDEN for ch in normal):
+        return "refused: hidden"
+    if not normal and not empty_ok:
+        return "refused: empty"
+    return normal
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(st.characters(max_codepoint=0x7F), max_size=520),  # the ASCII fast path
+        st.text(st.characters(max_codepoint=0x7F), min_size=495, max_size=505),
+        st.text(max_size=40),  # and the rest of Unicode, through the full path
+    ),
+    st.booleans(),
+)
+def test_text_is_cleaned_by_the_rule_on_both_paths(value: str, empty_ok: bool) -> None:
+    want = _text_rule(value, empty_ok)
+    try:
+        got = rules.clean_text(value, "actor", empty_ok=empty_ok)
+    except InvalidInput as exc:
+        message = str(exc)
+        assert want.startswith("refused"), (value, message)
+        reason = {"too long": "at most", "hidden": "contains a", "empty": "must not be empty"}
+        assert reason[want.removeprefix("refused: ")] in message
+    else:
+        assert got == want

@@ -181,10 +181,11 @@ class OccurrenceState(RosterViews):
             self._lapse(self.high_water)
         self.seq = event.seq
         self._fold_event(event, meta, recorded)
-        noted = self.requests.note(event.seq, meta)
-        if noted is not None and self._journal is not None:
-            self._journal.append(("request", *noted))
-        if self.waiting:  # whatever the event freed goes to the waiters first (SPEC §4.5)
+        if "request" in meta:  # most events are asked without an id (SPEC §4.6)
+            noted = self.requests.note(event.seq, meta)
+            if noted is not None and self._journal is not None:
+                self._journal.append(("request", *noted))
+        if self.waiting.waiters:  # whatever the event freed goes to the waiters first (SPEC §4.5)
             self._walk(self.high_water)
 
     def _fold_event(self, event: Event, meta: dict[str, Any], recorded: datetime | None) -> None:
@@ -219,7 +220,8 @@ class OccurrenceState(RosterViews):
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
                 return
-            self.waiting.leave(actor)  # a waiter who books or holds leaves the list
+            if actor in self.waiting.waiters:  # a waiter who books or holds leaves the list
+                self.waiting.leave(actor)
             # A fresh join number even across a rollback: a heap entry left by an undone
             # tentative hold must never match a later member (pushes are not journaled).
             join = self._next_join

@@ -7,6 +7,7 @@ JSON value and returns something every reader can show and compare, or None
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,14 @@ def parse_time(value: Any) -> datetime | None:
     """
     if not isinstance(value, str) or not value.isascii():
         return None
+    # an instant is about 32 characters: a longer string (garbage) is not kept
+    return _instant(value) if len(value) <= 64 else _instant.__wrapped__(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _instant(value: str) -> datetime | None:
+    """``parse_time`` of a string, remembered: the events of a batch share their
+    ``recorded_at`` and holds their ``expires_at``, and a datetime is immutable."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

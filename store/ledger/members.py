@@ -79,9 +79,10 @@ class RosterViews:
 
     def lapsing(self, now: datetime | None) -> list[Member]:
         """Held members whose hold has lapsed by ``now`` (not yet folded as lapsed)."""
-        if now is None:
-            return []
-        heap, found, stack = self._expiry, [], [0]
+        heap = self._expiry
+        if now is None or not heap or heap[0][0] > now:
+            return []  # the heap's first entry is its soonest: nothing has lapsed
+        found, stack = [], [0]
         while stack:
             i = stack.pop()
             if i < len(heap) and heap[i][0] <= now:
@@ -127,7 +128,8 @@ class RosterViews:
 
     def occupied_at(self, now: datetime | None) -> int:
         """Seats occupied at ``now``: the held and confirmed parties' seats, less lapses."""
-        return self.held + self.confirmed - sum(m.seats for m in self.lapsing(now))
+        lapsed = self.lapsing(now)
+        return self.held + self.confirmed - (sum(m.seats for m in lapsed) if lapsed else 0)
 
     def seat_at(self, actor: str, now: datetime | None) -> int | None:
         """The first seat of the actor's block at ``now`` (1 + every seat before it), or None."""

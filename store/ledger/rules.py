@@ -75,6 +75,17 @@ def clean_text(value: object, field: str, *, empty_ok: bool) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be text, not {type(value).__name__}")
     stripped = value.strip()  # C speed, and NFC never makes an edge white space or not
+    if stripped.isascii() and stripped.isprintable():
+        # letters, digits, punctuation and spaces only: NFC leaves them as they are and
+        # none is in a forbidden category, so the answer is the slow path's, at C speed
+        # (most names and references at a box office; 2 us a command otherwise)
+        if len(stripped) > MAX_TEXT:
+            raise InvalidInput(
+                field, f"must be at most {MAX_TEXT} characters (got {len(stripped)})"
+            )
+        if not stripped and not empty_ok:
+            raise InvalidInput(field, "must not be empty")
+        return stripped
     if len(stripped) > MAX_TEXT * MOST_PER_CHARACTER:
         raise InvalidInput(field, f"must be at most {MAX_TEXT} characters (got {len(stripped)})")
     # SPEC order: normalise and strip first, so a pasted trailing newline is white space
