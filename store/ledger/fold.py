@@ -168,29 +168,39 @@ class OccurrenceState(RosterViews):
         list is an event with no time and no operator. ``store.audit.check`` flags
         such events; no reader fails on them (issue 12 row 11).
         """
-        if event.seq != self.seq + 1:
+        self.apply_next(event.seq, event.type, event.data, event.meta)
+
+    def apply_next(self, seq: int, kind: str, data: Any, meta: Any) -> None:
+        """``apply`` of an event given by its parts: a batch's tentative decisions are
+        folded as they are made, before the store has made them ``Event``s."""
+        if seq != self.seq + 1:
             raise StoreCorrupt(
-                f"{self.stream}: damaged: seq {event.seq} follows seq {self.seq} "
+                f"{self.stream}: damaged: seq {seq} follows seq {self.seq} "
                 "(`boxoffice check` names it)"
             )
-        meta = event.meta if isinstance(event.meta, dict) else {}
+        meta = meta if isinstance(meta, dict) else {}
         recorded = parse_time(meta.get("recorded_at"))
         if recorded is not None and (self.high_water is None or recorded > self.high_water):
             self.high_water = recorded
         if self.high_water is not None:
             self._lapse(self.high_water)
-        self.seq = event.seq
-        self._fold_event(event, meta, recorded)
+        self.seq = seq
+        self._fold_event(seq, kind, data if isinstance(data, dict) else {}, meta, recorded)
         if "request" in meta:  # most events are asked without an id (SPEC §4.6)
-            noted = self.requests.note(event.seq, meta)
+            noted = self.requests.note(seq, meta)
             if noted is not None and self._journal is not None:
                 self._journal.append(("request", *noted))
         if self.waiting.waiters:  # whatever the event freed goes to the waiters first (SPEC §4.5)
             self._walk(self.high_water)
 
-    def _fold_event(self, event: Event, meta: dict[str, Any], recorded: datetime | None) -> None:
-        data = event.data if isinstance(event.data, dict) else {}
-        kind = event.type
+    def _fold_event(
+        self,
+        seq: int,
+        kind: str,
+        data: dict[str, Any],
+        meta: dict[str, Any],
+        recorded: datetime | None,
+    ) -> None:
         if kind == "created":
             if not self.created:
                 self.created = True
@@ -215,7 +225,7 @@ class OccurrenceState(RosterViews):
         member = self.members.get(actor)
         state = member.state if member is not None else None
         if kind in ("wait", "unwait") or (kind == "note" and actor in self.waiting):
-            self._fold_waiter(kind, actor, data, event, meta)
+            self._fold_waiter(kind, actor, data, seq, meta)
             return
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
@@ -238,7 +248,7 @@ class OccurrenceState(RosterViews):
                     self.high_water,
                     expires,
                     operator if isinstance(operator, str) else None,
-                    ref=event.seq,
+                    ref=seq,
                     seats=seats,
                     note=party_note(data.get("note")),
                 ),
@@ -301,7 +311,7 @@ class OccurrenceState(RosterViews):
                 self.offer_ttl_s = duration_s(data["offer_ttl_s"])
 
     def _fold_waiter(
-        self, kind: str, actor: str, data: dict[str, Any], event: Event, meta: dict[str, Any]
+        self, kind: str, actor: str, data: dict[str, Any], seq: int, meta: dict[str, Any]
     ) -> None:
         """`wait` joins the list unless seated or waiting; `unwait` leaves; `note` re-notes."""
         if kind == "unwait":
@@ -320,7 +330,7 @@ class OccurrenceState(RosterViews):
                     actor,
                     party_size(data.get("seats")),
                     order,
-                    event.seq,
+                    seq,
                     self.high_water,
                     operator if isinstance(operator, str) else None,
                     party_note(data.get("note")),

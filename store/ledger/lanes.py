@@ -400,7 +400,7 @@ class Lanes:
                 own: dict[str, Any] = meta
                 if request is not None:
                     own = {**meta, "request": request_meta(request, answer)}
-                state.apply(Event(state.stream, state.seq + 1, 0, type_, data, own))
+                state.apply_next(state.seq + 1, type_, data, own)
                 new.append(NewEvent(type_, data, own))
             decided.append((pending, result))
         return decided, new
