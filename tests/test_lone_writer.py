@@ -10,6 +10,8 @@ from a guess, and neither counts as a lost race in the answer.
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 from support.wrapped_store import Appends
@@ -90,3 +92,26 @@ async def test_a_refusal_is_never_answered_from_a_guess(db_path: str) -> None:
 
     assert reads.count == 1  # the refusal the guess gave was checked by a look
     assert late.status is Status.HELD and late.attempts == 1
+
+
+async def test_a_closed_store_and_its_dropped_ledger_are_freed_at_once(db_path: str) -> None:
+    """No reference cycle keeps a finished ledger's folded state for the cyclic GC.
+
+    A server that opens a store per request drops one a request: with a cycle (the
+    store's turn reaching back to the store, a ledger's clocks to the ledger) each
+    held its whole fold (a member per party) until a gen-2 collection.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        async with open_store(db_path, create=True) as store:
+            ledger = Ledger(store, operator="ada")
+            await ledger.create_occurrence("gala", capacity=50)
+            for i in range(10):
+                await ledger.hold("gala", f"fan-{i}")
+            gone = weakref.ref(ledger), weakref.ref(store)
+            del ledger
+        del store
+        assert [ref() is None for ref in gone] == [True, True]
+    finally:
+        gc.enable()

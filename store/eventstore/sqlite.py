@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,7 +129,8 @@ class SQLiteStore(SQLEventStore):
         self._identity: tuple[int, int] | None = None
         self._wal_expected = False
         #: the write turn, taken and given back on the writer connection's thread
-        self._turn = ConnectionTurn(lambda: self._gate)
+        me = weakref.ref(self)  # no cycle: a closed store is freed when it is dropped
+        self._turn = ConnectionTurn(lambda: store._gate if (store := me()) else None)
         #: ``append_decided``'s callbacks, run by the append statement on that thread
         self._decisions = Decisions(self._turn, path)
 

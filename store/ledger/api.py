@@ -13,15 +13,16 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
+from functools import partial
 from typing import Any, Final, Literal, TypeVar
 
 from store.eventstore.contract import EventStore
 from store.eventstore.events import Event
-from store.ledger import clock_check
 from store.ledger import decide as d
 from store.ledger import party_input as p
 from store.ledger import rules as v
 from store.ledger.catalog import Catalog, Needle
+from store.ledger.clock_check import checked_now
 from store.ledger.decide import UnknownOccurrence
 from store.ledger.fold import STREAM_PREFIX, OccurrenceState, SeatState, fold, stream_of
 from store.ledger.house import house_lines
@@ -114,8 +115,11 @@ class Ledger:
         self.max_batch = max_batch
         self._clock = clock
         self.clock_check = clock is None if clock_check is None else bool(clock_check)
-        write_now = self._checked_now if self.clock_check else self.now
-        self._caller = Caller(store, self.now, write_now, self.operator, deadline)
+        # the caller's clocks close over the store and the clock, not the ledger: a ledger
+        # dropped is then freed at once, its folded state with it, not at a GC's leisure
+        now = partial(_now_of, store, clock)
+        write_now = partial(checked_now, store, clock) if self.clock_check else now
+        self._caller = Caller(store, now, write_now, self.operator, deadline)
         self._lanes = lanes_for(
             store, max_batch, checked=self.clock_check, share=share and clock is None
         )
@@ -125,13 +129,7 @@ class Ledger:
 
     async def now(self) -> datetime:
         """The ledger's clock: injected, else the database server's, else UTC now."""
-        if self._clock is not None:
-            return _aware(self._clock())
-        return _aware(await self.store.server_now() or datetime.now(UTC))
-
-    async def _checked_now(self) -> datetime:
-        """The clock a write is stamped with, refused (``ClockSkew``) if it runs ahead."""
-        return await clock_check.checked_now(self.store, self._clock)
+        return await _now_of(self.store, self._clock)
 
     # -- commands ------------------------------------------------------------------
 
@@ -483,6 +481,12 @@ class Ledger:
         """Whether the incremental state equals a refold of the whole stream."""
         key = v.occurrence_key(key)
         return await self._lanes.matches_full_fold(self._caller, key)
+
+
+async def _now_of(store: EventStore, clock: Clock | None) -> datetime:
+    if clock is not None:
+        return _aware(clock())
+    return _aware(await store.server_now() or datetime.now(UTC))
 
 
 def _aware(moment: datetime) -> datetime:
