@@ -10,8 +10,10 @@ from a guess, and neither counts as a lost race in the answer.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 from support.wrapped_store import Appends
@@ -54,20 +56,24 @@ async def test_a_lone_writers_holds_read_nothing_after_a_quiet_look(db_path: str
     assert report.ok and report.acquisitions == 21
 
 
-async def test_a_guess_another_terminal_beat_is_decided_again_on_the_log(db_path: str) -> None:
-    async with (
-        open_store(db_path, create=True) as mine,
-        open_store(db_path) as theirs,
-    ):
+@contextlib.asynccontextmanager
+async def two_terminals(path: str, capacity: int) -> AsyncIterator[tuple[Ledger, Ledger]]:
+    """Ours, with "a1" and "a2" held and its next hold guessed (its last look was quiet),
+    and another terminal's ledger on the same file."""
+    async with open_store(path, create=True) as mine, open_store(path) as theirs:
         ours = Ledger(mine, operator="ada", share=False)
-        other = Ledger(theirs, operator="bob", share=False)
-        await ours.create_occurrence("gala", capacity=3)
+        await ours.create_occurrence("gala", capacity=capacity)
         await ours.hold("gala", "a1")
-        await ours.hold("gala", "a2")  # quiet: the next hold is guessed
+        await ours.hold("gala", "a2")
+        yield ours, Ledger(theirs, operator="bob", share=False)
+
+
+async def test_a_guess_another_terminal_beat_is_decided_again_on_the_log(db_path: str) -> None:
+    async with two_terminals(db_path, capacity=3) as (ours, other):
         assert (await other.hold("gala", "b1")).status is Status.HELD  # the last seat
-        appends = Appends(mine)
+        appends = Appends(ours.store)
         late = await ours.hold("gala", "a3")
-        events = await mine.read(stream_of("gala"))
+        events = await ours.store.read(stream_of("gala"))
 
     assert appends.conflicts == 1, "the hold was not guessed (or the guess was not checked)"
     assert late.status is Status.FULL  # decided again on the log, which the rival filled
@@ -77,17 +83,10 @@ async def test_a_guess_another_terminal_beat_is_decided_again_on_the_log(db_path
 
 
 async def test_a_refusal_is_never_answered_from_a_guess(db_path: str) -> None:
-    async with (
-        open_store(db_path, create=True) as mine,
-        open_store(db_path) as theirs,
-    ):
-        ours = Ledger(mine, operator="ada", share=False)
-        other = Ledger(theirs, operator="bob", share=False)
-        await ours.create_occurrence("gala", capacity=2)
-        await ours.hold("gala", "a1")
-        await ours.hold("gala", "a2")  # full, and quiet: what this ledger holds says "full"
+    async with two_terminals(db_path, capacity=2) as (ours, other):
+        # full, as what ours holds says, until the other terminal frees a seat
         assert (await other.release("gala", "a1")).status is Status.RELEASED
-        reads = Reads(mine)
+        reads = Reads(ours.store)
         late = await ours.hold("gala", "a3")
 
     assert reads.count == 1  # the refusal the guess gave was checked by a look

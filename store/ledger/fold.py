@@ -230,8 +230,7 @@ class OccurrenceState(RosterViews):
         if kind in ("booking", "hold"):
             if state is SeatState.HELD or state is SeatState.CONFIRMED:
                 return
-            if actor in self.waiting.waiters:  # a waiter who books or holds leaves the list
-                self.waiting.leave(actor)
+            self.waiting.leave(actor)  # a waiter who books or holds leaves the list
             # A fresh join number even across a rollback: a heap entry left by an undone
             # tentative hold must never match a later member (pushes are not journaled).
             join = self._next_join

@@ -128,8 +128,7 @@ class RosterViews:
 
     def occupied_at(self, now: datetime | None) -> int:
         """Seats occupied at ``now``: the held and confirmed parties' seats, less lapses."""
-        lapsed = self.lapsing(now)
-        return self.held + self.confirmed - (sum(m.seats for m in lapsed) if lapsed else 0)
+        return self.held + self.confirmed - sum(m.seats for m in self.lapsing(now))
 
     def seat_at(self, actor: str, now: datetime | None) -> int | None:
         """The first seat of the actor's block at ``now`` (1 + every seat before it), or None."""
