@@ -11,6 +11,7 @@ from support.pilot import until
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from store.ledger.views import OccurrenceView
@@ -227,3 +228,66 @@ async def test_a_party_shrinking_moves_the_seats_behind_it_on_screen(monkeypatch
         shown = ["".join(text for text, _ in line) for line in on_screen(patched)]
         assert any("2-3" in line and "smiths" in line for line in shown)
         assert any(" 4 " in line and "p00" in line for line in shown)
+
+
+def layouts_asked_by(table: KeptLinesTable, monkeypatch: Any) -> list[bool]:
+    """Every refresh that reaches Textual from ``table`` with a layout asked for."""
+    asked: list[bool] = []
+    refresh = Widget.refresh
+
+    def counting(self: Widget, *regions: Region, **kwargs: Any) -> Any:
+        if self is table and kwargs.get("layout"):
+            asked.append(True)
+        return refresh(self, *regions, **kwargs)
+
+    monkeypatch.setattr(Widget, "refresh", counting)
+    return asked
+
+
+def scrollbar_drawn(table: KeptLinesTable) -> list[list[tuple[str, Any]]]:
+    bar = table.vertical_scrollbar
+    width, height = bar.size
+    strips = bar.render_lines(Region(0, 0, width, height))
+    return [[(s.text, s.style) for s in strip] for strip in strips]
+
+
+async def test_rows_coming_and_going_on_a_scrolling_roster_lay_nothing_out(
+    monkeypatch: Any,
+) -> None:
+    """A row more or less changes only the table's height: the screen is not laid out again
+    (that was a second frame per commit), yet the scrollbar, the scroll range and the
+    lines are what a table drawn afresh shows; a scrollbar appearing still lays out."""
+    app = Pair(RosterTable)
+    async with app.run_test(size=(120, 40)) as pilot:
+        patched, fresh = pair_of(app, RosterTable)
+        rows = held_and_booked(60)
+        final = [replace(r, seat=n + 1) for n, r in enumerate([*rows[:3], *rows[4:55]])]
+        fresh.show(final, NOW)  # first: a layout it asks for would lay the patched one out too
+        patched.show(rows[:5], NOW)  # no scrollbar yet
+        await settled(pilot, fresh, patched)
+        asked = layouts_asked_by(patched, monkeypatch)
+        patched.show(rows[:30], NOW)  # now it scrolls: a layout, for the scrollbar's column
+        await pilot.pause()
+        assert patched.show_vertical_scrollbar and asked
+        for _ in range(10):  # and the free column's narrowing after it (``column_fit``)
+            asked.clear()
+            await pilot.pause()
+            if not asked:
+                break
+        for shown in (rows[:31], rows[:55], [*rows[:3], *rows[4:55]]):  # one in, many, one out
+            patched.show([replace(r, seat=n + 1) for n, r in enumerate(shown)], NOW)
+            await pilot.pause()
+        assert asked == []
+        assert patched.vertical_scrollbar.window_virtual_size == patched.virtual_size.height
+        assert scrollbar_drawn(patched) == scrollbar_drawn(fresh)  # the thumb as it is drawn
+        for table in (patched, fresh):
+            table.scroll_end(animate=False)
+        await pilot.pause()
+        assert patched.max_scroll_y == fresh.max_scroll_y > 0
+        assert on_screen(patched) == on_screen(fresh)
+        assert scrollbar_drawn(patched) == scrollbar_drawn(fresh)
+        before = patched.max_scroll_y
+        patched.show(final[:-3], NOW)  # scrolled to the end, the last three leave: it moves up
+        await pilot.pause()
+        assert asked == []
+        assert patched.scroll_y == patched.max_scroll_y == before - 3

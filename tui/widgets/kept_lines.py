@@ -25,12 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from math import ceil
 from typing import Any, Self
 
 from textual.cache import LRUCache
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 #: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
 LINE_CACHE = 2000
@@ -43,6 +46,8 @@ class KeptLinesTable(DataTable[Any]):
     _window = False  # from ``repaint_changes`` to the next frame: repaint changed lines only
     _batching = False  # inside ``repaint_changes``: work out the lines when the block ends
     _repaint_pending = False  # a repaint was asked for inside the block
+    _rows_only = False  # the layout just asked for is only a row count's: no layout needed
+    _removing = False  # inside ``remove_row``: its layout is the virtual size's to ask for
 
     def __init__(self, *args: Any, kept: int = LINE_CACHE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,10 +184,34 @@ class KeptLinesTable(DataTable[Any]):
             self._repaint_pending = False
             self._refresh_changed_lines()
 
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        """A row added or removed changes only the height: no layout, if the table's own
+        height is not its rows' and no scrollbar comes or goes (its region stays; its
+        scrollbar is told, and the lines repainted).
+
+        The virtual size asks for a layout of the whole screen on every change, which
+        repaints the whole table and arranges every widget: on a live night that was a
+        second frame, and most of a commit's cost, for each row added or removed.
+        """
+        height, styled = self.container_size.height, self.styles.height
+        self._rows_only = (
+            self._window
+            and old.width == new.width
+            and styled is not None
+            and not styled.is_auto  # a table as tall as its rows is laid out again
+            and self.styles.overflow_y == "auto"
+            and (old.height > height) == (new.height > height) == self.show_vertical_scrollbar
+        )
+
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
     ) -> Self:
         if self._window and repaint and not (regions or recompose) and self.is_mounted:
+            if layout and self._removing:
+                layout = False
+            elif layout and self._rows_only:
+                layout = self._rows_only = False
+                self._rows_changed()
             super().refresh(layout=layout, repaint=False)
             if self._batching:
                 self._repaint_pending = True
@@ -190,6 +219,34 @@ class KeptLinesTable(DataTable[Any]):
                 self._refresh_changed_lines()
             return self
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def remove_row(self, row_key: RowKey | str) -> None:
+        """The table's own layout request after a removal is dropped: the virtual size it
+        moves is set once the table is idle, and asks for a layout if one is needed
+        (``watch_virtual_size``)."""
+        self._removing = True
+        try:
+            super().remove_row(row_key)
+        finally:
+            self._removing = False
+
+    def _rows_changed(self) -> None:
+        """What a layout would do for a new height: tell the scrollbar, keep the scroll
+        within the rows.
+
+        The scrollbar is repainted only if its thumb is drawn differently: a row more
+        or less on a long roster rarely moves the thumb by a glyph, and each repaint
+        of the bar was a frame of its own (about a third of a commit's CPU).
+        """
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            height = self.virtual_size.height
+            if bar.window_virtual_size != height:
+                before = _thumb(bar)
+                bar.set_reactive(ScrollBar.window_virtual_size, height)
+                if _thumb(bar) != before:
+                    bar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def _refresh_changed_lines(self) -> None:
         """Repaint the lines in view whose key differs from what they show, and the border
@@ -209,3 +266,16 @@ class KeptLinesTable(DataTable[Any]):
             changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
         if changed:
             super().refresh(*changed)
+
+
+def _thumb(bar: ScrollBar) -> list[Any]:
+    """The segments ``bar`` draws at its sizes and position now (its colours left out)."""
+    virtual, window = bar.window_virtual_size, bar.window_size
+    drawn = bar.renderer.render_bar(
+        size=bar.size.height,
+        virtual_size=ceil(virtual),
+        window_size=ceil(window if window < virtual else 0),
+        position=bar.position,
+        vertical=bar.vertical,
+    )
+    return list(drawn.segments)
