@@ -12,6 +12,9 @@ machine only ratios mean much):
    commit returning in the writer to the row changed in the app's table and
    the screen refreshed. Baseline: a bare tail (``wait_for_append`` +
    ``read_all``) in this process seeing the same commits. Target p95 < 250 ms.
+   The app's CPU per commit is timed from the writer being open to its last
+   commit on screen, less the CPU of the same stretch with nothing written
+   (the bare tail's polls, the app's timers); the gross figure is printed beside it.
 3. **idle CPU**: the app open on the busy house (held seats counting down on
    screen, nothing written) for a while; CPU time of this process over wall
    time. Baseline: the bare tail alone for the same time. Target < 5 % of a core.
