@@ -96,7 +96,7 @@ class KeptLinesTable(DataTable[Any]):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Note the frame once (what every line's key shares); the repaint window ends here."""
-        self._window = False
+        self._window = self._rows_only = False
         self._frame = self.frame_key()
         self._titles_drawn = (self.border_title, self.border_subtitle)
         return super().render_lines(crop)
@@ -191,8 +191,8 @@ class KeptLinesTable(DataTable[Any]):
         scrollbar is told, and the lines repainted).
 
         The virtual size asks for a layout of the whole screen on every change, which
-        repaints the whole table and arranges every widget: on a live night that was a
-        second frame, and most of a commit's cost, for each row added or removed.
+        arranges every widget and repaints the whole table: on a live night, for each
+        row added or removed.
         """
         height, styled = self.container_size.height, self.styles.height
         self._rows_only = (
