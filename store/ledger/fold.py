@@ -66,6 +66,8 @@ class OccurrenceState(RosterViews):
         self.offer_ttl_s: float | None = None
         self.archived = False
         self.members: dict[str, Member] = {}
+        #: actors whose member was set or undone since the last roster read (``seated``)
+        self.touched: set[str] = set()
         self._next_join = 0
         self.held = 0  # seats of held members not lapsed at high_water
         self.confirmed = 0  # seats of confirmed members
@@ -121,6 +123,7 @@ class OccurrenceState(RosterViews):
             kind = entry[0]
             if kind == "member":
                 _, actor, old = entry
+                self.touched.add(actor)
                 if old is None:
                     self.members.pop(actor, None)
                 else:
@@ -140,6 +143,7 @@ class OccurrenceState(RosterViews):
         self.waiting.rollback()
 
     def _set(self, actor: str, member: Member | None) -> None:
+        self.touched.add(actor)
         if self._journal is not None:
             self._journal.append(("member", actor, self.members.get(actor)))
         if member is None:

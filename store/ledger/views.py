@@ -11,18 +11,17 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
 from store.ledger.clock_check import ahead_of_now
 from store.ledger.fold import (
     STREAM_PREFIX,
-    Member,
     OccurrenceState,
     SeatState,
     parse_time,
     stream_of,
 )
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord, WaiterRecord
+from store.ledger.seated import member_row, seat_records
 from store.ledger.waiting import OfferMade as DerivedOffer
 
 __all__ = [
@@ -89,53 +88,10 @@ def key_of(stream: str) -> str | None:
     return stream[len(STREAM_PREFIX) :] if stream.startswith(STREAM_PREFIX) else None
 
 
-def _row(seat: int | None, member: Member, state: str) -> SeatRecord:
-    return SeatRecord(
-        seat,
-        member.actor,
-        state,
-        member.joined_at,
-        member.expires_at,
-        member.operator,
-        member.ref,
-        member.seats,
-        member.note,
-        member.checked_in_at,
-        member.offered,
-    )
-
-
 def hold_expiries(state: OccurrenceState, now: datetime | None) -> tuple[datetime, ...]:
     """When each hold still live at ``now`` lapses, soonest first (``live_holds``: the
     holds' cost, not the roster's)."""
     return tuple(sorted(e[0] for e, _ in state.live_holds() if now is None or e[0] > now))
-
-
-#: Each state's rows as its last read built them, by actor: (member, seat, row). A member
-#: is frozen and replaced whenever it changes, so the same member at the same seat is the
-#: same row: a live screen reading a 10,000-seat roster after one commit rebuilds the
-#: rows that changed or moved, and hands the rest over as the very objects it had.
-_ROWS: WeakKeyDictionary[OccurrenceState, dict[str, tuple[Member, int, SeatRecord]]] = (
-    WeakKeyDictionary()
-)
-
-
-def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecord]:
-    """The roster at ``now``, party by party; each row's seat is the first of its block."""
-    before = _ROWS.get(state, {})
-    built: dict[str, tuple[Member, int, SeatRecord]] = {}
-    rows, first = [], 1
-    for member in state.roster_at(now):
-        kept = before.get(member.actor)
-        if kept is not None and kept[0] is member and kept[1] == first:
-            row = kept[2]
-        else:
-            row = _row(first, member, str(member.state))
-        built[member.actor] = (member, first, row)
-        rows.append(row)
-        first += member.seats
-    _ROWS[state] = built
-    return rows
 
 
 def waiter_records(state: OccurrenceState) -> list[WaiterRecord]:
@@ -187,7 +143,7 @@ def occurrence_view(
 ) -> OccurrenceView:
     """Everything a screen shows of one occurrence; ``rows=False`` skips the roster."""
     seated = seat_records(state, now) if rows else []
-    lapsed = [_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
+    lapsed = [member_row(None, m, LAPSED) for m in state.unrecorded_lapses(now)] if rows else []
     all_rows = sorted(seated + lapsed, key=lambda r: r.ref) if lapsed else seated
     waiters = tuple(waiter_records(state)) if rows and state.waiting else ()
     return OccurrenceView(

@@ -82,6 +82,7 @@ class RosterTable(KeptLinesTable):
         self._all: list[SeatRecord] = []  # the roster before filtering
         self._target: list[str] = []  # the actors the table should hold, in order
         self._rows: dict[str, SeatRecord] = {}  # every target row, by actor
+        self._target_rows: list[SeatRecord] = []  # the target as it was last shown
         self._shown: list[str] = []  # the actors the table holds, in row order
         self._texts: dict[str, tuple[str, ...]] = {}  # what each held row's cells say
         self._seats: dict[str, str | None] = {}  # read by every SeatCell as it is drawn
@@ -150,6 +151,7 @@ class RosterTable(KeptLinesTable):
     def reset(self) -> None:
         """Forget everything (another occurrence was selected)."""
         self._all, self._target, self._rows, self._shown, self._texts = [], [], {}, [], {}
+        self._target_rows = []
         self._pending = []
         self._seats.clear()
         self._next_expiry = None
@@ -230,24 +232,36 @@ class RosterTable(KeptLinesTable):
 
     def _apply(self, target: list[SeatRecord], now: datetime | None) -> None:
         keep_cursor_on = self.selected_actor
-        wanted = {r.actor for r in target}
-        gone = [a for a in self._shown if a not in wanted]
+        start = self._unchanged_head(target)
+        blocks_before = {a: self._seats.get(a) for a in self._shown[start or 0 :]}
+        rows_before = self._rows
+        if start is None:  # the table is not yet the last target: diff every row
+            start = 0
+            self._rows, self._target = {}, []
+            self._seats.clear()
+        tail = target[start:]
+        wanted = {r.actor for r in tail}
+        gone = [a for a in self._shown[start:] if a not in wanted]
         today = self._today(now)
         self._pending = []
         # only the lines whose drawing changed are repainted (KeptLinesTable)
         with self.app.batch_update(), self.repaint_changes():
-            blocks_before = dict(self._seats)
-            self._seats.clear()
-            self._seats.update((r.actor, block(r)) for r in target)
+            seats, rows = self._seats, self._rows
+            for actor in gone:
+                seats.pop(actor, None)
+            seats.update((r.actor, block(r)) for r in tail)
             if not self._shown or len(gone) * len(self._shown) > _REBUILD_RATIO * len(target):
                 self.clear()
                 self._shown, self._texts = [], {}
                 newcomers = target
             else:
-                newcomers = self._patch(target, gone, now, today)
-                self._redraw_moved_blocks(blocks_before, target)
-            self._target = [r.actor for r in target]
-            self._rows = {r.actor: r for r in target}
+                newcomers = self._patch(tail, rows_before, gone, start, now, today)
+                self._redraw_moved_blocks(blocks_before, tail)
+            for actor in gone:
+                rows.pop(actor, None)
+            rows.update((r.actor, r) for r in tail)
+            self._target = self._target[:start] + [r.actor for r in tail]
+            self._target_rows = target
             self._append(newcomers, FIRST_ROWS if not self._shown else MORE_ROWS, now, today)
             if keep_cursor_on in self._texts:
                 index = self._shown.index(keep_cursor_on)
@@ -255,6 +269,22 @@ class RosterTable(KeptLinesTable):
                     self.move_cursor(row=index, scroll=False)
         if self.after_apply is not None:
             self.after_apply()
+
+    def _unchanged_head(self, target: list[SeatRecord]) -> int | None:
+        """How many leading rows are the very rows the table shows already: the diff starts
+        after them.
+
+        The ledger hands an unchanged party at an unmoved seat over as the same object
+        (``store.ledger.seated``), so a booking at the end of a 10,000-seat night is
+        diffed as one row, not 10,000; a cancel as the rows from its seat on.
+        """
+        before = self._target_rows
+        if self._pending or self._resort or len(self._shown) != len(before):
+            return None  # the table is not yet the last target, in its order
+        start, end = 0, min(len(before), len(target))
+        while start < end and target[start] is before[start]:
+            start += 1
+        return start
 
     def _redraw_moved_blocks(self, before: dict[str, str | None], target: list[SeatRecord]) -> None:
         """Redraw rows whose seats moved with no other change (a party shrank ahead of them).
@@ -276,22 +306,29 @@ class RosterTable(KeptLinesTable):
                 return
 
     def _patch(
-        self, target: list[SeatRecord], gone: list[str], now: datetime | None, today: date | None
+        self,
+        target: list[SeatRecord],
+        rows_before: dict[str, SeatRecord],
+        gone: list[str],
+        start: int,
+        now: datetime | None,
+        today: date | None,
     ) -> list[SeatRecord]:
-        """Remove who left and rewrite changed cells; returns the rows still to add."""
+        """Remove who left and rewrite changed cells of the rows from ``start`` on (those
+        before it are unchanged); returns the rows still to add."""
         for actor in gone:
             self.remove_row(actor)
             del self._texts[actor]
         gone_set = set(gone)
-        self._shown = [a for a in self._shown if a not in gone_set]
+        self._shown[start:] = [a for a in self._shown[start:] if a not in gone_set]
         newcomers = []
         for row in target:
             old = self._texts.get(row.actor)
             if old is None:
                 newcomers.append(row)
                 continue
-            before = self._rows[row.actor]
-            # the ledger hands an unchanged row over as the same object (views.seat_records)
+            before = rows_before[row.actor]
+            # the ledger hands an unchanged row over as the same object (store.ledger.seated)
             if row is before or unchanged_but_seat(row, before):
                 continue  # its seat number may have moved: the SeatCell reads it when drawn
             if self.by_lapse and (row.state, row.expires_at) != (before.state, before.expires_at):
