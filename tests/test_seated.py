@@ -111,3 +111,15 @@ def test_a_snapshot_load_replacing_the_members_is_built_afresh() -> None:
         other.apply(each)
     state.members = other.members  # as a snapshot load does, without a single _set
     assert seat_records(state, None) == seat_records_afresh(state, None)
+
+
+def test_a_fold_nobody_reads_rows_of_stops_naming_actors_and_is_built_afresh() -> None:
+    state = OccurrenceState(STREAM)
+    state.apply(event(1, "created", {"capacity": 10_000}, EPOCH))
+    seat_records(state, None)
+    for seq in range(2, 5002):
+        state.apply(event(seq, "booking", {"actor": f"walk-in {seq}"}, EPOCH))
+    assert state.touched is None  # 5,000 names would be kept for nothing
+    rows = seat_records(state, None)
+    assert rows == seat_records_afresh(state, None) and len(rows) == 5000
+    assert state.touched == set()

@@ -37,6 +37,9 @@ from store.ledger.seat_index import SeatIndex
 from store.ledger.waiting import OfferMade, Waiter, WaitingList
 
 STREAM_PREFIX = "booking:"
+#: Actors noted as touched before a roster read stops naming them (a writer that never
+#: reads rows would otherwise keep every actor name it ever folded).
+_TOUCHED_CAP = 4096
 #: Events that look after the occurrence itself rather than a seat (SPEC §4.4).
 _LOOKING_AFTER = frozenset({"updated", "archived", "restored"})
 
@@ -66,8 +69,9 @@ class OccurrenceState(RosterViews):
         self.offer_ttl_s: float | None = None
         self.archived = False
         self.members: dict[str, Member] = {}
-        #: actors whose member was set or undone since the last roster read (``seated``)
-        self.touched: set[str] = set()
+        #: actors whose member was set or undone since the last roster read (``seated``);
+        #: None: too many to be worth naming (a fold nobody reads rows of)
+        self.touched: set[str] | None = set()
         self._next_join = 0
         self.held = 0  # seats of held members not lapsed at high_water
         self.confirmed = 0  # seats of confirmed members
@@ -123,7 +127,7 @@ class OccurrenceState(RosterViews):
             kind = entry[0]
             if kind == "member":
                 _, actor, old = entry
-                self.touched.add(actor)
+                self._touch(actor)
                 if old is None:
                     self.members.pop(actor, None)
                 else:
@@ -142,8 +146,15 @@ class OccurrenceState(RosterViews):
         self._saved = None
         self.waiting.rollback()
 
+    def _touch(self, actor: str) -> None:
+        touched = self.touched
+        if touched is not None:
+            touched.add(actor)
+            if len(touched) > _TOUCHED_CAP:
+                self.touched = None  # the next roster read builds every row
+
     def _set(self, actor: str, member: Member | None) -> None:
-        self.touched.add(actor)
+        self._touch(actor)
         if self._journal is not None:
             self._journal.append(("member", actor, self.members.get(actor)))
         if member is None:

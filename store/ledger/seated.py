@@ -79,7 +79,12 @@ def seat_records(state: OccurrenceState, now: datetime | None) -> list[SeatRecor
     gone = _lapsing(state, now)
     touched, state.touched = state.touched, set()
     kept = _KEPT.get(state)
-    if kept is None or kept.members is not state.members or len(touched) > len(kept.order) // 4:
+    if (
+        kept is None
+        or touched is None
+        or kept.members is not state.members
+        or len(touched) > len(kept.order) // 4
+    ):
         kept = _build(state, now, gone)
     else:
         kept = _update(state, kept, touched | gone | kept.gone, gone)
