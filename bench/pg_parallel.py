@@ -138,11 +138,14 @@ class CpuSampler:
         self._thread.join()
 
     def busy(self, start: float, end: float) -> float:
-        """The busy share of every core between two monotonic instants (nearest samples)."""
-        inside = [s for s in self.samples if start <= s[0] <= end]
-        if len(inside) < 2:
-            return float("nan")
-        (_, total0, idle0), (_, total1, idle1) = inside[0], inside[-1]
+        """The busy share of every core between two monotonic instants, from the samples
+        nearest outside them (a sell-out shorter than the sampling interval has no sample
+        inside it)."""
+        before = [s for s in self.samples if s[0] <= start]
+        after = [s for s in self.samples if s[0] >= end]
+        if not before or not after:
+            return float("nan")  # the window began before the first sample or ended after the last
+        (_, total0, idle0), (_, total1, idle1) = before[-1], after[0]
         return 1 - (idle1 - idle0) / max(1, total1 - total0)
 
 
