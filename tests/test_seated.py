@@ -87,7 +87,12 @@ def test_the_histories_take_the_kept_path_and_reuse_rows(monkeypatch: pytest.Mon
     and a read after a change reuses the rows before it as the same objects."""
     updates = []
     update = seated._update
-    monkeypatch.setattr(seated, "_update", lambda *a: updates.append(1) or update(*a))
+
+    def counted(*args: Any) -> Any:
+        updates.append(args)
+        return update(*args)
+
+    monkeypatch.setattr(seated, "_update", counted)
     state = OccurrenceState(STREAM)
     reused = 0
     for each in history(7, 300):
