@@ -116,6 +116,8 @@ def _update(
     state: OccurrenceState, kept: _Kept, changed: set[str] | frozenset[str], gone: frozenset[str]
 ) -> _Kept:
     """``kept`` with the ``changed`` actors placed again, from the first place one moved."""
+    if not changed:
+        return kept  # nothing set, undone or lapsing since: the same rows (a second reader)
     members, place = state.members, kept.place
     first = len(kept.order)
     fresh = []  # the changed actors that are seated now
