@@ -48,6 +48,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench.common import median, table, write_json
 from bench.seasons import build_season
+from bench.tui_bench import after_refresh
 from store import NewEvent, open_store
 from store.booking import Ledger
 from store.ledger.fold import stream_of
@@ -113,9 +114,7 @@ async def app_house(url: str, shows: int) -> float:
         house = app.main.house
         while len(house.lines) + len(house.hidden) < shows:
             await pilot.pause(0.002)
-        painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        app.call_after_refresh(lambda: painted.set_result(time.perf_counter()))
-        return await painted - began
+        return await after_refresh(app) - began
 
 
 def cli_occurrences(url: str) -> float:

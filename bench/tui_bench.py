@@ -102,6 +102,12 @@ async def wait_until(pilot: Any, condition: Any, timeout: float = 60.0) -> None:
         await pilot.pause(0.002)
 
 
+def whole_roster_in(app: Any) -> bool:
+    """The big night's roster is wholly in the table (none of it still being added)."""
+    roster = app.main.roster
+    return bool(roster.total >= SEATS * 0.9 and not roster.filling)
+
+
 async def after_refresh(app: Any) -> float:
     """When the screen has been painted after what was just applied."""
     done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -192,9 +198,7 @@ async def latency(db: str, count: int, key: str = BIG) -> dict[str, Any]:
     applied: list[tuple[float, set[str]]] = []
     async with app.run_test(size=SIZE) as pilot:
         # the whole roster in the table first: rows still being added are not a commit's cost
-        await wait_until(
-            pilot, lambda: app.main.roster.total >= SEATS * 0.9 and not app.main.roster.filling
-        )
+        await wait_until(pilot, lambda: whole_roster_in(app))
         if key != BIG:
             app.main.house.move_cursor(row=app.main.house.get_row_index(key))
             await wait_until(
@@ -273,9 +277,7 @@ async def latency(db: str, count: int, key: str = BIG) -> dict[str, Any]:
 async def idle(db: str, seconds: float) -> dict[str, float]:
     app = make_app(db)  # the real 1 s countdown tick
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(
-            pilot, lambda: app.main.roster.total >= SEATS * 0.9 and not app.main.roster.filling
-        )
+        await wait_until(pilot, lambda: whole_roster_in(app))
         await pilot.pause()
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.sleep(seconds)  # measuring idleness itself: nothing to wait for

@@ -232,11 +232,11 @@ class RosterTable(KeptLinesTable):
 
     def _apply(self, target: list[SeatRecord], now: datetime | None) -> None:
         keep_cursor_on = self.selected_actor
-        start = self._unchanged_head(target)
-        blocks_before = {a: self._seats.get(a) for a in self._shown[start or 0 :]}
+        head = self._unchanged_head(target)
+        start = head or 0
+        blocks_before = {a: self._seats.get(a) for a in self._shown[start:]}
         rows_before = self._rows
-        if start is None:  # the table is not yet the last target: diff every row
-            start = 0
+        if head is None:  # the table is not yet the last target: diff every row
             self._rows, self._target = {}, []
             self._seats.clear()
         tail = target[start:]
