@@ -103,9 +103,9 @@ async def wait_until(pilot: Any, condition: Any, timeout: float = 60.0) -> None:
 
 
 def whole_roster_in(app: Any) -> bool:
-    """The big night's roster is wholly in the table (none of it still being added)."""
+    """The big night's roster is wholly in the table."""
     roster = app.main.roster
-    return bool(roster.total >= SEATS * 0.9 and not roster.filling)
+    return bool(roster.row_count >= SEATS * 0.9)
 
 
 async def after_refresh(app: Any) -> float:
@@ -147,7 +147,7 @@ async def open_once(db: str, seats: int) -> dict[str, float]:
             return lines
 
         roster.render_lines = spy  # type: ignore[method-assign]
-        await wait_until(pilot, lambda: roster.row_count == seats and not roster.filling)
+        await wait_until(pilot, lambda: roster.row_count == seats)
         rows = time.perf_counter()
         painted = await after_refresh(app)
         assert app.main.selected == BIG

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from store.ledger.views import OccurrenceView
 from tui.widgets.kept_lines import KeptLinesTable
+from tui.widgets.line_table import LineTable
 from tui.widgets.occurrences import OccurrenceTable
 from tui.widgets.roster import CONFIRMED, HELD, RosterTable
 
@@ -52,7 +53,9 @@ def line(key: str, capacity: int, occupied: int) -> OccurrenceView:
 TABLES_CSS = "RosterTable, OccurrenceTable { height: 1fr; border: round $accent; }"
 
 
-T = TypeVar("T", bound=KeptLinesTable)
+#: the house (a DataTable keeping its lines) and the roster (drawn a line at a time)
+Table = KeptLinesTable | LineTable
+T = TypeVar("T", bound=KeptLinesTable | LineTable)
 
 
 class Pair(App[None]):
@@ -60,7 +63,7 @@ class Pair(App[None]):
 
     CSS = TABLES_CSS
 
-    def __init__(self, kind: type[KeptLinesTable]) -> None:
+    def __init__(self, kind: type[Table]) -> None:
         super().__init__()
         self.kind = kind
 
@@ -80,7 +83,7 @@ def pair_of(app: App[None], kind: type[T]) -> tuple[T, T]:
     return patched, fresh
 
 
-def on_screen(table: KeptLinesTable) -> list[list[tuple[str, Any]]]:
+def on_screen(table: Table) -> list[list[tuple[str, Any]]]:
     """What the screen was last given for ``table``: its lines as the compositor gets them
     (lines not repainted come from the widget's cache of its last frame)."""
     width, height = table.outer_size
@@ -90,22 +93,24 @@ def on_screen(table: KeptLinesTable) -> list[list[tuple[str, Any]]]:
     ]
 
 
-def widths(table: KeptLinesTable) -> list[int]:
+def widths(table: Table) -> list[int]:
+    if isinstance(table, LineTable):
+        return [width for _, _, width in table.column_spans()]
     return [column.get_render_width(table) for column in table.ordered_columns]
 
 
-async def settled(pilot: Any, fresh: KeptLinesTable, patched: KeptLinesTable) -> None:
+async def settled(pilot: Any, fresh: Table, patched: Table) -> None:
     """Let the fresh table finish its layout: it gains a scrollbar as it fills, and its
     free column narrows a frame later (``column_fit``); then one more frame paints it."""
     await until(pilot, lambda: widths(fresh) == widths(patched), "the same column widths")
     await pilot.pause()
 
 
-def count_lines_drawn(kind: type[KeptLinesTable], monkeypatch: Any) -> list[tuple[str, int]]:
+def count_lines_drawn(kind: type[Table], monkeypatch: Any) -> list[tuple[str, int]]:
     drawn: list[tuple[str, int]] = []
     draw = kind.render_line
 
-    def counting(self: KeptLinesTable, y: int) -> Strip:
+    def counting(self: Any, y: int) -> Strip:
         drawn.append((str(self.id), y))
         return draw(self, y)
 
@@ -230,7 +235,7 @@ async def test_a_party_shrinking_moves_the_seats_behind_it_on_screen(monkeypatch
         assert any(" 4 " in line and "p00" in line for line in shown)
 
 
-def layouts_asked_by(table: KeptLinesTable, monkeypatch: Any) -> list[bool]:
+def layouts_asked_by(table: Table, monkeypatch: Any) -> list[bool]:
     """Every refresh that reaches Textual from ``table`` with a layout asked for."""
     asked: list[bool] = []
     refresh = Widget.refresh
@@ -244,7 +249,7 @@ def layouts_asked_by(table: KeptLinesTable, monkeypatch: Any) -> list[bool]:
     return asked
 
 
-def scrollbar_drawn(table: KeptLinesTable) -> list[list[tuple[str, Any]]]:
+def scrollbar_drawn(table: Table) -> list[list[tuple[str, Any]]]:
     bar = table.vertical_scrollbar
     width, height = bar.size
     strips = bar.render_lines(Region(0, 0, width, height))

@@ -1,4 +1,5 @@
-"""The roster table's diff on its own: in place, in order, cursor kept, big rosters in chunks."""
+"""The roster table on its own: rows in order, the cursor kept on its actor, only changed
+lines drawn again, a big roster whole at once."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ from typing import Any
 
 from support.pilot import until
 from textual.app import App, ComposeResult
-from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable
 
 from store.ledger.outcomes import OccurrenceRecord, SeatRecord
 from tui.widgets.occurrences import availability, capacity_bar
-from tui.widgets.roster import CONFIRMED, FIRST_ROWS, HELD, LAPSED, RosterTable
+from tui.widgets.roster import CONFIRMED, HELD, LAPSED, RosterTable
 from tui.widgets.timefmt import countdown
 
 NOW = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
@@ -40,11 +39,11 @@ class Host(App[None]):
         self.seen.append(message)
 
 
-def row_keys(table: RosterTable) -> list[str | None]:
-    """The row keys in the order the table draws them."""
-    return [
-        table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)
-    ]
+def row_keys(table: RosterTable) -> list[str]:
+    """The actors in the order the table draws them (the actor column of each line)."""
+    start = next(x for key, x, _ in table.column_spans() if key == "actor")
+    drawn = [table.render_line(y).text for y in range(1, table.row_count + 1)]
+    return [line[start:].split()[0] for line in drawn]
 
 
 def seats(table: RosterTable) -> list[str]:
@@ -57,20 +56,12 @@ async def test_changes_are_patched_and_the_cursor_follows_its_actor() -> None:
         table = app.query_one(RosterTable)
         table.show(seated("a", "b", "c", "d"), NOW)
         table.move_cursor(row=2)
-        cleared: list[int] = []
-        clear = table.clear
-
-        def counting_clear(*args: Any, **kwargs: Any) -> Any:
-            cleared.append(1)
-            return clear(*args, **kwargs)
-
-        table.clear = counting_clear  # type: ignore[method-assign]
         table.show([row("b", 1, 1), row("c", 2, 2), row("d", 3, 3), row("e", 4, 4)], NOW)
         await pilot.pause()
         assert table.shown_actors == ["b", "c", "d", "e"]
-        assert seats(table) == ["1", "2", "3", "4"], "seats closed up without rewriting cells"
-        assert table.selected_actor == "c"
-        assert cleared == []
+        assert seats(table) == ["1", "2", "3", "4"], "seats closed up"
+        assert table.selected_actor == "c" and table.cursor_row == 1
+        assert row_keys(table) == ["b", "c", "d", "e"]
 
 
 async def test_a_refold_that_puts_someone_back_mid_roster_keeps_join_order() -> None:
@@ -111,18 +102,29 @@ async def test_countdowns_tick_and_say_when_a_hold_has_lapsed() -> None:
         assert table.tick(NOW + timedelta(seconds=61)), "due for a read: the hold lapsed"
 
 
-async def test_a_big_roster_arrives_a_screenful_first_then_whole() -> None:
+async def test_a_big_roster_is_whole_at_once_and_filled_is_said_once() -> None:
     app = Host()
     async with app.run_test() as pilot:
         table = app.query_one(RosterTable)
-        rows = seated(*(f"guest-{i:04d}" for i in range(FIRST_ROWS * 4)))
+        rows = seated(*(f"guest-{i:04d}" for i in range(1200)))
         table.show(rows, NOW)
-        assert table.row_count == FIRST_ROWS and table.filling
-        await until(pilot, lambda: not table.filling, "the rest of the roster")
         assert table.row_count == len(rows)
         assert table.shown_actors == [r.actor for r in rows]
+        table.show(rows[1:], NOW)
         await until(pilot, lambda: app.seen, "Filled")
+        await pilot.pause()
+        assert [type(m) for m in app.seen] == [RosterTable.Filled], "once per occurrence"
         assert isinstance(app.seen[0], RosterTable.Filled) and app.seen[0].rows == len(rows)
+        assert table.virtual_size.height == len(rows), "a header and the rows left"
+        table.action_cursor_last()
+        await pilot.pause()
+        assert table.selected_actor == rows[-1].actor
+        bottom = table.render_line(table.scrollable_content_region.height - 1).text
+        assert rows[-1].actor in bottom, "scrolled to the last row"
+        table.reset()
+        table.show(rows[:3], NOW)
+        await until(pilot, lambda: len(app.seen) == 2, "Filled again")
+        assert app.seen[1].rows == 3 and table.cursor_row == 0  # type: ignore[attr-defined]
 
 
 def test_countdown_has_one_format() -> None:
@@ -176,11 +178,9 @@ def lines(table: RosterTable) -> list[list[tuple[str, Any]]]:
 
 
 def drawn_by_the_table(table: RosterTable) -> list[list[tuple[str, Any]]]:
-    """Every line as the DataTable itself draws it now, no kept line involved."""
-    return [
-        [(s.text, s.style) for s in DataTable.render_line(table, y)]
-        for y in range(table.size.height)
-    ]
+    """Every line drawn afresh now, no kept line involved."""
+    table.notify_style_update()  # drops every kept line
+    return lines(table)
 
 
 async def test_a_change_draws_again_only_the_rows_it_changed(monkeypatch: Any) -> None:
@@ -191,21 +191,21 @@ async def test_a_change_draws_again_only_the_rows_it_changed(monkeypatch: Any) -
         table.show(rows, NOW)
         await pilot.pause()
         drawn: list[int] = []
-        draw = DataTable.render_line
+        draw = RosterTable.row_cells
 
-        def counting(self: DataTable[Any], y: int) -> Any:
+        def counting(self: RosterTable, index: int) -> Any:
             if self is table:
-                drawn.append(y)
-            return draw(self, y)
+                drawn.append(index)
+            return draw(self, index)
 
-        monkeypatch.setattr(DataTable, "render_line", counting)
+        monkeypatch.setattr(RosterTable, "row_cells", counting)
         changed = [*rows[:5], replace(rows[5], note="aisle please"), *rows[6:]]
         table.show(changed, NOW)
         await pilot.pause()
-        assert table.get_cell("p05", "note").plain == "aisle please"
-        header = table.header_height
         # the changed row alone: the header and the cursor's row are kept lines too
-        assert sorted(set(drawn)) == [header + 5]
+        assert drawn == [5]
+        assert table.get_cell("p05", "note").plain == "aisle please"
+        assert "aisle please" in table.render_line(1 + 5).text
 
 
 async def test_kept_lines_match_a_table_drawn_afresh() -> None:
@@ -242,3 +242,28 @@ async def test_kept_lines_match_a_table_drawn_afresh() -> None:
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
         assert lines(patched) == lines(fresh)
+
+
+async def test_a_click_puts_the_cursor_on_that_row_and_keys_move_it_a_page() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(RosterTable)
+        rows = seated(*(f"p{i:02d}" for i in range(60)))
+        table.show(rows, NOW)
+        await pilot.pause()
+        await pilot.click(RosterTable, offset=(12, 4))  # line 4: the header, then p00-p02
+        assert table.selected_actor == "p03"
+        await pilot.click(RosterTable, offset=(12, 0))  # the header: the cursor stays
+        assert table.selected_actor == "p03"
+        table.focus()
+        page = table.scrollable_content_region.height - 1
+        await pilot.press("pagedown")
+        assert table.cursor_row == 3 + page
+        assert (
+            rows[3 + page].actor
+            in table.render_line(table.cursor_row - int(table.scroll_y) + 1).text
+        )
+        await pilot.press("end", "up")
+        assert table.selected_actor == "p58"
+        await pilot.press("home")
+        assert table.cursor_row == 0 and int(table.scroll_y) == 0

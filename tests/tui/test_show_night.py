@@ -257,12 +257,9 @@ async def test_a_dialog_footer_lists_only_keys_that_work_there(
 
 def column_span(table: Any, key: str) -> tuple[int, int]:
     """Where a column starts and ends inside the table (cells, from its left edge)."""
-    x = 0
-    for column in table.ordered_columns:
-        width = column.get_render_width(table)
-        if column.key.value == key:
+    for column, x, width in table.column_spans():
+        if column == key:
             return x, x + width
-        x += width
     raise KeyError(key)
 
 
@@ -323,13 +320,8 @@ async def test_with_the_log_and_the_waiting_list_open_at_80x24_the_roster_keeps_
 
 def cut_at_the_edge(table: Any) -> list[str]:
     """The columns the view's right edge cuts through (drawn in part, the rest a → away)."""
-    view, x, cut = table.scrollable_content_region.width, 0, []
-    for column in table.ordered_columns:
-        width = column.get_render_width(table)
-        if x < view < x + width:
-            cut.append(column.key.value)
-        x += width
-    return cut
+    view = table.scrollable_content_region.width
+    return [key for key, x, width in table.column_spans() if x < view < x + width]
 
 
 async def book_guests(pilot: Pilot[Any], app: BoxOfficeApp, guests: int) -> None:

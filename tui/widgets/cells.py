@@ -3,13 +3,13 @@
 Textual's DataTable measures every cell it is given (about 60 µs each), even in
 a column of fixed width where the answer is thrown away. A cell that renders
 through ``__rich_console__`` and has no ``__rich_measure__`` is not measured,
-which is what lets a 10,000-seat roster appear in a fraction of a second.
+which is what lets a long event log or waiting list appear in a fraction of a second.
 Every column that holds these cells must have a fixed width.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -32,34 +32,6 @@ class FixedCell:
 
     def __repr__(self) -> str:
         return f"FixedCell({self.text.plain!r})"
-
-
-class SeatCell:
-    """A seat number looked up when drawn, so seats closing up costs no cell rewrites.
-
-    When an early seat is freed every later seat number changes; rewriting
-    thousands of cells would be the slowest part of a live update. The table
-    keeps one ``actor -> seat`` mapping, and the rows in view read it as they
-    are drawn (Textual redraws them whenever the table changes).
-    """
-
-    __slots__ = ("actor", "order", "seats")
-
-    def __init__(self, actor: str, order: int, seats: Mapping[str, int | str | None]) -> None:
-        self.actor = actor
-        self.order = order  # join order: how rows re-sort after a refold
-        self.seats = seats
-
-    @property
-    def plain(self) -> str:
-        seat = self.seats.get(self.actor)
-        return "—" if seat is None else str(seat)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Text(self.plain, justify="right")
-
-    def __repr__(self) -> str:
-        return f"SeatCell({self.actor!r}, {self.plain})"
 
 
 class LiveCell:

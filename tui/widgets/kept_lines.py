@@ -25,16 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from math import ceil
 from typing import Any, Self
 
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region, Size
-from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
+
+from tui.widgets.scrollbar_thumb import follow_height
 
 #: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
 LINE_CACHE = 2000
@@ -242,22 +242,7 @@ class KeptLinesTable(DataTable[Any]):
             self._removing = False
 
     def _rows_changed(self) -> None:
-        """What a layout would do for a new height: tell the scrollbar, keep the scroll
-        within the rows.
-
-        The scrollbar is repainted only if its thumb is drawn differently: a row more
-        or less on a long roster rarely moves the thumb by a glyph, and each repaint
-        of the bar was a frame of its own (about a third of a commit's CPU).
-        """
-        if self.show_vertical_scrollbar:
-            bar = self.vertical_scrollbar
-            height = self.virtual_size.height
-            if bar.window_virtual_size != height:
-                before = _thumb(bar)
-                bar.set_reactive(ScrollBar.window_virtual_size, height)
-                if _thumb(bar) != before:
-                    bar.refresh()
-        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        follow_height(self)  # the scrollbar told, the scroll kept within the rows
 
     def _refresh_changed_lines(self) -> None:
         """Repaint the lines in view whose key differs from what they show, and the border
@@ -277,16 +262,3 @@ class KeptLinesTable(DataTable[Any]):
             changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
         if changed:
             super().refresh(*changed)
-
-
-def _thumb(bar: ScrollBar) -> list[Any]:
-    """The segments ``bar`` draws at its sizes and position now (its colours left out)."""
-    virtual, window = bar.window_virtual_size, bar.window_size
-    drawn = bar.renderer.render_bar(
-        size=bar.size.height,
-        virtual_size=ceil(virtual),
-        window_size=ceil(window if window < virtual else 0),
-        position=bar.position,
-        vertical=bar.vertical,
-    )
-    return list(drawn.segments)

@@ -18,20 +18,6 @@ from tui.widgets.waitlist import offered_badge
 HELD, CONFIRMED, LAPSED = "held", "confirmed", "lapsed"
 
 
-def unchanged_but_seat(row: SeatRecord, before: SeatRecord) -> bool:
-    """Whether only the seat number moved (a SeatCell reads it when drawn: nothing to rewrite)."""
-    return (
-        row.state == before.state
-        and row.expires_at == before.expires_at
-        and row.ref == before.ref
-        and row.joined_at == before.joined_at
-        and row.operator == before.operator
-        and row.note == before.note
-        and row.offered == before.offered
-        and row.checked_in_at == before.checked_in_at
-    )
-
-
 def block(row: SeatRecord) -> str | None:
     """The seats a party sits in as people read them: ``5-8``, ``5`` for one (None: no seat)."""
     if row.seat is None:

@@ -1,0 +1,365 @@
+"""A table of fixed-width columns drawn a line at a time: a line out of view is never drawn,
+a line in view only when what it shows changes.
+
+A DataTable keeps a Row object per row and, after every row added or removed, rebuilds
+its list of rows in order, its per-line row offsets and (on a removal) its whole row
+index. On a 10,000-seat night that was about 60 % of the app's CPU per commit (a cProfile
+of 30 commits, 2026-12-08), none of it reachable through DataTable's public API. Here the
+subclass owns its rows (``row_count``, ``row_drawing_key``, ``row_cells``); the table asks
+for the rows in view only, keeps each drawn line by what decides it (``LRUCache``), and
+after a change (``rows_changed``) repaints just the lines in view whose key moved.
+
+A row more or less changes only the scrollable height, which in Textual asks for a layout
+of the whole screen; when no scrollbar comes or goes and the table's height is not its
+rows', the height is set without one and the scrollbar is told directly.
+
+The look is DataTable's (the same component styles, zebra stripes, a row cursor, a header
+that stays put), so the roster reads like every other table in the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Self
+
+from rich.console import JustifyMethod
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.renderables.styled import Styled
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui.widgets.column_fit import elastic_width
+from tui.widgets.scrollbar_thumb import follow_height
+
+#: Drawn lines kept (a few screenfuls, scrolled back and forth, in two stripes).
+KEPT_LINES = 2000
+PADDING = 1  # each side of a cell, as a DataTable's
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int  # the cell's text width; the drawn width adds 2 * PADDING
+    justify: JustifyMethod = "left"
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Rows of fixed-width cells under a header; the subclass says what the rows are."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "line-table--header",
+        "line-table--cursor",
+        "line-table--even-row",
+        "line-table--odd-row",
+    }
+    DEFAULT_CSS = """
+    LineTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .line-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .line-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark > .line-table--even-row {
+            background: $surface-darken-1 40%;
+        }
+        & > .line-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .line-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .line-table--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .line-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "cursor_page_up", "Page up", show=False),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False),
+        Binding("home,ctrl+home", "cursor_first", "First", show=False),
+        Binding("end,ctrl+end", "cursor_last", "Last", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+    ]
+
+    #: the header's lines (it stays put while the rows scroll under it)
+    header_height = 1
+    # class defaults: Widget refreshes before __init__ has run
+    _window = False  # from a change of rows to the next frame: repaint changed lines only
+    _titles_drawn: tuple[object, object] | None = None
+
+    def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns: list[Column] = list(columns)
+        self._cursor = 0
+        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(KEPT_LINES)
+        self._frame: tuple[Any, ...] = ()
+        self._drawn: dict[int, tuple[Any, ...]] = {}  # what each line in view shows
+        self._styles: dict[str, Style] = {}
+
+    # -- what the subclass says ---------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return 0
+
+    def row_drawing_key(self, index: int) -> Hashable:
+        """Everything row ``index``'s drawing depends on besides the frame (equal keys,
+        equal lines)."""
+        raise NotImplementedError
+
+    def row_cells(self, index: int) -> Sequence[Text]:
+        """Row ``index``'s cells, one per column."""
+        raise NotImplementedError
+
+    def frame_extra(self) -> Hashable:
+        """What every row's drawing depends on besides the table's own frame."""
+        return None
+
+    # -- the cursor ---------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped to the rows); ``scroll``: bring it into view."""
+        self._cursor = max(0, min(row, self.row_count - 1))
+        if scroll:
+            self.scroll_to_cursor()
+        self.refresh_changes()
+
+    def scroll_to_cursor(self) -> None:
+        rows_in_view = max(1, self.scrollable_content_region.height - 1)  # the header's line
+        top = int(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + rows_in_view:
+            self.scroll_to(y=self._cursor - rows_in_view + 1, animate=False)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_cursor_page_up(self) -> None:
+        self.move_cursor(row=self._cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_cursor_page_down(self) -> None:
+        self.move_cursor(row=self._cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(row=self.row_count - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:  # the header
+            return
+        row = offset.y - 1 + int(self.scroll_y)
+        if row < self.row_count:
+            self.move_cursor(row=row, scroll=False)
+
+    # -- columns ------------------------------------------------------------------------
+
+    def column_spans(self) -> list[tuple[str, int, int]]:
+        """Each column's key, where it starts and its drawn width (cells from the left edge)."""
+        spans, x = [], 0
+        for column in self.columns:
+            width = column.width + 2 * PADDING
+            spans.append((column.key, x, width))
+            x += width
+        return spans
+
+    def fit_column(self, key: str, base: int) -> None:
+        """Give column ``key`` (usually ``base`` wide) the view's spare width, so the column
+        after it is wholly in view or wholly a scroll (→) away (``column_fit``)."""
+        keys = [c.key for c in self.columns]
+        if key not in keys or not self.is_mounted:
+            return
+        view = self.scrollable_content_region.width
+        if view <= 0:
+            return
+        widths = [(base if c.key == key else c.width) + 2 * PADDING for c in self.columns]
+        at = keys.index(key)
+        wanted = elastic_width(widths, at, view) - 2 * PADDING
+        if self.columns[at].width != wanted:
+            self.columns[at] = replace(self.columns[at], width=wanted)
+            self._lines.clear()
+            self.virtual_size = Size(self._width(), self.row_count + 1)
+            self.refresh()
+
+    def _width(self) -> int:
+        return sum(c.width + 2 * PADDING for c in self.columns)
+
+    # -- after a change -----------------------------------------------------------------
+
+    def rows_changed(self) -> None:
+        """The rows changed (the subclass's list, the cursor, a countdown): set the height
+        and repaint the lines in view that now show something else."""
+        self._cursor = max(0, min(self._cursor, self.row_count - 1))
+        new = Size(self._width(), self.row_count + 1)
+        old = self.virtual_size
+        if new != old:
+            height, styled = self.container_size.height, self.styles.height
+            if (
+                self.is_mounted
+                and old.width == new.width
+                and styled is not None
+                and not styled.is_auto  # a table as tall as its rows is laid out again
+                and self.styles.overflow_y == "auto"
+                and (old.height > height) == (new.height > height) == self.show_vertical_scrollbar
+            ):
+                self.set_reactive(Widget.virtual_size, new)
+                follow_height(self)
+            else:
+                self.virtual_size = new
+                self.refresh()
+                return
+        self._window = True
+        self.refresh_changes()
+
+    def refresh_changes(self) -> None:
+        """Repaint the lines in view whose key differs from what they show, and the border
+        if its title changed."""
+        if not self.is_mounted:
+            return
+        frame = self.frame_key()
+        width, height = self.size
+        drawn = self._drawn
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(height)
+            if drawn.get(y) != (self._line_key(y), frame)
+        ]
+        if (self.border_title, self.border_subtitle) != self._titles_drawn:
+            left, top = self.content_offset
+            outer_width, outer_height = self.outer_size
+            changed.append(Region(-left, -top, outer_width, 1))  # the top border (title)
+            changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
+        if changed:
+            super().refresh(*changed)
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        """Between a change of rows and the next frame, a whole-table repaint (a new border
+        title: the seated count moves with every commit) repaints only what changed.
+
+        A title set repaints every line of a widget through Textual's border, padding and
+        tint (a frame of its own per commit, for lines that did not change).
+        """
+        if self._window and repaint and not (regions or layout or recompose) and self.is_mounted:
+            self.refresh_changes()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._window = False  # a theme or a style changed: repaint everything
+        super().notify_style_update()
+        self._lines.clear()  # and every drawing is stale
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def frame_key(self) -> tuple[Any, ...]:
+        """Everything besides a row's own content that its drawing depends on."""
+        return (
+            tuple(self.columns),
+            self.rich_style,
+            self.get_pseudo_class_state(),
+            self.frame_extra(),
+        )
+
+    def _line_key(self, y: int) -> Hashable:
+        if y == 0:
+            return ("header",)
+        index = y - 1 + int(self.scroll_y)
+        if index >= self.row_count:
+            return ("blank",)
+        return (self.row_drawing_key(index), index % 2, index == self._cursor)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Work out the frame and the styles once for all the lines of a repaint."""
+        self._window = False
+        self._frame = self.frame_key()
+        self._titles_drawn = (self.border_title, self.border_subtitle)
+        get = self.get_component_rich_style
+        self._styles = {name: get(name) for name in self.COMPONENT_CLASSES}
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        key = self._line_key(y)
+        frame = self._frame or self.frame_key()
+        self._drawn[y] = (key, frame)
+        line = self._lines.get((key, frame))
+        if line is None:
+            line = self._draw(y)
+            self._lines.set((key, frame), line)
+        scroll_x, width = int(self.scroll_x), self.size.width
+        return line.crop(scroll_x, scroll_x + width).adjust_cell_length(width, self.rich_style)
+
+    def _draw(self, y: int) -> Strip:
+        styles = self._styles or {
+            name: self.get_component_rich_style(name) for name in self.COMPONENT_CLASSES
+        }
+        if y == 0:
+            labels = [Text(c.label) for c in self.columns]
+            return self._draw_cells(labels, styles["line-table--header"], Style.null(), False)
+        index = y - 1 + int(self.scroll_y)
+        if index >= self.row_count:
+            return Strip.blank(self._width(), self.rich_style)
+        style = styles["line-table--odd-row" if index % 2 else "line-table--even-row"]
+        post = Style.null()
+        if index == self._cursor:
+            cursor = styles["line-table--cursor"]
+            style += cursor
+            post = Style.from_color(color=cursor.color)  # the cursor's colour over the cells'
+        return self._draw_cells(self.row_cells(index), style, post, True)
+
+    def _draw_cells(self, cells: Sequence[Text], style: Style, post: Style, justify: bool) -> Strip:
+        console = self.app.console
+        options = self.app.console_options.update(no_wrap=True)
+        segments: list[Segment] = []
+        for column, cell in zip(self.columns, cells, strict=True):
+            width = column.width + 2 * PADDING
+            if justify:  # the header's labels sit left, as a DataTable's
+                cell.justify = column.justify
+            lines = console.render_lines(
+                Styled(Padding(cell, (0, PADDING)), pre_style=style, post_style=post),
+                options.update_dimensions(width, 1),
+            )
+            segments.extend(lines[0])
+        return Strip(segments).simplify()
