@@ -267,3 +267,25 @@ async def test_a_click_puts_the_cursor_on_that_row_and_keys_move_it_a_page() -> 
         assert table.selected_actor == "p58"
         await pilot.press("home")
         assert table.cursor_row == 0 and int(table.scroll_y) == 0
+
+
+async def test_the_row_under_the_mouse_is_lit_until_the_mouse_leaves() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(RosterTable)
+        table.show(seated(*(f"p{i:02d}" for i in range(10))), NOW)
+        await pilot.pause()
+
+        def background(y: int) -> Any:
+            return [s.style.bgcolor for s in table.render_line(y) if s.style][0]
+
+        before = [background(y) for y in (3, 5)]  # p02 and p04: the same stripe
+        assert before[0] == before[1]
+        await pilot.hover(RosterTable, offset=(12, 3))
+        await pilot.pause()
+        assert background(3) != before[0], "p02 is lit"
+        assert background(5) == before[1], "p04 is not"
+        assert table.region.bottom < 18
+        await pilot.hover(None, offset=(50, 18))  # below the table: the mouse left it
+        await pilot.pause()
+        assert background(3) == before[0]

@@ -4,9 +4,10 @@ that changed after a change of its content.
 A DataTable keeps its drawings only until anything in it changes: one cell
 rewritten, a row added or removed, and every line in view is drawn again from
 its cells (about 1-3 ms a row through Rich), which made each commit on a live
-night cost a redraw of every row in view, in the roster and in the house alike.
-Here a row's line is kept by its own content (what the subclass says decides it:
-the cell texts, a seat block) and by everything of the frame it was drawn in
+night cost a redraw of every row in view. (The house is such a table; the roster,
+thousands of rows that change a few at a time, is drawn a line at a time instead:
+``line_table``.) Here a row's line is kept by its own content (what the subclass says
+decides it: the cell texts) and by everything of the frame it was drawn in
 (widths, scroll, styles, focus, the cursor's type), so a commit draws again only
 the rows it changed. The cursor's row is kept too (marked as the cursor's); the
 mouse's row, while the mouse is over the table, is always drawn by the table.

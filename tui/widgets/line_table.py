@@ -61,6 +61,7 @@ class LineTable(ScrollView, can_focus=True):
         "line-table--cursor",
         "line-table--even-row",
         "line-table--odd-row",
+        "line-table--hover",
     }
     DEFAULT_CSS = """
     LineTable {
@@ -94,6 +95,9 @@ class LineTable(ScrollView, can_focus=True):
         & > .line-table--even-row {
             background: $surface-lighten-1 50%;
         }
+        & > .line-table--hover {
+            background: $block-hover-background;
+        }
         & > .line-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -122,6 +126,7 @@ class LineTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.columns: list[Column] = list(columns)
         self._cursor = 0
+        self._hover = -1  # the row under the mouse (-1: none)
         self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(KEPT_LINES)
         self._frame: tuple[Any, ...] = ()
         self._drawn: dict[int, tuple[Any, ...]] = {}  # what each line in view shows
@@ -185,13 +190,34 @@ class LineTable(ScrollView, can_focus=True):
     def action_cursor_last(self) -> None:
         self.move_cursor(row=self.row_count - 1)
 
-    def on_click(self, event: events.Click) -> None:
+    def _row_at(self, event: events.MouseEvent) -> int:
+        """The row under the mouse (-1: the header, a blank line or outside the rows)."""
         offset = event.get_content_offset(self)
         if offset is None or offset.y < 1:  # the header
-            return
+            return -1
         row = offset.y - 1 + int(self.scroll_y)
-        if row < self.row_count:
+        return row if row < self.row_count else -1
+
+    def on_click(self, event: events.Click) -> None:
+        row = self._row_at(event)
+        if row >= 0:
             self.move_cursor(row=row, scroll=False)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """The row under the mouse is lit, as in every other table of the app."""
+        row = self._row_at(event)
+        if row != self._hover:
+            self._hover = row
+            self.refresh_changes()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self._hover = -1  # the rows moved under the mouse: lit again on its next move
+        super().watch_scroll_y(old_value, new_value)
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hover != -1:
+            self._hover = -1
+            self.refresh_changes()
 
     # -- columns ------------------------------------------------------------------------
 
@@ -309,7 +335,12 @@ class LineTable(ScrollView, can_focus=True):
         index = y - 1 + int(self.scroll_y)
         if index >= self.row_count:
             return ("blank",)
-        return (self.row_drawing_key(index), index % 2, index == self._cursor)
+        return (
+            self.row_drawing_key(index),
+            index % 2,
+            index == self._cursor,
+            index == self._hover,
+        )
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Work out the frame and the styles once for all the lines of a repaint."""
@@ -342,6 +373,8 @@ class LineTable(ScrollView, can_focus=True):
         if index >= self.row_count:
             return Strip.blank(self._width(), self.rich_style)
         style = styles["line-table--odd-row" if index % 2 else "line-table--even-row"]
+        if index == self._hover:
+            style += styles["line-table--hover"]
         post = Style.null()
         if index == self._cursor:
             cursor = styles["line-table--cursor"]
