@@ -201,7 +201,7 @@ class WaitlistTable(DataTable[Any]):
         """Make the table show ``lines``, patching only what changed; the cursor keeps its party.
 
         A long list goes in a screenful first and the rest between frames, like the
-        roster, so opening it never freezes the screen.
+        event log, so opening it never freezes the screen.
         """
         self._now, self.live = now, live
         keep = self.selected_line.actor if self.selected_line else None
