@@ -277,7 +277,7 @@ async def test_the_row_under_the_mouse_is_lit_until_the_mouse_leaves() -> None:
         await pilot.pause()
 
         def background(y: int) -> Any:
-            return [s.style.bgcolor for s in table.render_line(y) if s.style][0]
+            return next(s.style.bgcolor for s in table.render_line(y) if s.style)
 
         before = [background(y) for y in (3, 5)]  # p02 and p04: the same stripe
         assert before[0] == before[1]

@@ -306,12 +306,12 @@ class MainScreen(MainScreenMoves):
 
     # -- time travel ---------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#log")
-    def _log_selected(self, event: DataTable.RowSelected) -> None:
+    @on(EventLog.Selected, "#log")
+    def _log_selected(self, event: EventLog.Selected) -> None:
         key, log_table = self.selected, self.log_table
         if key is None or log_table.key != key:
             return
-        seq = log_table.seq_at(event.cursor_row)
+        seq = log_table.seq_at(event.row)
         if seq is None:
             return
         self.run_worker(

@@ -32,6 +32,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.renderables.styled import Styled
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -106,6 +107,7 @@ class LineTable(ScrollView, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False),
         Binding("up", "cursor_up", "Up", show=False),
         Binding("down", "cursor_down", "Down", show=False),
         Binding("pageup", "cursor_page_up", "Page up", show=False),
@@ -122,9 +124,23 @@ class LineTable(ScrollView, can_focus=True):
     _window = False  # from a change of rows to the next frame: repaint changed lines only
     _titles_drawn: tuple[object, object] | None = None
 
-    def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
+    @dataclass
+    class Selected(Message):
+        """Enter on a row, or a click on the row under the cursor."""
+
+        table: LineTable
+        row: int
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    def __init__(
+        self, columns: Sequence[Column], *, zebra_stripes: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.columns: list[Column] = list(columns)
+        self.zebra_stripes = zebra_stripes
         self._cursor = 0
         self._hover = -1  # the row under the mouse (-1: none)
         self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(KEPT_LINES)
@@ -151,6 +167,25 @@ class LineTable(ScrollView, can_focus=True):
         """What every row's drawing depends on besides the table's own frame."""
         return None
 
+    # A row is one line unless the subclass says otherwise (the log's derived offers
+    # are two); these four must then agree with each other.
+
+    @property
+    def line_count(self) -> int:
+        """Lines of all the rows."""
+        return self.row_count
+
+    def row_at_line(self, line: int) -> tuple[int, int]:
+        """The row on ``line`` (counted from the first row's) and the line within it."""
+        return line, 0
+
+    def row_start(self, index: int) -> int:
+        """The line row ``index`` starts on."""
+        return index
+
+    def row_height(self, index: int) -> int:
+        return 1
+
     # -- the cursor ---------------------------------------------------------------------
 
     @property
@@ -162,15 +197,25 @@ class LineTable(ScrollView, can_focus=True):
         self._cursor = max(0, min(row, self.row_count - 1))
         if scroll:
             self.scroll_to_cursor()
+            if self.scrollable_content_region.height <= 1:  # not laid out yet: once it is
+                self.call_after_refresh(self.scroll_to_cursor)
         self.refresh_changes()
 
     def scroll_to_cursor(self) -> None:
-        rows_in_view = max(1, self.scrollable_content_region.height - 1)  # the header's line
+        if not self.row_count:
+            return
+        lines_in_view = max(1, self.scrollable_content_region.height - 1)  # the header's
         top = int(self.scroll_y)
-        if self._cursor < top:
-            self.scroll_to(y=self._cursor, animate=False)
-        elif self._cursor >= top + rows_in_view:
-            self.scroll_to(y=self._cursor - rows_in_view + 1, animate=False)
+        first = self.row_start(self._cursor)
+        last = first + self.row_height(self._cursor) - 1
+        if first < top:
+            self.scroll_to(y=first, animate=False)
+        elif last >= top + lines_in_view:
+            self.scroll_to(y=last - lines_in_view + 1, animate=False)
+
+    def action_select_cursor(self) -> None:
+        if self.row_count:
+            self.post_message(self.Selected(self, self._cursor))
 
     def action_cursor_up(self) -> None:
         self.move_cursor(row=self._cursor - 1)
@@ -195,12 +240,16 @@ class LineTable(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None or offset.y < 1:  # the header
             return -1
-        row = offset.y - 1 + int(self.scroll_y)
-        return row if row < self.row_count else -1
+        line = offset.y - 1 + int(self.scroll_y)
+        return self.row_at_line(line)[0] if line < self.line_count else -1
 
     def on_click(self, event: events.Click) -> None:
         row = self._row_at(event)
-        if row >= 0:
+        if row < 0:
+            return
+        if row == self._cursor:
+            self.post_message(self.Selected(self, row))  # a second click picks it, as Enter
+        else:
             self.move_cursor(row=row, scroll=False)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
@@ -245,7 +294,7 @@ class LineTable(ScrollView, can_focus=True):
         if self.columns[at].width != wanted:
             self.columns[at] = replace(self.columns[at], width=wanted)
             self._lines.clear()
-            self.virtual_size = Size(self._width(), self.row_count + 1)
+            self.virtual_size = Size(self._width(), self.line_count + 1)
             self.refresh()
 
     def _width(self) -> int:
@@ -257,7 +306,7 @@ class LineTable(ScrollView, can_focus=True):
         """The rows changed (the subclass's list, the cursor, a countdown): set the height
         and repaint the lines in view that now show something else."""
         self._cursor = max(0, min(self._cursor, self.row_count - 1))
-        new = Size(self._width(), self.row_count + 1)
+        new = Size(self._width(), self.line_count + 1)
         old = self.virtual_size
         if new != old:
             height, styled = self.container_size.height, self.styles.height
@@ -324,6 +373,7 @@ class LineTable(ScrollView, can_focus=True):
         """Everything besides a row's own content that its drawing depends on."""
         return (
             tuple(self.columns),
+            self.zebra_stripes,
             self.rich_style,
             self.get_pseudo_class_state(),
             self.frame_extra(),
@@ -332,11 +382,13 @@ class LineTable(ScrollView, can_focus=True):
     def _line_key(self, y: int) -> Hashable:
         if y == 0:
             return ("header",)
-        index = y - 1 + int(self.scroll_y)
-        if index >= self.row_count:
+        line = y - 1 + int(self.scroll_y)
+        if line >= self.line_count:
             return ("blank",)
+        index, within = self.row_at_line(line)
         return (
             self.row_drawing_key(index),
+            within,
             index % 2,
             index == self._cursor,
             index == self._hover,
@@ -369,10 +421,14 @@ class LineTable(ScrollView, can_focus=True):
         if y == 0:
             labels = [Text(c.label) for c in self.columns]
             return self._draw_cells(labels, styles["line-table--header"], Style.null(), False)
-        index = y - 1 + int(self.scroll_y)
-        if index >= self.row_count:
+        line = y - 1 + int(self.scroll_y)
+        if line >= self.line_count:
             return Strip.blank(self._width(), self.rich_style)
-        style = styles["line-table--odd-row" if index % 2 else "line-table--even-row"]
+        index, within = self.row_at_line(line)
+        if self.zebra_stripes:
+            style = styles["line-table--odd-row" if index % 2 else "line-table--even-row"]
+        else:
+            style = self.rich_style
         if index == self._hover:
             style += styles["line-table--hover"]
         post = Style.null()
@@ -380,11 +436,23 @@ class LineTable(ScrollView, can_focus=True):
             cursor = styles["line-table--cursor"]
             style += cursor
             post = Style.from_color(color=cursor.color)  # the cursor's colour over the cells'
-        return self._draw_cells(self.row_cells(index), style, post, True)
+        cells = self.row_cells(index)
+        return self._draw_cells(cells, style, post, True, self.row_height(index), within)
 
-    def _draw_cells(self, cells: Sequence[Text], style: Style, post: Style, justify: bool) -> Strip:
+    def _draw_cells(
+        self,
+        cells: Sequence[Text],
+        style: Style,
+        post: Style,
+        justify: bool,
+        height: int = 1,
+        within: int = 0,
+    ) -> Strip:
+        """Line ``within`` of a row of ``height`` lines (a cell of one line is blank below)."""
         console = self.app.console
-        options = self.app.console_options.update(no_wrap=True)
+        options = self.app.console_options
+        if height == 1:
+            options = options.update(no_wrap=True)
         segments: list[Segment] = []
         for column, cell in zip(self.columns, cells, strict=True):
             width = column.width + 2 * PADDING
@@ -392,7 +460,7 @@ class LineTable(ScrollView, can_focus=True):
                 cell.justify = column.justify
             lines = console.render_lines(
                 Styled(Padding(cell, (0, PADDING)), pre_style=style, post_style=post),
-                options.update_dimensions(width, 1),
+                options.update_dimensions(width, height),
             )
-            segments.extend(lines[0])
+            segments.extend(lines[within])
         return Strip(segments).simplify()
