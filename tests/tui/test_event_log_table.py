@@ -107,3 +107,19 @@ async def test_offers_after_a_seq_are_replaced_and_enter_selects_the_cursor_row(
         await pilot.pause()
         assert [(type(m), m.row) for m in app.seen] == [(EventLog.Selected, 2)]  # type: ignore[attr-defined]
         assert log.seq_at(2) == 3 and log.get_cell("3", "actor").plain == "guest-3"
+
+
+async def test_a_log_opened_on_a_long_stream_shows_its_newest_event() -> None:
+    """Loaded the moment it is shown, before it has a scrollbar (which refuses a scroll
+    unless forced), the log still ends on its newest event."""
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(EventLog)
+        log.display = False
+        await pilot.pause()
+        log.display = True
+        log.load(STREAM, [event(n) for n in range(1, 201)], NOW)
+        await pilot.pause()
+        await pilot.pause()
+        assert log.cursor_row == 199 and 0 < log.max_scroll_y == int(log.scroll_y)
+        assert "guest-200" in texts(log)[-1]

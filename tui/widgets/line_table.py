@@ -197,8 +197,8 @@ class LineTable(ScrollView, can_focus=True):
         self._cursor = max(0, min(row, self.row_count - 1))
         if scroll:
             self.scroll_to_cursor()
-            if self.scrollable_content_region.height <= 1:  # not laid out yet: once it is
-                self.call_after_refresh(self.scroll_to_cursor)
+            # and again once laid out: new rows may bring a scrollbar that narrows the view
+            self.call_after_refresh(self.scroll_to_cursor)
         self.refresh_changes()
 
     def scroll_to_cursor(self) -> None:
@@ -208,10 +208,12 @@ class LineTable(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         first = self.row_start(self._cursor)
         last = first + self.row_height(self._cursor) - 1
+        # forced: rows that just arrived may have no scrollbar yet (it comes with the
+        # layout), and a table without one refuses to scroll
         if first < top:
-            self.scroll_to(y=first, animate=False)
+            self.scroll_to(y=first, animate=False, force=True)
         elif last >= top + lines_in_view:
-            self.scroll_to(y=last - lines_in_view + 1, animate=False)
+            self.scroll_to(y=last - lines_in_view + 1, animate=False, force=True)
 
     def action_select_cursor(self) -> None:
         if self.row_count:
