@@ -145,14 +145,12 @@ class EventLog(LineTable):
         have been a read's play-out to its moment, and a later read knows better).
         """
         fresh = [e for e in events if e.seq > self.last_seq]
+        follow = self.cursor_row >= self.row_count - 1  # on the last row: stays on the newest
         if offers_after is not None:
             if not fresh and self._trailing_offers(offers_after) == list(offers):
                 return  # nothing moved: leave the rows (and the cursor) alone
-            follow = self.cursor_row >= self.row_count - 1
             self._drop_offers_from(offers_after)
-        else:
-            follow = self.cursor_row >= self.row_count - 1
-        if not fresh and not offers and offers_after is None:
+        elif not fresh and not offers:
             return
         self._add(fresh, offers, now, follow=follow)
 

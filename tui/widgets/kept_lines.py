@@ -35,7 +35,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from tui.widgets.scrollbar_thumb import follow_height
+from tui.widgets.repaint_parts import border_lines, follow_height, height_only
 
 #: Row drawings kept (a few screenfuls, scrolled back and forth, in two stripes).
 LINE_CACHE = 2000
@@ -195,15 +195,7 @@ class KeptLinesTable(DataTable[Any]):
         arranges every widget and repaints the whole table: on a live night, for each
         row added or removed.
         """
-        height, styled = self.container_size.height, self.styles.height
-        self._rows_only = (
-            self._window
-            and old.width == new.width
-            and styled is not None
-            and not styled.is_auto  # a table as tall as its rows is laid out again
-            and self.styles.overflow_y == "auto"
-            and (old.height > height) == (new.height > height) == self.show_vertical_scrollbar
-        )
+        self._rows_only = self._window and height_only(self, old, new)
 
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
@@ -257,9 +249,6 @@ class KeptLinesTable(DataTable[Any]):
             if (shown := self.shown_key(y, frame, view)) is None or drawn.get(y) != shown
         ]
         if (self.border_title, self.border_subtitle) != self._titles_drawn:
-            left, top = self.content_offset
-            outer_width, outer_height = self.outer_size
-            changed.append(Region(-left, -top, outer_width, 1))  # the top border (title)
-            changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
+            changed += border_lines(self)
         if changed:
             super().refresh(*changed)

@@ -39,7 +39,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets.column_fit import elastic_width
-from tui.widgets.scrollbar_thumb import follow_height
+from tui.widgets.repaint_parts import border_lines, follow_height, height_only
 
 #: Drawn lines kept (a few screenfuls, scrolled back and forth, in two stripes).
 KEPT_LINES = 2000
@@ -311,15 +311,7 @@ class LineTable(ScrollView, can_focus=True):
         new = Size(self._width(), self.line_count + 1)
         old = self.virtual_size
         if new != old:
-            height, styled = self.container_size.height, self.styles.height
-            if (
-                self.is_mounted
-                and old.width == new.width
-                and styled is not None
-                and not styled.is_auto  # a table as tall as its rows is laid out again
-                and self.styles.overflow_y == "auto"
-                and (old.height > height) == (new.height > height) == self.show_vertical_scrollbar
-            ):
+            if self.is_mounted and height_only(self, old, new):
                 self.set_reactive(Widget.virtual_size, new)
                 follow_height(self)
             else:
@@ -343,10 +335,7 @@ class LineTable(ScrollView, can_focus=True):
             if drawn.get(y) != (self._line_key(y), frame)
         ]
         if (self.border_title, self.border_subtitle) != self._titles_drawn:
-            left, top = self.content_offset
-            outer_width, outer_height = self.outer_size
-            changed.append(Region(-left, -top, outer_width, 1))  # the top border (title)
-            changed.append(Region(-left, outer_height - top - 1, outer_width, 1))  # and bottom
+            changed += border_lines(self)
         if changed:
             super().refresh(*changed)
 
